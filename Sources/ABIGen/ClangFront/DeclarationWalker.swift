@@ -1,0 +1,238 @@
+// Turns libclang declarations into model types: records, enums, typedefs and their layouts.
+import CClang
+import Foundation
+
+struct DeclarationWalker {
+    let reader: TranslationUnitReader
+    private(set) var types: [TypeDecl] = []
+    private var seen = Set<String>()
+
+    init(reader: TranslationUnitReader) { self.reader = reader }
+
+    mutating func visitTopLevel(_ cursor: CXCursor) {
+        switch cursor.kind {
+        case CXCursor_StructDecl, CXCursor_UnionDecl:
+            guard clang_isCursorDefinition(cursor) != 0, !Self.isAnonymous(cursor) else { return }
+            _ = record(cursor, key: recordKey(cursor), cName: cursor.spelling, parent: nil)
+            // Named records declared inside a record are file-scope in C.
+            for child in cursor.children where (child.kind == CXCursor_StructDecl || child.kind == CXCursor_UnionDecl) {
+                visitTopLevel(child)
+            }
+        case CXCursor_EnumDecl:
+            guard clang_isCursorDefinition(cursor) != 0, !Self.isAnonymous(cursor) else { return }
+            enumDecl(cursor, key: "enum " + cursor.spelling, cName: cursor.spelling)
+        case CXCursor_TypedefDecl:
+            typedef(cursor)
+        default:
+            return
+        }
+    }
+
+    static func isAnonymous(_ cursor: CXCursor) -> Bool {
+        let s = cursor.spelling
+        return clang_Cursor_isAnonymous(cursor) != 0 || s.isEmpty || s.contains("(unnamed") || s.contains("(anonymous")
+    }
+
+    func recordKey(_ cursor: CXCursor) -> String {
+        (cursor.kind == CXCursor_UnionDecl ? "union " : "struct ") + cursor.spelling
+    }
+
+    func location(_ cursor: CXCursor) -> SourceLocation? {
+        let loc = cursor.expansionLocation
+        guard let rel = reader.relative(loc.file) else { return nil }
+        return SourceLocation(header: rel, line: loc.line)
+    }
+
+    // MARK: records
+
+    /// Reads a record definition (and, recursively, its anonymous records) into `types`.
+    @discardableResult
+    mutating func record(_ cursor: CXCursor, key: String, cName: String, parent: String?) -> Bool {
+        guard !seen.contains(key), let loc = location(cursor) else { return seen.contains(key) }
+        seen.insert(key)
+        let type = cursor.type
+        guard type.size >= 0 else { return false }
+        let isUnion = cursor.kind == CXCursor_UnionDecl
+        var fields: [Field] = []
+        for f in type.fields {
+            let name = f.spelling
+            let anonymousMember = name.isEmpty || clang_Cursor_isAnonymousRecordDecl(f.type.declaration) != 0 && name.isEmpty
+            var fieldType = f.type
+            var ref: TypeRef
+            if anonymousMember {
+                let decl = Self.namedType(fieldType).declaration
+                let first = decl.type.fields.first.map { Self.firstMemberName($0) } ?? "member"
+                let suffix = decl.kind == CXCursor_UnionDecl ? "union" : "struct"
+                let k = "\(key)::\(first)_\(suffix)"
+                record(decl, key: k, cName: "\(cName)::\(first)_\(suffix)", parent: key)
+                ref = .named(k)
+            } else {
+                ref = typeRef(fieldType, context: (key, cName, name))
+            }
+            let bits = Int(clang_Cursor_getOffsetOfField(f))
+            fieldType = f.type
+            var field = Field(name: anonymousMember ? nil : name, type: ref, cType: Self.cleanSpelling(fieldType.spelling),
+                              offset: bits / 8, size: max(fieldType.size, 0), alignment: max(fieldType.alignment, 1))
+            if clang_Cursor_isBitField(f) != 0 {
+                field.bitOffset = bits
+                field.bitWidth = Int(clang_getFieldDeclBitWidth(f))
+            }
+            if ref.isFlexible { field.size = 0 }
+            fields.append(field)
+        }
+        types.append(TypeDecl(key: key, kind: isUnion ? .union : .struct, cName: cName,
+                              swiftName: "", location: loc, size: type.size, alignment: type.alignment,
+                              visibility: reader.view, fields: fields, parent: parent))
+        return true
+    }
+
+    /// For an anonymous member, the name of its first named member (looking through nested
+    /// anonymous members), which names the member in Swift: `rax_union`.
+    static func firstMemberName(_ field: CXCursor) -> String {
+        let n = field.spelling
+        if !n.isEmpty { return n }
+        return namedType(field.type).declaration.type.fields.first.map(firstMemberName) ?? "member"
+    }
+
+    static func namedType(_ t: CXType) -> CXType {
+        t.kind == CXType_Elaborated ? clang_Type_getNamedType(t) : t
+    }
+
+    // MARK: enums and typedefs
+
+    mutating func enumDecl(_ cursor: CXCursor, key: String, cName: String) {
+        guard !seen.contains(key), let loc = location(cursor) else { return }
+        seen.insert(key)
+        let integer = clang_getEnumDeclIntegerType(cursor)
+        let unsigned = Self.builtin(integer.canonical).map { if case .integer(_, false) = $0 { return true }; return false } ?? false
+        var enumerators: [Enumerator] = []
+        for c in cursor.children where c.kind == CXCursor_EnumConstantDecl {
+            let v = unsigned ? Int64(bitPattern: UInt64(clang_getEnumConstantDeclUnsignedValue(c))) : Int64(clang_getEnumConstantDeclValue(c))
+            enumerators.append(Enumerator(name: c.spelling, value: v))
+        }
+        types.append(TypeDecl(key: key, kind: .enum, cName: cName, swiftName: "", location: loc,
+                              size: cursor.type.size, alignment: cursor.type.alignment, visibility: reader.view,
+                              enumerators: enumerators, enumIntegerType: Self.builtin(integer.canonical)))
+    }
+
+    mutating func typedef(_ cursor: CXCursor) {
+        let name = cursor.spelling
+        guard !seen.contains(name), location(cursor) != nil else { return }
+        let underlying = clang_getTypedefDeclUnderlyingType(cursor)
+        let target = Self.namedType(underlying).declaration
+        // `typedef struct { ... } name;` — the record takes the typedef's name.
+        if (target.kind == CXCursor_StructDecl || target.kind == CXCursor_UnionDecl), Self.isAnonymous(target) {
+            guard clang_isCursorDefinition(target) != 0 else { return }
+            record(target, key: name, cName: name, parent: nil)
+            if let i = types.lastIndex(where: { $0.key == name }), let p = Self.guestHandlePointee(name, types[i]) {
+                types[i].guestHandleOf = p
+            }
+            return
+        }
+        if target.kind == CXCursor_EnumDecl, Self.isAnonymous(target) {
+            enumDecl(target, key: name, cName: name)
+            return
+        }
+        guard let loc = location(cursor) else { return }
+        seen.insert(name)
+        let ref = typeRef(underlying, context: nil)
+        // `typedef struct foo foo;` names the same thing twice; Swift needs it once.
+        if case let .named(k) = ref, k.hasSuffix(" " + name) { return }
+        let size = underlying.size
+        types.append(TypeDecl(key: name, kind: .typedef, cName: name, swiftName: "", location: loc,
+                              size: size, alignment: max(underlying.alignment, 1), visibility: reader.view,
+                              underlying: ref))
+    }
+
+    /// `DEFINE_XEN_GUEST_HANDLE(x)` makes `typedef struct { x *p; } __guest_handle_x` (and a const
+    /// variant) on x86: a record whose only member is the pointer `p`.
+    static func guestHandlePointee(_ name: String, _ decl: TypeDecl) -> TypeRef? {
+        guard name.hasPrefix("__guest_handle_"), let fields = decl.fields, fields.count == 1,
+              fields[0].name == "p", case let .pointer(to, _) = fields[0].type else { return nil }
+        return to
+    }
+
+    // MARK: type references
+
+    /// Converts a field's or typedef's type. `context` names the enclosing record and field, so an
+    /// anonymous record type used by a named field becomes `P::field`.
+    mutating func typeRef(_ t: CXType, context: (key: String, cName: String, field: String)?) -> TypeRef {
+        switch t.kind {
+        case CXType_Elaborated:
+            return typeRef(clang_Type_getNamedType(t), context: context)
+        case CXType_Typedef:
+            let decl = t.declaration
+            if reader.relative(decl.location.file) != nil {
+                typedef(decl)
+                let name = decl.spelling
+                return .named(typesByTypedef(name))
+            }
+            return typeRef(t.canonical, context: context)
+        case CXType_Record:
+            let decl = t.declaration
+            if Self.isAnonymous(decl) {
+                guard let context else { return .integer(bits: t.size * 8, signed: false) }
+                let key = "\(context.key)::\(context.field)"
+                record(decl, key: key, cName: "\(context.cName)::\(context.field)", parent: context.key)
+                return .named(key)
+            }
+            let key = recordKey(decl)
+            if clang_isCursorDefinition(decl) != 0 || t.size >= 0 {
+                let def = clang_getCursorDefinition(decl)
+                if !def.isNull { record(def, key: key, cName: decl.spelling, parent: nil) }
+            }
+            return .named(key)
+        case CXType_Enum:
+            let decl = t.declaration
+            if Self.isAnonymous(decl) { return Self.builtin(clang_getEnumDeclIntegerType(decl).canonical) ?? .integer(bits: 32, signed: false) }
+            enumDecl(decl, key: "enum " + decl.spelling, cName: decl.spelling)
+            return .named("enum " + decl.spelling)
+        case CXType_Pointer:
+            let pointee = clang_getPointeeType(t)
+            let canon = pointee.canonical
+            if canon.kind == CXType_Void { return .pointer(nil, const: pointee.isConst) }
+            if canon.kind == CXType_FunctionProto || canon.kind == CXType_FunctionNoProto { return .functionPointer }
+            if canon.kind == CXType_Record, canon.size < 0 { return .opaquePointer(canon.declaration.spelling) }
+            return .pointer(typeRef(pointee, context: nil), const: pointee.isConst)
+        case CXType_ConstantArray:
+            let element = typeRef(clang_getArrayElementType(t), context: context)
+            let n = Int(clang_getArraySize(t))
+            return n == 0 ? .flexibleArray(element) : .array(element, count: n)
+        case CXType_IncompleteArray:
+            return .flexibleArray(typeRef(clang_getArrayElementType(t), context: context))
+        default:
+            return Self.builtin(t.canonical) ?? .integer(bits: max(t.size, 1) * 8, signed: false)
+        }
+    }
+
+    /// A typedef of an anonymous record is keyed by the typedef's own name.
+    func typesByTypedef(_ name: String) -> String { name }
+
+    static func builtin(_ t: CXType) -> TypeRef? {
+        switch t.kind {
+        case CXType_Bool: return .bool
+        case CXType_Char_S, CXType_SChar, CXType_Short, CXType_Int, CXType_Long, CXType_LongLong, CXType_Int128:
+            return .integer(bits: t.size * 8, signed: true)
+        case CXType_Char_U, CXType_UChar, CXType_UShort, CXType_UInt, CXType_ULong, CXType_ULongLong, CXType_UInt128:
+            return .integer(bits: t.size * 8, signed: false)
+        case CXType_Float, CXType_Double, CXType_LongDouble: return .float(bits: t.size * 8)
+        case CXType_Pointer:
+            let p = clang_getPointeeType(t).canonical
+            if p.kind == CXType_Char_S || p.kind == CXType_Char_U { return .pointer(.integer(bits: 8, signed: true), const: true) }
+            return .pointer(nil, const: false)
+        default: return nil
+        }
+    }
+
+    /// clang spells anonymous records with the path they were read from; the model must not
+    /// depend on where the headers were staged.
+    static func cleanSpelling(_ s: String) -> String {
+        s.replacingOccurrences(of: #"\((unnamed|anonymous) (struct|union|enum)?\s*at [^)]*\)"#, with: "(anonymous)", options: .regularExpression)
+    }
+
+    static func unqualifiedSpelling(_ t: CXType) -> String {
+        var s = t.spelling
+        for q in ["const ", "volatile "] { s = s.replacingOccurrences(of: q, with: "") }
+        return s.trimmingCharacters(in: .whitespaces)
+    }
+}

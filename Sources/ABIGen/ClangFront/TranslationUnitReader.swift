@@ -1,0 +1,194 @@
+// Parses one public header as its own translation unit and reads its types and macro values.
+import CClang
+import Foundation
+
+/// The compiler configuration every translation unit is parsed with.
+public struct ParseConfiguration: Sendable {
+    public var includeDir: String
+    public var interfaceVersion: UInt32
+    public var target = "x86_64-linux-gnu"
+
+    func arguments(view: Visibility) -> [String] {
+        var args = ["-x", "c", "-std=gnu11", "-target", target, "-ferror-limit=0", "-Wno-everything",
+                    "-I", includeDir,
+                    "-D__XEN_INTERFACE_VERSION__=" + String(format: "0x%08x", interfaceVersion)]
+        if view == .toolsOnly { args.append("-D__XEN_TOOLS__") }
+        return args
+    }
+}
+
+public struct TranslationUnitReader {
+    let configuration: ParseConfiguration
+    let header: String
+    let view: Visibility
+    let prerequisites: [String]
+    /// Object-like macro names `#define`d in the header's text: probed for values.
+    let probeCandidates: [String]
+    let headerPrefix: String
+
+    public init(configuration: ParseConfiguration, header: String, view: Visibility,
+                prerequisites: [String], probeCandidates: [String]) {
+        self.configuration = configuration; self.header = header; self.view = view
+        self.prerequisites = prerequisites; self.probeCandidates = probeCandidates
+        headerPrefix = configuration.includeDir + "/xen/"
+    }
+
+    static let mainFileName = "abigen-probe.c"
+
+    /// The main file: the C library's integer types, `xen.h` (every public header assumes it), the
+    /// header, and one probe per candidate macro on its own line so diagnostics map back to it.
+    func mainFile() -> (text: String, probeLines: [Int: String]) {
+        var lines = ["#include <stdint.h>", "#include <stddef.h>"]
+        lines += prerequisites.map { "#include <\($0)>" }
+        lines += ["#include <xen/xen.h>", "#include <xen/\(header)>"]
+        var probeLines: [Int: String] = [:]
+        for name in probeCandidates {
+            lines.append("#ifdef \(name)")
+            lines.append("static const __auto_type __abigen_probe_\(name) = \(name);")
+            probeLines[lines.count] = name
+            lines.append("#endif")
+        }
+        return (lines.joined(separator: "\n") + "\n", probeLines)
+    }
+
+    public func read() -> TranslationUnitFacts {
+        var facts = TranslationUnitFacts(header: header, view: view)
+        let (text, probeLines) = mainFile()
+        let index = clang_createIndex(0, 0)
+        defer { clang_disposeIndex(index) }
+        let args = configuration.arguments(view: view)
+        var tu: CXTranslationUnit?
+        let options = CXTranslationUnit_DetailedPreprocessingRecord.rawValue | CXTranslationUnit_KeepGoing.rawValue
+            | CXTranslationUnit_SkipFunctionBodies.rawValue
+        let code: CXErrorCode = Self.mainFileName.withCString { name in
+            text.withCString { contents in
+                var unsaved = CXUnsavedFile(Filename: name, Contents: contents, Length: UInt(strlen(contents)))
+                let cargs = args.map { strdup($0) }
+                defer { cargs.forEach { free($0) } }
+                var argv = cargs.map { UnsafePointer<CChar>($0) }
+                return clang_parseTranslationUnit2(index, name, &argv, Int32(argv.count), &unsaved, 1, options, &tu)
+            }
+        }
+        guard code == CXError_Success, let tu else {
+            facts.errors.append(HeaderDiagnostic(file: header, line: 0, message: "libclang could not parse the translation unit (code \(code.rawValue))", isErrorDirective: false))
+            return facts
+        }
+        defer { clang_disposeTranslationUnit(tu) }
+
+        var failedProbes = Set<String>()
+        for i in 0..<clang_getNumDiagnostics(tu) {
+            let d = clang_getDiagnostic(tu, i)
+            defer { clang_disposeDiagnostic(d) }
+            guard clang_getDiagnosticSeverity(d).rawValue >= CXDiagnostic_Error.rawValue else { continue }
+            var file: CXFile?
+            var line: UInt32 = 0
+            clang_getExpansionLocation(clang_getDiagnosticLocation(d), &file, &line, nil, nil)
+            let path = file.map { clang_getFileName($0).consume() } ?? ""
+            if path.hasSuffix(Self.mainFileName), let probe = probeLines[Int(line)] {
+                failedProbes.insert(probe)
+                if ProcessInfo.processInfo.environment["ABIGEN_DEBUG_PROBES"] != nil {
+                    FileHandle.standardError.write("probe \(probe): \(clang_getDiagnosticSpelling(d).consume())\n".data(using: .utf8)!)
+                }
+                continue
+            }
+            let message = clang_getDiagnosticSpelling(d).consume()
+            var spellingFile: CXFile?
+            var spellingLine: UInt32 = 0
+            clang_getSpellingLocation(clang_getDiagnosticLocation(d), &spellingFile, &spellingLine, nil, nil)
+            let spelled = spellingFile.map { clang_getFileName($0).consume() } ?? path
+            let source = Self.line(Int(spellingLine), of: spelled)?.trimmingCharacters(in: .whitespaces) ?? ""
+            let isDirective = source.hasPrefix("#")
+                && source.dropFirst().trimmingCharacters(in: .whitespaces).hasPrefix("error")
+            facts.errors.append(HeaderDiagnostic(file: relative(spelled) ?? spelled, line: Int(spellingLine),
+                                                 message: message, isErrorDirective: isDirective))
+        }
+
+        let root = clang_getTranslationUnitCursor(tu)
+        var walker = DeclarationWalker(reader: self)
+        for cursor in root.children {
+            switch cursor.kind {
+            case CXCursor_MacroDefinition:
+                if let m = macroFact(cursor) { facts.macros.append(m) }
+            case CXCursor_VarDecl:
+                let name = cursor.spelling
+                guard name.hasPrefix("__abigen_probe_") else { continue }
+                let macro = String(name.dropFirst("__abigen_probe_".count))
+                guard !failedProbes.contains(macro) else { continue }
+                if let value = evaluate(cursor), let i = facts.macros.lastIndex(where: { $0.name == macro }) {
+                    facts.macros[i].value = value.value
+                    facts.macros[i].cType = value.cType
+                    facts.macros[i].type = value.type
+                }
+            default:
+                walker.visitTopLevel(cursor)
+            }
+        }
+        facts.types = walker.types
+        return facts
+    }
+
+    /// A path relative to the public header root, or nil for files outside it.
+    func relative(_ path: String) -> String? {
+        guard path.hasPrefix(headerPrefix) else { return nil }
+        let rest = path.dropFirst(headerPrefix.count)
+        guard rest.contains("..") || rest.contains("./") else { return String(rest) }
+        // `hvm/../xen.h` as spelled by a quoted include: fold it to `xen.h`.
+        var parts: [Substring] = []
+        for p in rest.split(separator: "/") {
+            if p == ".." { _ = parts.popLast() } else if p != "." { parts.append(p) }
+        }
+        return parts.joined(separator: "/")
+    }
+
+    static func line(_ n: Int, of path: String) -> String? {
+        guard n > 0, let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        var i = 1
+        for l in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if i == n { return String(l) }
+            i += 1
+        }
+        return nil
+    }
+
+    func macroFact(_ cursor: CXCursor) -> TranslationUnitFacts.MacroFact? {
+        let loc = cursor.location
+        guard let rel = relative(loc.file) else { return nil }
+        let functionLike = clang_Cursor_isMacroFunctionLike(cursor) != 0
+        // Body: the definition's tokens after the name.
+        var tokens: UnsafeMutablePointer<CXToken>?
+        var count: UInt32 = 0
+        let tu = clang_Cursor_getTranslationUnit(cursor)
+        clang_tokenize(tu, clang_getCursorExtent(cursor), &tokens, &count)
+        var words: [String] = []
+        if let tokens {
+            for i in 0..<Int(count) { words.append(clang_getTokenSpelling(tu, tokens[i]).consume()) }
+            clang_disposeTokens(tu, tokens, count)
+        }
+        return .init(name: cursor.spelling, location: SourceLocation(header: rel, line: loc.line),
+                     functionLike: functionLike, body: words.dropFirst().joined(separator: " "))
+    }
+
+    func evaluate(_ variable: CXCursor) -> (value: Constant.Value, cType: String, type: TypeRef)? {
+        // No parentheses around the macro in the probe: libclang reads a string literal only when
+        // the initialiser is the literal itself (decayed to a pointer), not a parenthesised one.
+        evaluate(variable, as: variable.type.canonical)
+    }
+
+    func evaluate(_ cursor: CXCursor, as type: CXType) -> (value: Constant.Value, cType: String, type: TypeRef)? {
+        guard let result = clang_Cursor_Evaluate(cursor) else { return nil }
+        defer { clang_EvalResult_dispose(result) }
+        switch clang_EvalResult_getKind(result) {
+        case CXEval_Int:
+            guard let ref = DeclarationWalker.builtin(type) else { return nil }
+            let unsigned = clang_EvalResult_isUnsignedInt(result) != 0
+            let raw = unsigned ? Int64(bitPattern: UInt64(clang_EvalResult_getAsUnsigned(result)))
+                               : Int64(clang_EvalResult_getAsLongLong(result))
+            return (.integer(raw, unsigned: unsigned), DeclarationWalker.unqualifiedSpelling(type), ref)
+        case CXEval_StrLiteral:
+            guard let s = clang_EvalResult_getAsStr(result) else { return nil }
+            return (.string(String(cString: s)), "char *", .pointer(.integer(bits: 8, signed: true), const: true))
+        default:
+            return nil
+        }
+    }
+}

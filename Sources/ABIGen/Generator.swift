@@ -1,0 +1,59 @@
+// The pipeline end to end: headers -> clang front -> model -> spec -> emitters.
+import Foundation
+
+public struct Generation {
+    public var model: ABIModel
+    public var files: [GeneratedFile]
+    public var summary: String
+}
+
+public struct Generator {
+    public var tree: HeaderTree
+    public var options: GenerationOptions
+    public var spec: Spec
+    /// The command line that reproduces the output, for the generated files' headers.
+    public var provenance: String
+
+    public init(tree: HeaderTree, options: GenerationOptions, spec: Spec, provenance: String) {
+        self.tree = tree; self.options = options; self.spec = spec; self.provenance = provenance
+    }
+
+    /// Reads the headers and applies the spec; no emission.
+    public func model() throws -> ABIModel {
+        var model = try ModelBuilder(tree: tree, options: options).build()
+        try SpecApplier(spec: spec).apply(to: &model)
+        return model
+    }
+
+    public func generate() throws -> Generation {
+        var model = try self.model()
+        var swift = SwiftEmitter(model: model, provenance: provenance)
+        var files = swift.emit()
+        model.unexpressed = swift.problems
+        if !model.unexpressed.isEmpty {
+            let list = model.unexpressed.map { "  \($0.location?.description ?? "-"): \($0.entity): \($0.reason)" }.joined(separator: "\n")
+            throw ABIGenError("the generator cannot express \(model.unexpressed.count) entities:\n\(list)")
+        }
+        files.append(GeneratedFile(path: "abi.json", contents: try ManifestWriter.encode(model)))
+        files += CheckEmitter(model: model, provenance: provenance).emit()
+        return Generation(model: model, files: files.sorted { $0.path < $1.path }, summary: Self.summary(model))
+    }
+
+    public static func summary(_ model: ABIModel) -> String {
+        let guestTypes = model.types.filter { $0.visibility == .guest }.count
+        var s = "Xen \(model.xenVersion) (\(model.target), interface \(model.interfaceVersion)): \(model.headers.count) headers, "
+        s += "\(model.types.count) types (\(guestTypes) guest, \(model.types.count - guestTypes) tools-only, "
+        s += "\(model.types.filter { $0.toolsShape != nil }.count) with a tools shape), \(model.constants.count) constants, "
+        s += "\(model.families.count) families, \(model.hypercalls.count) hypercalls, \(model.rings.count) rings\n"
+        s += "skipped \(model.skippedHeaders.count) files that are not Xen's x86_64 public ABI:\n"
+        for k in model.skippedHeaders { s += "  \(k.header): \(k.reason)\n" }
+        var byCategory: [String: [String]] = [:]
+        for m in model.nonValueMacros { byCategory[m.category, default: []].append(m.name) }
+        s += "\(model.nonValueMacros.count) object-like macros are not values (see docs/unexpressed.md):\n"
+        for (c, names) in byCategory.sorted(by: { $0.key < $1.key }) {
+            s += "  \(c) (\(names.count))\(c == "empty" ? "" : ": " + names.joined(separator: ", "))\n"
+        }
+        s += "cannot express: \(model.unexpressed.isEmpty ? "nothing" : "\(model.unexpressed.count)")\n"
+        return s
+    }
+}

@@ -1,0 +1,179 @@
+// The declarative spec (Specs/xen.yaml), read with Yams, every entry keeping its line for errors.
+import Foundation
+import Yams
+
+public struct Spec: Sendable {
+    public var file: String
+    public var families: [FamilySpec] = []
+    public var hypercalls: [HypercallSpec] = []
+
+    public struct FamilySpec: Sendable {
+        public var swift: String
+        public var prefix: String
+        public var shape: String
+        public var exclude: [String] = []
+        public var excludePrefixes: [String] = []
+        public var mayBeAbsent = false
+        public var typeFieldMask: String?
+        public var typeFieldSwift: String?
+        public var line: Int
+    }
+
+    public struct HypercallSpec: Sendable {
+        public var name: String
+        public var number: String
+        public var args: [ArgumentSpec] = []
+        public var subops: SubopRule?
+        public var mayBeAbsent = false
+        public var line: Int
+    }
+
+    public struct ArgumentSpec: Sendable {
+        public var name: String
+        public var type: String
+        public var dir: String?
+        public var count: String?
+        public var line: Int
+    }
+
+    public struct SubopRule: Sendable {
+        public var family: String
+        public var structRule: String
+        public var direction: String
+        public var exceptions: [SubopException] = []
+        public var line: Int
+    }
+
+    public struct SubopException: Sendable {
+        public var subop: String
+        public var structName: String?
+        public var direction: String?
+        public var mayBeAbsent = false
+        public var line: Int
+    }
+
+    public static func load(_ url: URL) throws -> Spec {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw ABIGenError("cannot read the spec \(url.path): \(error.localizedDescription)")
+        }
+        return try parse(text, file: url.path)
+    }
+
+    public static func parse(_ text: String, file: String) throws -> Spec {
+        let root: Node
+        do {
+            guard let r = try Yams.compose(yaml: text) else { throw ABIGenError("the spec is empty", at: "\(file):1") }
+            root = r
+        } catch let e as YamlError {
+            throw ABIGenError("the spec is not valid YAML: \(e)", at: file)
+        }
+        var reader = SpecReader(file: file)
+        return try reader.spec(root)
+    }
+}
+
+/// Walks the YAML nodes, refusing unknown keys (a misspelt key would otherwise be ignored).
+struct SpecReader {
+    let file: String
+
+    func at(_ node: Node) -> String { "\(file):\((node.mark?.line ?? 0))" }
+
+    func mapping(_ node: Node, allowed: Set<String>, what: String) throws -> [String: Node] {
+        guard let m = node.mapping else { throw ABIGenError("\(what) must be a mapping", at: at(node)) }
+        var out: [String: Node] = [:]
+        for (k, v) in m {
+            guard let key = k.string else { throw ABIGenError("\(what): keys must be strings", at: at(k)) }
+            guard allowed.contains(key) else {
+                throw ABIGenError("\(what): unknown key '\(key)' (expected one of \(allowed.sorted().joined(separator: ", ")))", at: at(k))
+            }
+            out[key] = v
+        }
+        return out
+    }
+
+    func string(_ m: [String: Node], _ key: String, in node: Node, what: String) throws -> String {
+        guard let v = m[key] else { throw ABIGenError("\(what): missing '\(key)'", at: at(node)) }
+        guard let s = v.string else { throw ABIGenError("\(what): '\(key)' must be a string", at: at(v)) }
+        return s
+    }
+
+    func strings(_ node: Node?) throws -> [String] {
+        guard let node else { return [] }
+        guard let seq = node.sequence else { throw ABIGenError("expected a list", at: at(node)) }
+        return try seq.map { n in
+            guard let s = n.string else { throw ABIGenError("expected a name", at: at(n)) }
+            return s
+        }
+    }
+
+    func bool(_ node: Node?) throws -> Bool {
+        guard let node else { return false }
+        guard let b = node.bool else { throw ABIGenError("expected true or false", at: at(node)) }
+        return b
+    }
+
+    mutating func spec(_ root: Node) throws -> Spec {
+        let top = try mapping(root, allowed: ["families", "hypercalls"], what: "the spec")
+        var spec = Spec(file: file)
+        for n in top["families"]?.sequence ?? [] { spec.families.append(try family(n)) }
+        for n in top["hypercalls"]?.sequence ?? [] { spec.hypercalls.append(try hypercall(n)) }
+        return spec
+    }
+
+    func family(_ n: Node) throws -> Spec.FamilySpec {
+        let m = try mapping(n, allowed: ["swift", "prefix", "shape", "exclude", "excludePrefixes", "mayBeAbsent", "typeField"], what: "family")
+        let swift = try string(m, "swift", in: n, what: "family")
+        var f = Spec.FamilySpec(swift: swift, prefix: try string(m, "prefix", in: n, what: "family \(swift)"),
+                                shape: try string(m, "shape", in: n, what: "family \(swift)"), line: n.mark?.line ?? 0)
+        guard ["enum", "options", "typed-flags"].contains(f.shape) else {
+            throw ABIGenError("family \(swift): shape must be enum, options or typed-flags, not '\(f.shape)'", at: at(m["shape"]!))
+        }
+        f.exclude = try strings(m["exclude"])
+        f.excludePrefixes = try strings(m["excludePrefixes"])
+        f.mayBeAbsent = try bool(m["mayBeAbsent"])
+        if let tf = m["typeField"] {
+            let t = try mapping(tf, allowed: ["mask", "swift"], what: "typeField of \(swift)")
+            f.typeFieldMask = try string(t, "mask", in: tf, what: "typeField of \(swift)")
+            f.typeFieldSwift = try string(t, "swift", in: tf, what: "typeField of \(swift)")
+        }
+        if f.shape == "typed-flags" && f.typeFieldMask == nil {
+            throw ABIGenError("family \(swift): typed-flags needs a typeField", at: at(n))
+        }
+        return f
+    }
+
+    func hypercall(_ n: Node) throws -> Spec.HypercallSpec {
+        let m = try mapping(n, allowed: ["name", "number", "args", "subops", "mayBeAbsent"], what: "hypercall")
+        let name = try string(m, "name", in: n, what: "hypercall")
+        var h = Spec.HypercallSpec(name: name, number: try string(m, "number", in: n, what: "hypercall \(name)"), line: n.mark?.line ?? 0)
+        h.mayBeAbsent = try bool(m["mayBeAbsent"])
+        for a in m["args"]?.sequence ?? [] {
+            let am = try mapping(a, allowed: ["name", "type", "dir", "count"], what: "argument of \(name)")
+            var arg = Spec.ArgumentSpec(name: try string(am, "name", in: a, what: "argument of \(name)"),
+                                        type: try string(am, "type", in: a, what: "argument of \(name)"), line: a.mark?.line ?? 0)
+            arg.dir = am["dir"]?.string
+            arg.count = am["count"]?.string
+            if let d = arg.dir, !["in", "out", "inout"].contains(d) {
+                throw ABIGenError("argument \(arg.name) of \(name): dir must be in, out or inout", at: at(am["dir"]!))
+            }
+            h.args.append(arg)
+        }
+        if let s = m["subops"] {
+            let sm = try mapping(s, allowed: ["family", "struct", "direction", "exceptions"], what: "subops of \(name)")
+            var rule = Spec.SubopRule(family: try string(sm, "family", in: s, what: "subops of \(name)"),
+                                      structRule: try string(sm, "struct", in: s, what: "subops of \(name)"),
+                                      direction: sm["direction"]?.string ?? "inout", line: s.mark?.line ?? 0)
+            for e in sm["exceptions"]?.sequence ?? [] {
+                let em = try mapping(e, allowed: ["subop", "struct", "direction", "mayBeAbsent"], what: "sub-op exception of \(name)")
+                var ex = Spec.SubopException(subop: try string(em, "subop", in: e, what: "sub-op exception of \(name)"), line: e.mark?.line ?? 0)
+                ex.structName = em["struct"]?.string
+                ex.direction = em["direction"]?.string
+                ex.mayBeAbsent = try bool(em["mayBeAbsent"])
+                rule.exceptions.append(ex)
+            }
+            h.subops = rule
+        }
+        return h
+    }
+}
