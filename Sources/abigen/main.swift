@@ -1,9 +1,128 @@
+// abigen: argument parsing and wiring only; the pipeline lives in the ABIGen library.
 import ABIGen
+import ArgumentParser
 import Foundation
-let tree = try HeaderTree(root: URL(fileURLWithPath: "/usr/include/xen"))
-let t0 = Date()
-let spec = try Spec.load(URL(fileURLWithPath: "Specs/xen.yaml"))
-let g = try Generator(tree: tree, options: GenerationOptions(xenVersion: "4.17"), spec: spec, provenance: "abigen regenerate --xen-version 4.17").generate()
-print(Date().timeIntervalSince(t0))
-print(g.summary)
-try OutputWriter.replace(URL(fileURLWithPath: "/tmp/gen"), with: g.files)
+
+@main
+struct ABIGenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "abigen",
+        abstract: "Generate and verify a Swift ABI layer from Xen's public headers.",
+        subcommands: [Regenerate.self, Verify.self])
+}
+
+/// Where the headers come from and how they are read; shared by every subcommand.
+struct InputOptions: ParsableArguments {
+    @Option(help: "A Xen public header tree laid out as installed (DIR/xen.h, DIR/io/...).")
+    var headers: String = "/usr/include/xen"
+
+    @Option(help: "The Xen release the headers are from (installed headers carry no release number), e.g. 4.17.")
+    var xenVersion: String
+
+    @Option(help: "__XEN_INTERFACE_VERSION__ to read the guest view at (default: the headers' __XEN_LATEST_INTERFACE_VERSION__).")
+    var interfaceVersion: String?
+
+    @Option(help: "The spec (default: Specs/xen.yaml in the current directory or a parent).")
+    var spec: String?
+
+    @Option(help: "Translation units parsed in parallel (default: the number of cores).")
+    var jobs: Int?
+
+    func validate() throws {
+        guard xenVersion.range(of: #"^[0-9]+\.[0-9]+$"#, options: .regularExpression) != nil else {
+            throw ValidationError("--xen-version must look like 4.17, not '\(xenVersion)'")
+        }
+        if let iv = interfaceVersion, Self.parseHex(iv) == nil {
+            throw ValidationError("--interface-version must be a number such as 0x00040e00, not '\(iv)'")
+        }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+    }
+
+    static func parseHex(_ s: String) -> UInt32? {
+        s.hasPrefix("0x") || s.hasPrefix("0X") ? UInt32(s.dropFirst(2), radix: 16) : UInt32(s)
+    }
+
+    /// The command line that reproduces a run's output (without where it was written).
+    func provenance(_ verb: String) -> String {
+        var s = "abigen \(verb) --headers \(headers) --xen-version \(xenVersion)"
+        if let iv = interfaceVersion { s += " --interface-version \(iv)" }
+        return s
+    }
+
+    func specURL() throws -> URL {
+        if let spec { return URL(fileURLWithPath: spec) }
+        var dir = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        while true {
+            let candidate = dir.appendingPathComponent("Specs/xen.yaml")
+            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+            let parent = dir.deletingLastPathComponent()
+            if parent.path == dir.path { throw ABIGenError("no Specs/xen.yaml in the current directory or above it: pass --spec") }
+            dir = parent
+        }
+    }
+
+    func generator(_ verb: String) throws -> Generator {
+        let tree = try HeaderTree(root: URL(fileURLWithPath: headers))
+        let spec = try Spec.load(try specURL())
+        let options = GenerationOptions(xenVersion: xenVersion, interfaceVersion: interfaceVersion.flatMap(Self.parseHex), jobs: jobs)
+        return Generator(tree: tree, options: options, spec: spec, provenance: provenance(verb))
+    }
+}
+
+/// Runs a body, turning generator errors into one clear line on stderr and exit status 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do { try body() } catch let e as ABIGenError {
+        FileHandle.standardError.write(Data("abigen: \(e)\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
+struct Regenerate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Read the headers and write Generated/xen-X.Y (Swift layer, abi.json, checks).")
+
+    @OptionGroup var input: InputOptions
+
+    @Option(help: "Where to write (default: Generated/xen-X.Y). Replaced whole, or left untouched on any error.")
+    var output: String?
+
+    func run() throws {
+        try reportingErrors {
+            let generator = try input.generator("regenerate")
+            defer { generator.tree.removeStaging() }
+            let start = Date()
+            let generation = try generator.generate()
+            let out = URL(fileURLWithPath: output ?? "Generated/xen-\(input.xenVersion)")
+            try OutputWriter.replace(out, with: generation.files)
+            print(generation.summary, terminator: "")
+            print(String(format: "wrote %d files to %@ in %.2f s", generation.files.count, out.path, Date().timeIntervalSince(start)))
+        }
+    }
+}
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check every generated layout against gcc and against the Swift compiler.")
+
+    @OptionGroup var input: InputOptions
+
+    @Option(help: "text or json") var format: String = "text"
+
+    @Flag(help: "Check against gcc only (skip compiling the Swift layer).")
+    var cOnly = false
+
+    func validate() throws {
+        guard ["text", "json"].contains(format) else { throw ValidationError("--format must be text or json") }
+    }
+
+    func run() throws {
+        var report: VerificationReport?
+        try reportingErrors {
+            let generator = try input.generator("verify")
+            defer { generator.tree.removeStaging() }
+            let generation = try generator.generate()
+            report = try Verifier(generation: generation, includeDir: generator.tree.includeDir, checkSwift: !cOnly).run()
+        }
+        guard let report else { return }
+        print(format == "json" ? report.json() : report.text(), terminator: "")
+        if !report.mismatches.isEmpty { throw ExitCode.failure }
+    }
+}
