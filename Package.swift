@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "XenToolsABI", dependencies: ["XenABI"], path: "Sources/XenToolsABI"),
         .testTarget(
             name: "ABIGenTests",
-            dependencies: ["ABIGen", "XenABI"],
+            dependencies: ["ABIGen", "XenABI", "XenToolsABI"],
             swiftSettings: libclangFlags,
             linkerSettings: libclangLink),
     ],

@@ -72,10 +72,13 @@ struct CheckEmitter {
             case .string: strings.append(c)
             }
         }
-        s += "\n/* Ring sizes: __CONST_RING_SIZE(name, 4096). */\n#include <xen/io/ring.h>\n"
+        s += "\n/* Ring sizes: __CONST_RING_SIZE(name, 4096). */\n"
+        if model.headers.contains("io/ring.h") { s += "#include <xen/io/ring.h>\n" }
+        s += "#ifdef __CONST_RING_SIZE\n"
         for r in model.rings where model.type("struct \(r.name)_sring")?.visibility == view {
-            do { s += "CHECK(__CONST_RING_SIZE(\(r.name), 4096) == \(r.pageRingSize), \"ring \(r.name) holds \(r.pageRingSize)\");\n" }
+            s += "CHECK(__CONST_RING_SIZE(\(r.name), 4096) == \(r.pageRingSize), \"ring \(r.name) holds \(r.pageRingSize)\");\n"
         }
+        s += "#endif\n"
         // offsetof cannot take a bitfield: set each in turn and look at the bytes it changed.
         s += "\nstatic int failures, checked;\n"
         s += "static void expect_bits(const char *what, const unsigned char *p, size_t n, unsigned bit, unsigned width) {\n"

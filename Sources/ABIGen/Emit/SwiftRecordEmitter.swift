@@ -67,6 +67,7 @@ struct SwiftRecordEmitter {
     }
 
     mutating func build(headEnd: Int) -> (stored: [Stored], computed: [String], alignment: Int) {
+        problems = []
         var stored: [Stored] = []
         var computed: [String] = []
         let isUnion = decl.kind == .union
@@ -120,7 +121,7 @@ struct SwiftRecordEmitter {
                 continue
             }
             guard let swiftType = types.spelling(f.type) else {
-                problems.append(Unexpressed(entity: "\(decl.cName).\(f.name ?? "(anonymous)")", location: decl.location,
+                problems.append(Unexpressed(entity: "\(decl.key).\(f.name ?? "(anonymous)")", location: decl.location,
                                             reason: "field type \(f.cType) has no Swift equivalent"))
                 continue
             }
@@ -234,7 +235,7 @@ struct SwiftRecordEmitter {
     mutating func bitfield(_ f: Field) -> String {
         let name = f.name!
         guard let int = types.integer(f.type), let declared = types.spelling(f.type) else {
-            problems.append(Unexpressed(entity: "\(decl.cName).\(name)", location: decl.location, reason: "bitfield of non-integer type \(f.cType)"))
+            problems.append(Unexpressed(entity: "\(decl.key).\(name)", location: decl.location, reason: "bitfield of non-integer type \(f.cType)"))
             return ""
         }
         let bit = f.bitOffset!, width = f.bitWidth!
@@ -251,7 +252,7 @@ struct SwiftRecordEmitter {
 
     mutating func flexible(_ f: Field) -> String {
         guard case let .flexibleArray(element) = f.type, let e = types.spelling(element), let name = f.name else {
-            problems.append(Unexpressed(entity: "\(decl.cName).\(f.name ?? "?")", location: decl.location, reason: "flexible array of \(f.cType)"))
+            problems.append(Unexpressed(entity: "\(decl.key).\(f.name ?? "?")", location: decl.location, reason: "flexible array of \(f.cType)"))
             return ""
         }
         return """
