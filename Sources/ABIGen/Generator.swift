@@ -26,9 +26,17 @@ public struct Generator {
     }
 
     public func generate() throws -> Generation {
+        let t0 = Date()
         var model = try self.model()
+        let t1 = Date()
         var swift = SwiftEmitter(model: model, provenance: provenance)
         var files = swift.emit()
+        let t2 = Date()
+        defer {
+            if ProcessInfo.processInfo.environment["ABIGEN_TIMING"] != nil {
+                FileHandle.standardError.write(Data(String(format: "model %.3f s, swift %.3f s, manifest+checks %.3f s\n", t1.timeIntervalSince(t0), t2.timeIntervalSince(t1), Date().timeIntervalSince(t2)).utf8))
+            }
+        }
         model.unexpressed = swift.problems
         if !model.unexpressed.isEmpty {
             let list = model.unexpressed.map { "  \($0.location?.description ?? "-"): \($0.entity): \($0.reason)" }.joined(separator: "\n")

@@ -25,11 +25,14 @@ public struct TranslationUnitReader {
     /// Object-like macro names `#define`d in the header's text: probed for values.
     let probeCandidates: [String]
     let headerPrefix: String
+    /// The precompiled prelude, unless this header is part of it.
+    let prelude: Prelude?
 
     public init(configuration: ParseConfiguration, header: String, view: Visibility,
-                prerequisites: [String], probeCandidates: [String]) {
+                prerequisites: [String], probeCandidates: [String], prelude: Prelude?) {
         self.configuration = configuration; self.header = header; self.view = view
         self.prerequisites = prerequisites; self.probeCandidates = probeCandidates
+        self.prelude = prelude.flatMap { $0.headers.contains(header) ? nil : $0 }
         headerPrefix = configuration.includeDir + "/xen/"
     }
 
@@ -38,6 +41,7 @@ public struct TranslationUnitReader {
     /// The main file: the C library's integer types, `xen.h` (every public header assumes it), the
     /// header, and one probe per candidate macro on its own line so diagnostics map back to it.
     func mainFile() -> (text: String, probeLines: [Int: String]) {
+        // With the precompiled prelude the same includes are no-ops behind their guards.
         var lines = ["#include <stdint.h>", "#include <stddef.h>"]
         lines += prerequisites.map { "#include <\($0)>" }
         lines += ["#include <xen/xen.h>", "#include <xen/\(header)>"]
@@ -52,11 +56,18 @@ public struct TranslationUnitReader {
     }
 
     public func read() -> TranslationUnitFacts {
+        let started = Date()
+        defer {
+            if ProcessInfo.processInfo.environment["ABIGEN_TIMING"] != nil {
+                FileHandle.standardError.write(Data(String(format: "tu %@ %@ %.1f ms\n", header, view.rawValue, Date().timeIntervalSince(started) * 1000).utf8))
+            }
+        }
         var facts = TranslationUnitFacts(header: header, view: view)
         let (text, probeLines) = mainFile()
         let index = clang_createIndex(0, 0)
         defer { clang_disposeIndex(index) }
-        let args = configuration.arguments(view: view)
+        var args = configuration.arguments(view: view)
+        if let prelude { args += ["-include-pch", prelude.pchPath] }
         var tu: CXTranslationUnit?
         let options = CXTranslationUnit_DetailedPreprocessingRecord.rawValue | CXTranslationUnit_KeepGoing.rawValue
             | CXTranslationUnit_SkipFunctionBodies.rawValue
@@ -74,8 +85,10 @@ public struct TranslationUnitReader {
             return facts
         }
         defer { clang_disposeTranslationUnit(tu) }
+        }
 
         var failedProbes = Set<String>()
+        var sources = SourceLines()
         for i in 0..<clang_getNumDiagnostics(tu) {
             let d = clang_getDiagnostic(tu, i)
             defer { clang_disposeDiagnostic(d) }
@@ -86,9 +99,6 @@ public struct TranslationUnitReader {
             let path = file.map { clang_getFileName($0).consume() } ?? ""
             if path.hasSuffix(Self.mainFileName), let probe = probeLines[Int(line)] {
                 failedProbes.insert(probe)
-                if ProcessInfo.processInfo.environment["ABIGEN_DEBUG_PROBES"] != nil {
-                    FileHandle.standardError.write("probe \(probe): \(clang_getDiagnosticSpelling(d).consume())\n".data(using: .utf8)!)
-                }
                 continue
             }
             let message = clang_getDiagnosticSpelling(d).consume()
@@ -96,16 +106,23 @@ public struct TranslationUnitReader {
             var spellingLine: UInt32 = 0
             clang_getSpellingLocation(clang_getDiagnosticLocation(d), &spellingFile, &spellingLine, nil, nil)
             let spelled = spellingFile.map { clang_getFileName($0).consume() } ?? path
-            let source = Self.line(Int(spellingLine), of: spelled)?.trimmingCharacters(in: .whitespaces) ?? ""
+            let source = sources.line(Int(spellingLine), of: spelled).trimmingCharacters(in: .whitespaces)
             let isDirective = source.hasPrefix("#")
                 && source.dropFirst().trimmingCharacters(in: .whitespaces).hasPrefix("error")
             facts.errors.append(HeaderDiagnostic(file: relative(spelled) ?? spelled, line: Int(spellingLine),
                                                  message: message, isErrorDirective: isDirective))
         }
 
+        }
         let root = clang_getTranslationUnitCursor(tu)
         var walker = DeclarationWalker(reader: self)
         for cursor in root.children {
+            // Declarations of the C library, and of the prelude when this unit used it precompiled
+            // (the prelude headers' own units read those), are not this unit's to read.
+            if cursor.kind != CXCursor_VarDecl {
+                guard let file = relative(cursor.location.file) else { continue }
+                if let prelude, prelude.headers.contains(file) { continue }
+            }
             switch cursor.kind {
             case CXCursor_MacroDefinition:
                 if let m = macroFact(cursor) { facts.macros.append(m) }
@@ -138,16 +155,6 @@ public struct TranslationUnitReader {
             if p == ".." { _ = parts.popLast() } else if p != "." { parts.append(p) }
         }
         return parts.joined(separator: "/")
-    }
-
-    static func line(_ n: Int, of path: String) -> String? {
-        guard n > 0, let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        var i = 1
-        for l in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if i == n { return String(l) }
-            i += 1
-        }
-        return nil
     }
 
     func macroFact(_ cursor: CXCursor) -> TranslationUnitFacts.MacroFact? {
@@ -190,5 +197,20 @@ public struct TranslationUnitReader {
         default:
             return nil
         }
+    }
+}
+
+/// Lines of the files diagnostics point into, each file read once (a header that refuses a view
+/// yields hundreds of diagnostics).
+struct SourceLines {
+    private var files: [String: [Substring]] = [:]
+
+    mutating func line(_ n: Int, of path: String) -> Substring {
+        if files[path] == nil {
+            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            files[path] = text.split(separator: "\n", omittingEmptySubsequences: false)
+        }
+        let lines = files[path]!
+        return n > 0 && n <= lines.count ? lines[n - 1] : ""
     }
 }

@@ -40,11 +40,15 @@ public struct ModelBuilder {
             candidates[target, default: []] += Self.objectLikeMacroNames(tree.contents(of: h))
         }
         let configuration = ParseConfiguration(includeDir: tree.includeDir.path, interfaceVersion: interface)
+        let preludes = ParallelMap.run([Visibility.guest, .toolsOnly], threads: options.jobs) {
+            Prelude.build(configuration: configuration, view: $0, into: tree.includeDir)
+        }
         let jobs: [(String, Visibility)] = own.flatMap { [($0, Visibility.guest), ($0, .toolsOnly)] }
         let results = ParallelMap.run(jobs, threads: options.jobs) { job in
             TranslationUnitReader(configuration: configuration, header: job.0, view: job.1,
                                   prerequisites: selection.prerequisites[job.0] ?? [],
-                                  probeCandidates: candidates[job.0] ?? []).read()
+                                  probeCandidates: candidates[job.0] ?? [],
+                                  prelude: preludes[job.1 == .guest ? 0 : 1]).read()
         }
 
         var guestFacts: [TranslationUnitFacts] = []
@@ -132,7 +136,6 @@ public struct ModelBuilder {
             for d in f.types {
                 if let existing = all[d.key] {
                     if shape(existing) != shape(d) {
-                        if ProcessInfo.processInfo.environment["ABIGEN_DEBUG"] != nil { FileHandle.standardError.write("\(existing)\n\(d)\n".data(using: .utf8)!) }
                         throw ABIGenError("\(d.key) has a different layout when \(f.header) is compiled (size \(d.size) against \(existing.size)): the headers disagree with themselves", at: d.location.description)
                     }
                 } else {
