@@ -85,7 +85,6 @@ public struct TranslationUnitReader {
             return facts
         }
         defer { clang_disposeTranslationUnit(tu) }
-        }
 
         var failedProbes = Set<String>()
         var sources = SourceLines()
@@ -113,7 +112,6 @@ public struct TranslationUnitReader {
                                                  message: message, isErrorDirective: isDirective))
         }
 
-        }
         let root = clang_getTranslationUnitCursor(tu)
         var walker = DeclarationWalker(reader: self)
         for cursor in root.children {
