@@ -15,6 +15,11 @@ import Testing
         #expect(c["DEMO_RING_SIZE"]?.value == .integer(128, unsigned: true))
         #expect(m.nonValueMacros.contains { $0.name == "FIXTURE_EMPTY_MARKER" && $0.category == "empty" })
         #expect(c["DEMO_TOOLS_ONLY"]?.visibility == .toolsOnly)
+        // Enumerators of an anonymous enum are constants; a typedef'd one's belong to its type.
+        #expect(c["DEMO_FEATURE_B"]?.value == .integer(5, unsigned: false))
+        #expect(c["DEMO_FEATURE_B"]?.cType == "int")
+        #expect(c["demo_typed_b"] == nil)
+        #expect(m.type("demo_typed_t")?.enumerators?.map(\.name) == ["demo_typed_a", "demo_typed_b"])
     }
 
     @Test func anonymousMembersBitfieldsAndFlexibleArrays() throws {

@@ -105,6 +105,8 @@ struct FixtureTree {
         };
         struct demo_tail { uint8_t tag; uint8_t data[]; };
         struct demo_aligned_tail { uint32_t count; uint64_t values[]; };
+        enum { DEMO_FEATURE_A = 1, DEMO_FEATURE_B = 5 };
+        typedef enum { demo_typed_a, demo_typed_b } demo_typed_t;
         struct demo_nested { uint8_t kind; union { uint32_t word; uint8_t bytes[4]; } u; };
         #define FIX_RD2(x)  (((x) & 2) ? 2 : ((x) & 1))
         #define FIX_RD4(x)  (((x) & 0xc) ? FIX_RD2((x) >> 2) << 2 : FIX_RD2(x))

@@ -5,6 +5,10 @@ import Foundation
 struct DeclarationWalker {
     let reader: TranslationUnitReader
     private(set) var types: [TypeDecl] = []
+    /// `enum { NAME = value, ... };`: its enumerators are constants of the header.
+    private(set) var anonymousEnumConstants: [TranslationUnitFacts.MacroFact] = []
+    private var anonymousEnums: [CXCursor] = []
+    private var typedefTargets: [CXCursor] = []
     private var seen = Set<String>()
 
     init(reader: TranslationUnitReader) { self.reader = reader }
@@ -19,12 +23,33 @@ struct DeclarationWalker {
                 visitTopLevel(child)
             }
         case CXCursor_EnumDecl:
-            guard clang_isCursorDefinition(cursor) != 0, !Self.isAnonymous(cursor) else { return }
+            guard clang_isCursorDefinition(cursor) != 0 else { return }
+            if Self.isAnonymous(cursor) { anonymousEnums.append(cursor); return }
             enumDecl(cursor, key: "enum " + cursor.spelling, cName: cursor.spelling)
         case CXCursor_TypedefDecl:
             typedef(cursor)
         default:
             return
+        }
+    }
+
+    /// Anonymous enums no typedef names hold plain constants (`XEN_X86_FEATURE_*`).
+    mutating func finish() {
+        for e in anonymousEnums where !typedefTargets.contains(where: { clang_equalCursors($0, e) != 0 }) {
+            let integer = clang_getEnumDeclIntegerType(e)
+            let unsigned = Self.builtin(integer.canonical).map { if case .integer(_, false) = $0 { return true }; return false } ?? false
+            for c in e.children where c.kind == CXCursor_EnumConstantDecl {
+                guard let loc = location(c) else { continue }
+                let v = unsigned ? Int64(bitPattern: UInt64(clang_getEnumConstantDeclUnsignedValue(c))) : Int64(clang_getEnumConstantDeclValue(c))
+                // In C an enumerator is an `int` when its value fits one.
+                let fitsInt = v >= Int64(Int32.min) && v <= Int64(Int32.max)
+                let type: TypeRef = fitsInt ? .integer(bits: 32, signed: true) : (Self.builtin(integer.canonical) ?? .integer(bits: 64, signed: true))
+                var fact = TranslationUnitFacts.MacroFact(name: c.spelling, location: loc, functionLike: false, body: "")
+                fact.value = .integer(v, unsigned: !fitsInt && unsigned)
+                fact.cType = fitsInt ? "int" : Self.unqualifiedSpelling(integer.canonical)
+                fact.type = type
+                anonymousEnumConstants.append(fact)
+            }
         }
     }
 
@@ -120,6 +145,7 @@ struct DeclarationWalker {
         guard !seen.contains(name), location(cursor) != nil else { return }
         let underlying = clang_getTypedefDeclUnderlyingType(cursor)
         let target = Self.namedType(underlying).declaration
+        if target.kind == CXCursor_EnumDecl { typedefTargets.append(target) }
         // `typedef struct { ... } name;` — the record takes the typedef's name.
         if (target.kind == CXCursor_StructDecl || target.kind == CXCursor_UnionDecl), Self.isAnonymous(target) {
             guard clang_isCursorDefinition(target) != 0 else { return }

@@ -6,6 +6,8 @@ public struct TranslationUnitFacts: Sendable {
     public var view: Visibility
     public var types: [TypeDecl] = []
     public var macros: [MacroFact] = []
+    /// Enumerators of anonymous enums that no typedef names: constants, like macros.
+    public var enumConstants: [MacroFact] = []
     public var errors: [HeaderDiagnostic] = []
 
     public struct MacroFact: Sendable {

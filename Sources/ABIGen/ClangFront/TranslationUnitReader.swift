@@ -138,7 +138,9 @@ public struct TranslationUnitReader {
                 walker.visitTopLevel(cursor)
             }
         }
+        walker.finish()
         facts.types = walker.types
+        facts.enumConstants = walker.anonymousEnumConstants
         return facts
     }
 

@@ -147,7 +147,7 @@ struct CheckEmitter {
         var record = SwiftRecordEmitter(types: types, decl: d, shape: view == .toolsOnly ? (d.toolsShape ?? LayoutFacts.shape(d)) : nil)
         let storedFields = record.storedFieldNames()
         for f in facts.flatten(d, prefix: "", swiftPrefix: "", base: 0, view: view) {
-            guard let ft = types.spelling(f.type) else { continue }
+            guard types.spelling(f.type) != nil else { continue }
             let prop = Naming.identifier(f.designator)
             if let bit = f.bitOffset, let width = f.bitWidth {
                 let value = types.isEnum(f.type) ? ".init(rawValue: .init(truncatingIfNeeded: UInt64.max))" : ".init(truncatingIfNeeded: UInt64.max)"

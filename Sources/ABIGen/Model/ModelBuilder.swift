@@ -152,7 +152,7 @@ public struct ModelBuilder {
         func collect(_ facts: [TranslationUnitFacts]) -> [String: TranslationUnitFacts.MacroFact] {
             var out: [String: TranslationUnitFacts.MacroFact] = [:]
             for f in facts {
-                for m in f.macros where !m.functionLike {
+                for m in f.macros + f.enumConstants where !m.functionLike {
                     if let existing = out[m.name], existing.value != nil { continue }
                     // A macro's own header decides where it is defined; its value may come from any TU.
                     out[m.name] = m
