@@ -35,7 +35,9 @@ let package = Package(
         // The generated layer for the pinned Xen version (Sources/XenABI/Generated links to
         // Generated/xen-4.17/Swift/Guest) plus the hand-written primitives. Builds on the host and,
         // with -enable-experimental-feature Embedded, for x86_64-unknown-none-elf.
-        .target(name: "XenABI"),
+        .target(name: "XenABI", dependencies: ["XenHypercallPage"]),
+        // The one hand-written way into Xen: a call through the hypercall page (inline asm).
+        .target(name: "XenHypercallPage"),
         // The tools-only view (__XEN_TOOLS__: domctl, sysctl, ...), host only.
         .target(name: "XenToolsABI", dependencies: ["XenABI"], path: "Sources/XenToolsABI"),
         .testTarget(

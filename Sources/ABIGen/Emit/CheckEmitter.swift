@@ -14,7 +14,9 @@ struct CheckEmitter {
     func emit() -> [GeneratedFile] {
         [GeneratedFile(path: "check/guest_layout.c", contents: cCheck(view: .guest)),
          GeneratedFile(path: "check/tools_layout.c", contents: cCheck(view: .toolsOnly)),
-         GeneratedFile(path: "check/SwiftLayoutCheck.swift", contents: swiftCheck())]
+         GeneratedFile(path: "check/SwiftLayoutCheck.swift", contents: swiftCheck()),
+         GeneratedFile(path: "check/boot_constants.c", contents: BootConstantsEmitter(model: model, provenance: provenance).check()),
+         GeneratedFile(path: "include/xen_boot_constants.h", contents: BootConstantsEmitter(model: model, provenance: provenance).header())]
     }
 
     // MARK: C

@@ -41,6 +41,8 @@ public struct SwiftEmitter {
             files.append(GeneratedFile(path: "Swift/Tools/" + Self.fileName(header), contents: fileHeader("tools view (__XEN_TOOLS__) of \(header)", imports: ["XenABI"]) + body))
         }
         files.append(GeneratedFile(path: "Swift/Guest/_Families.swift", contents: fileHeader("constant families of Specs/xen.yaml", imports: []) + FamilyEmitter(model: model, types: types).emit()))
+        files.append(GeneratedFile(path: "Swift/Guest/_Hypercalls.swift", contents: fileHeader("hypercalls of Specs/xen.yaml", imports: []) + HypercallEmitter(model: model, types: types).emit()))
+        files.append(GeneratedFile(path: "Swift/TestCases/HypercallCases.swift", contents: fileHeader("a host test case for every typed hypercall wrapper", imports: []) + HypercallEmitter(model: model, types: types).testCases()))
         files.append(GeneratedFile(path: "Swift/Guest/_Support.swift", contents: fileHeader("layout support", imports: []) + SwiftSupport.source))
         return files
     }

@@ -18,6 +18,9 @@ public struct ABIModel: Codable, Sendable {
     public var families: [Family]
     public var hypercalls: [Hypercall]
     public var rings: [RingInstance]
+    /// The boot stub's include: constant names and type keys from the spec's `bootConstants`.
+    public var bootConstants: [String] = []
+    public var bootLayouts: [String] = []
     /// Object-like macros that are not values (types, attributes, empty markers), by category.
     public var nonValueMacros: [NonValueMacro]
     /// What the generator could not express, with the reason. Empty for a clean run.
@@ -191,6 +194,9 @@ public struct Hypercall: Codable, Sendable {
     public var arguments: [Argument]
     public var family: String?
     public var subops: [SubOp]
+    /// false where a typed form would be meaningless (iret, stack_switch: they do not return
+    /// normally); such a hypercall has only its raw entry.
+    public var typed: Bool?
 }
 
 /// A `DEFINE_RING_TYPES(name, request, response)` instantiation found in the headers.

@@ -6,6 +6,10 @@ public struct Spec: Sendable {
     public var file: String
     public var families: [FamilySpec] = []
     public var hypercalls: [HypercallSpec] = []
+    /// What the boot stub's assembler include carries: constants by prefix, layouts by type.
+    public var bootConstantPrefixes: [String] = []
+    public var bootLayouts: [String] = []
+    public var bootLine = 0
 
     public struct FamilySpec: Sendable {
         public var swift: String
@@ -25,6 +29,7 @@ public struct Spec: Sendable {
         public var args: [ArgumentSpec] = []
         public var subops: SubopRule?
         public var mayBeAbsent = false
+        public var typed = true
         public var line: Int
     }
 
@@ -114,10 +119,16 @@ struct SpecReader {
     }
 
     mutating func spec(_ root: Node) throws -> Spec {
-        let top = try mapping(root, allowed: ["families", "hypercalls"], what: "the spec")
+        let top = try mapping(root, allowed: ["families", "hypercalls", "bootConstants"], what: "the spec")
         var spec = Spec(file: file)
         for n in top["families"]?.sequence ?? [] { spec.families.append(try family(n)) }
         for n in top["hypercalls"]?.sequence ?? [] { spec.hypercalls.append(try hypercall(n)) }
+        if let b = top["bootConstants"] {
+            let m = try mapping(b, allowed: ["prefixes", "layouts"], what: "bootConstants")
+            spec.bootConstantPrefixes = try strings(m["prefixes"])
+            spec.bootLayouts = try strings(m["layouts"])
+            spec.bootLine = b.mark?.line ?? 0
+        }
         return spec
     }
 
@@ -144,10 +155,11 @@ struct SpecReader {
     }
 
     func hypercall(_ n: Node) throws -> Spec.HypercallSpec {
-        let m = try mapping(n, allowed: ["name", "number", "args", "subops", "mayBeAbsent"], what: "hypercall")
+        let m = try mapping(n, allowed: ["name", "number", "args", "subops", "mayBeAbsent", "typed"], what: "hypercall")
         let name = try string(m, "name", in: n, what: "hypercall")
         var h = Spec.HypercallSpec(name: name, number: try string(m, "number", in: n, what: "hypercall \(name)"), line: n.mark?.line ?? 0)
         h.mayBeAbsent = try bool(m["mayBeAbsent"])
+        if m["typed"] != nil { h.typed = try bool(m["typed"]) }
         for a in m["args"]?.sequence ?? [] {
             let am = try mapping(a, allowed: ["name", "type", "dir", "count"], what: "argument of \(name)")
             var arg = Spec.ArgumentSpec(name: try string(am, "name", in: a, what: "argument of \(name)"),

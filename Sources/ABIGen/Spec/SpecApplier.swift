@@ -44,6 +44,20 @@ public struct SpecApplier {
             model.families.append(family)
         }
 
+        model.bootConstants = guestConstants.filter { c in
+            guard case .integer = c.value else { return false }
+            return spec.bootConstantPrefixes.contains { c.name.hasPrefix($0) }
+        }.map(\.name)
+        for p in spec.bootConstantPrefixes where !guestConstants.contains(where: { $0.name.hasPrefix(p) }) {
+            throw ABIGenError("bootConstants: no constant starts with \(p)", at: "\(spec.file):\(spec.bootLine)")
+        }
+        model.bootLayouts = try spec.bootLayouts.map { name in
+            guard let t = model.type(name), t.visibility == .guest, t.fields != nil else {
+                throw ABIGenError("bootConstants: \(name) is not a guest struct of the headers", at: "\(spec.file):\(spec.bootLine)")
+            }
+            return t.key
+        }
+
         model.hypercalls = []
         for h in spec.hypercalls {
             let at = "\(spec.file):\(h.line)"
@@ -52,6 +66,7 @@ public struct SpecApplier {
                 throw ABIGenError("hypercall \(h.name): \(h.number) is not defined by the headers", at: at)
             }
             var call = Hypercall(name: h.name, numberConstant: h.number, number: nr, arguments: [], family: h.subops?.family, subops: [])
+            if !h.typed { call.typed = false }
             for a in h.args {
                 var arg = Hypercall.Argument(name: a.name, cType: a.type, direction: a.dir, count: a.count)
                 if a.type != "subop" && a.type != "subop-arg" {

@@ -54,10 +54,10 @@ public struct Verifier {
         var report = VerificationReport(types: model.types.count, fields: Self.distinctFields(model),
                                         constants: model.constants.count + model.types.reduce(0) { $0 + ($1.enumerators?.count ?? 0) },
                                         gccStaticChecks: 0, gccRuntimeChecks: 0, swiftChecks: nil, mismatches: [])
-        for (name, tools) in [("guest", false), ("tools", true)] {
-            let source = tree.appendingPathComponent("check/\(name)_layout.c")
+        for (name, tools) in [("guest", false), ("tools", true), ("boot", false)] {
+            let source = tree.appendingPathComponent(name == "boot" ? "check/boot_constants.c" : "check/\(name)_layout.c")
             let text = try String(contentsOf: source, encoding: .utf8)
-            report.gccStaticChecks += text.components(separatedBy: "\nCHECK(").count - 1
+            report.gccStaticChecks += text.components(separatedBy: "\nCHECK(").count - 1 + text.components(separatedBy: "\n_Static_assert(").count - 1
             let exe = work.appendingPathComponent("\(name)_layout")
             var args = ["gcc", "-std=gnu11", "-fmax-errors=0", "-w", "-I", includeDir.path,
                         "-D__XEN_INTERFACE_VERSION__=\(model.interfaceVersion)", "-o", exe.path, source.path]

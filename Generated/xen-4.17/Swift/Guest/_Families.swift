@@ -2,6 +2,115 @@
 // Xen 4.17, x86_64, __XEN_INTERFACE_VERSION__ 0x00040e00: constant families of Specs/xen.yaml.
 // Do not edit: regenerate.
 
+/// The `__HYPERVISOR_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
+/// from Xen or a peer may be one this release does not list.
+@frozen public struct HypercallNumber: RawRepresentable, Equatable, BitwiseCopyable {
+    public var rawValue: Int32
+    @inline(__always) public init(rawValue: Int32) { self.rawValue = rawValue }
+    /// `__HYPERVISOR_mca` (arch-x86/xen-mca.h:40)
+    public static var mca: Self { Self(rawValue: __HYPERVISOR_mca) }
+    /// `__HYPERVISOR_set_trap_table` (xen.h:75)
+    public static var set_trap_table: Self { Self(rawValue: __HYPERVISOR_set_trap_table) }
+    /// `__HYPERVISOR_mmu_update` (xen.h:76)
+    public static var mmu_update: Self { Self(rawValue: __HYPERVISOR_mmu_update) }
+    /// `__HYPERVISOR_set_gdt` (xen.h:77)
+    public static var set_gdt: Self { Self(rawValue: __HYPERVISOR_set_gdt) }
+    /// `__HYPERVISOR_stack_switch` (xen.h:78)
+    public static var stack_switch: Self { Self(rawValue: __HYPERVISOR_stack_switch) }
+    /// `__HYPERVISOR_set_callbacks` (xen.h:79)
+    public static var set_callbacks: Self { Self(rawValue: __HYPERVISOR_set_callbacks) }
+    /// `__HYPERVISOR_fpu_taskswitch` (xen.h:80)
+    public static var fpu_taskswitch: Self { Self(rawValue: __HYPERVISOR_fpu_taskswitch) }
+    /// `__HYPERVISOR_sched_op_compat` (xen.h:81)
+    public static var sched_op_compat: Self { Self(rawValue: __HYPERVISOR_sched_op_compat) }
+    /// `__HYPERVISOR_platform_op` (xen.h:82)
+    public static var platform_op: Self { Self(rawValue: __HYPERVISOR_platform_op) }
+    /// `__HYPERVISOR_set_debugreg` (xen.h:83)
+    public static var set_debugreg: Self { Self(rawValue: __HYPERVISOR_set_debugreg) }
+    /// `__HYPERVISOR_get_debugreg` (xen.h:84)
+    public static var get_debugreg: Self { Self(rawValue: __HYPERVISOR_get_debugreg) }
+    /// `__HYPERVISOR_update_descriptor` (xen.h:85)
+    public static var update_descriptor: Self { Self(rawValue: __HYPERVISOR_update_descriptor) }
+    /// `__HYPERVISOR_memory_op` (xen.h:86)
+    public static var memory_op: Self { Self(rawValue: __HYPERVISOR_memory_op) }
+    /// `__HYPERVISOR_multicall` (xen.h:87)
+    public static var multicall: Self { Self(rawValue: __HYPERVISOR_multicall) }
+    /// `__HYPERVISOR_update_va_mapping` (xen.h:88)
+    public static var update_va_mapping: Self { Self(rawValue: __HYPERVISOR_update_va_mapping) }
+    /// `__HYPERVISOR_set_timer_op` (xen.h:89)
+    public static var set_timer_op: Self { Self(rawValue: __HYPERVISOR_set_timer_op) }
+    /// `__HYPERVISOR_event_channel_op_compat` (xen.h:90)
+    public static var event_channel_op_compat: Self { Self(rawValue: __HYPERVISOR_event_channel_op_compat) }
+    /// `__HYPERVISOR_xen_version` (xen.h:91)
+    public static var xen_version: Self { Self(rawValue: __HYPERVISOR_xen_version) }
+    /// `__HYPERVISOR_console_io` (xen.h:92)
+    public static var console_io: Self { Self(rawValue: __HYPERVISOR_console_io) }
+    /// `__HYPERVISOR_physdev_op_compat` (xen.h:93)
+    public static var physdev_op_compat: Self { Self(rawValue: __HYPERVISOR_physdev_op_compat) }
+    /// `__HYPERVISOR_grant_table_op` (xen.h:94)
+    public static var grant_table_op: Self { Self(rawValue: __HYPERVISOR_grant_table_op) }
+    /// `__HYPERVISOR_vm_assist` (xen.h:95)
+    public static var vm_assist: Self { Self(rawValue: __HYPERVISOR_vm_assist) }
+    /// `__HYPERVISOR_update_va_mapping_otherdomain` (xen.h:96)
+    public static var update_va_mapping_otherdomain: Self { Self(rawValue: __HYPERVISOR_update_va_mapping_otherdomain) }
+    /// `__HYPERVISOR_iret` (xen.h:97)
+    public static var iret: Self { Self(rawValue: __HYPERVISOR_iret) }
+    /// `__HYPERVISOR_vcpu_op` (xen.h:98)
+    public static var vcpu_op: Self { Self(rawValue: __HYPERVISOR_vcpu_op) }
+    /// `__HYPERVISOR_set_segment_base` (xen.h:99)
+    public static var set_segment_base: Self { Self(rawValue: __HYPERVISOR_set_segment_base) }
+    /// `__HYPERVISOR_mmuext_op` (xen.h:100)
+    public static var mmuext_op: Self { Self(rawValue: __HYPERVISOR_mmuext_op) }
+    /// `__HYPERVISOR_xsm_op` (xen.h:101)
+    public static var xsm_op: Self { Self(rawValue: __HYPERVISOR_xsm_op) }
+    /// `__HYPERVISOR_nmi_op` (xen.h:102)
+    public static var nmi_op: Self { Self(rawValue: __HYPERVISOR_nmi_op) }
+    /// `__HYPERVISOR_sched_op` (xen.h:103)
+    public static var sched_op: Self { Self(rawValue: __HYPERVISOR_sched_op) }
+    /// `__HYPERVISOR_callback_op` (xen.h:104)
+    public static var callback_op: Self { Self(rawValue: __HYPERVISOR_callback_op) }
+    /// `__HYPERVISOR_xenoprof_op` (xen.h:105)
+    public static var xenoprof_op: Self { Self(rawValue: __HYPERVISOR_xenoprof_op) }
+    /// `__HYPERVISOR_event_channel_op` (xen.h:106)
+    public static var event_channel_op: Self { Self(rawValue: __HYPERVISOR_event_channel_op) }
+    /// `__HYPERVISOR_physdev_op` (xen.h:107)
+    public static var physdev_op: Self { Self(rawValue: __HYPERVISOR_physdev_op) }
+    /// `__HYPERVISOR_hvm_op` (xen.h:108)
+    public static var hvm_op: Self { Self(rawValue: __HYPERVISOR_hvm_op) }
+    /// `__HYPERVISOR_sysctl` (xen.h:109)
+    public static var sysctl: Self { Self(rawValue: __HYPERVISOR_sysctl) }
+    /// `__HYPERVISOR_domctl` (xen.h:110)
+    public static var domctl: Self { Self(rawValue: __HYPERVISOR_domctl) }
+    /// `__HYPERVISOR_kexec_op` (xen.h:111)
+    public static var kexec_op: Self { Self(rawValue: __HYPERVISOR_kexec_op) }
+    /// `__HYPERVISOR_tmem_op` (xen.h:112)
+    public static var tmem_op: Self { Self(rawValue: __HYPERVISOR_tmem_op) }
+    /// `__HYPERVISOR_argo_op` (xen.h:113)
+    public static var argo_op: Self { Self(rawValue: __HYPERVISOR_argo_op) }
+    /// `__HYPERVISOR_xenpmu_op` (xen.h:114)
+    public static var xenpmu_op: Self { Self(rawValue: __HYPERVISOR_xenpmu_op) }
+    /// `__HYPERVISOR_dm_op` (xen.h:115)
+    public static var dm_op: Self { Self(rawValue: __HYPERVISOR_dm_op) }
+    /// `__HYPERVISOR_hypfs_op` (xen.h:116)
+    public static var hypfs_op: Self { Self(rawValue: __HYPERVISOR_hypfs_op) }
+    /// `__HYPERVISOR_arch_0` (xen.h:119)
+    public static var arch_0: Self { Self(rawValue: __HYPERVISOR_arch_0) }
+    /// `__HYPERVISOR_arch_1` (xen.h:120)
+    public static var arch_1: Self { Self(rawValue: __HYPERVISOR_arch_1) }
+    /// `__HYPERVISOR_arch_2` (xen.h:121)
+    public static var arch_2: Self { Self(rawValue: __HYPERVISOR_arch_2) }
+    /// `__HYPERVISOR_arch_3` (xen.h:122)
+    public static var arch_3: Self { Self(rawValue: __HYPERVISOR_arch_3) }
+    /// `__HYPERVISOR_arch_4` (xen.h:123)
+    public static var arch_4: Self { Self(rawValue: __HYPERVISOR_arch_4) }
+    /// `__HYPERVISOR_arch_5` (xen.h:124)
+    public static var arch_5: Self { Self(rawValue: __HYPERVISOR_arch_5) }
+    /// `__HYPERVISOR_arch_6` (xen.h:125)
+    public static var arch_6: Self { Self(rawValue: __HYPERVISOR_arch_6) }
+    /// `__HYPERVISOR_arch_7` (xen.h:126)
+    public static var arch_7: Self { Self(rawValue: __HYPERVISOR_arch_7) }
+}
+
 /// The `VIRQ_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
 /// from Xen or a peer may be one this release does not list.
 @frozen public struct VirtualIRQ: RawRepresentable, Equatable, BitwiseCopyable {

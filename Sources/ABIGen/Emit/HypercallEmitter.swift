@@ -1,0 +1,319 @@
+// Emits the hypercall layer from the spec: a raw entry for every __HYPERVISOR_* number, typed
+// wrappers (sub-op by sub-op, with argument directions and Xen's error numbers), the same
+// operations as multicall entries, and a test case for every wrapper.
+
+/// How one hypercall argument register is filled, decided once and rendered three ways.
+enum ArgumentPlan {
+    /// A constant: the sub-op number, or 0 where the sub-op takes no argument.
+    case constant(String)
+    /// A scalar parameter.
+    case value(name: String, type: String, signed: Bool)
+    /// A pointer to one struct: `in` passes a copy, `out` returns one, `inout` takes `inout`.
+    case pointer(name: String, type: String, zero: String, direction: String)
+    /// A counted array; `count` names the argument that carries its length.
+    case buffer(name: String, type: String, direction: String)
+    /// The length of the buffer `owner`.
+    case count(owner: String)
+}
+
+struct HypercallEmitter {
+    let model: ABIModel
+    let types: SwiftTypes
+
+    struct Operation {
+        var hypercall: Hypercall
+        var subop: Hypercall.SubOp?
+        /// Swift name: the hypercall's, or the sub-op's suffix inside the hypercall's namespace.
+        var name: String
+        var arguments: [ArgumentPlan]
+    }
+
+    /// Every typed operation of the spec, in spec order.
+    func operations() -> [Operation] {
+        var out: [Operation] = []
+        for h in model.hypercalls where h.typed != false {
+            if let familyName = h.family {
+                guard let family = model.families.first(where: { $0.swiftName == familyName }) else { continue }
+                for op in h.subops {
+                    var name = String(op.constant.dropFirst(family.prefix.count))
+                    if name.first?.isNumber == true { name = "_" + name }
+                    if let args = plan(h, subop: op) { out.append(Operation(hypercall: h, subop: op, name: name, arguments: args)) }
+                }
+            } else if let args = plan(h, subop: nil) {
+                out.append(Operation(hypercall: h, subop: nil, name: h.name, arguments: args))
+            }
+        }
+        return out
+    }
+
+    func plan(_ h: Hypercall, subop: Hypercall.SubOp?) -> [ArgumentPlan]? {
+        var plans: [ArgumentPlan] = []
+        for a in h.arguments {
+            if let owner = h.arguments.first(where: { $0.count == a.name }) {
+                plans.append(.count(owner: owner.name))
+                continue
+            }
+            switch a.cType {
+            case "subop":
+                guard let subop else { return nil }
+                plans.append(.constant(subop.constant))
+            case "subop-arg":
+                guard let subop else { return nil }
+                guard let key = subop.argument else { plans.append(.constant("0")); continue }
+                guard let t = types.spelling(.named(key)) else { return nil }
+                plans.append(a.count != nil ? .buffer(name: a.name, type: t, direction: subop.direction)
+                                            : .pointer(name: a.name, type: t, zero: types.zero(.named(key)), direction: subop.direction))
+            default:
+                guard let ref = a.type else { return nil }
+                if case let .pointer(to, _) = ref {
+                    let t = to.flatMap { types.spelling($0) } ?? "UInt8"
+                    // A sub-op's direction describes its data (console_io: write reads the buffer,
+                    // read fills it); the argument's own applies when there are no sub-ops.
+                    let dir = subop?.direction ?? a.direction ?? "in"
+                    plans.append(a.count != nil ? .buffer(name: a.name, type: t, direction: dir)
+                                                : .pointer(name: a.name, type: t, zero: to.map { types.zero($0) } ?? "0", direction: dir))
+                } else {
+                    guard let t = types.spelling(ref) else { return nil }
+                    var signed = false
+                    if case let .integer(_, s) = types.resolved(ref) { signed = s }
+                    plans.append(.value(name: a.name, type: t, signed: signed))
+                }
+            }
+        }
+        return plans.count <= 5 ? plans : nil
+    }
+
+    // MARK: the layer
+
+    func emit() -> String {
+        var s = """
+        /// A hypercall's failure: the `XEN_E*` number it returned, negated.
+        @frozen public struct XenError: Error, Equatable {
+            public var code: Int32
+            @inline(__always) public init(code: Int32) { self.code = code }
+            @inline(__always) public init(returned: Int) { code = Int32(truncatingIfNeeded: -returned) }
+
+        """
+        if let errno = model.type("enum xen_errno"), case let .integer(bits, signed)? = errno.enumIntegerType {
+            s += "    /// The error as `enum xen_errno` (errno.h).\n"
+            s += "    public var errno: xen_errno { xen_errno(rawValue: \(signed ? "Int" : "UInt")\(bits)(truncatingIfNeeded: code)) }\n"
+        }
+        s += "}\n\n"
+        s += """
+        /// How a hypercall enters Xen: the hypercall page in a guest (`XenHypercallPage`), a
+        /// recording double in host tests. Arguments go in rdi, rsi, rdx, r10, r8; the result is rax.
+        public protocol XenHypercallEntry {
+            static func hypercall(_ nr: UInt, _ a1: UInt, _ a2: UInt, _ a3: UInt, _ a4: UInt, _ a5: UInt) -> Int
+        }
+
+        /// Every hypercall of the headers: raw entries by number, typed wrappers from Specs/xen.yaml.
+        public enum XenHypercall<Entry: XenHypercallEntry> {}
+
+        /// The typed operations as `multicall_entry` values, for `XenHypercall.multicall`. Every
+        /// pointer must stay valid until the batch has run.
+        public enum XenMulticall {}
+
+
+        """
+        s += raw()
+        let ops = operations()
+        var done = Set<String>()
+        for op in ops where !done.contains(op.hypercall.name) {
+            done.insert(op.hypercall.name)
+            let group = ops.filter { $0.hypercall.name == op.hypercall.name }
+            if op.subop == nil {
+                s += "extension XenHypercall {\n\(wrapper(op, indent: "    "))}\n\nextension XenMulticall {\n\(entry(op, indent: "    "))}\n\n"
+            } else {
+                s += "extension XenHypercall {\n    /// `\(op.hypercall.numberConstant)`: one function per sub-op.\n    public enum \(op.hypercall.name) {\n"
+                for o in group { s += wrapper(o, indent: "        ") }
+                s += "    }\n}\n\nextension XenMulticall {\n    public enum \(op.hypercall.name) {\n"
+                for o in group { s += entry(o, indent: "        ") }
+                s += "    }\n}\n\n"
+            }
+        }
+        if model.type("struct multicall_entry") != nil {
+            s += """
+            extension multicall_entry {
+                /// This entry's result after the batch ran: the value, or the Xen error it returned.
+                public var outcome: Result<Int, XenError> {
+                    let r = Int(truncatingIfNeeded: result)
+                    return r < 0 ? .failure(XenError(returned: r)) : .success(r)
+                }
+            }
+
+
+            """
+        }
+        return s
+    }
+
+    /// Every member of the spec's hypercall-number family (`__HYPERVISOR_name`) ->
+    /// `XenHypercall.raw_name(a1, ..., a5)`.
+    func raw() -> String {
+        var s = "extension XenHypercall {\n"
+        let numbers = model.families.first { $0.prefix == "__HYPERVISOR_" }?.members ?? []
+        for c in model.constants where numbers.contains(c.name) {
+            guard case .integer = c.value else { continue }
+            let name = String(c.name.dropFirst("__HYPERVISOR_".count))
+            s += "    /// `\(c.name)` (\(c.location.header):\(c.location.line)), untyped.\n"
+            s += "    @inline(__always) public static func raw_\(name)(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {\n"
+            s += "        Entry.hypercall(UInt(truncatingIfNeeded: \(c.name)), a1, a2, a3, a4, a5)\n    }\n"
+        }
+        return s + "}\n\n"
+    }
+
+    func doc(_ op: Operation) -> String {
+        guard let sub = op.subop else { return "`\(op.hypercall.numberConstant)`" }
+        return "`\(op.hypercall.numberConstant)` with `\(sub.constant)`\(sub.argument.map { ", `\($0)`" } ?? ""), \(sub.direction)"
+    }
+
+    func wrapper(_ op: Operation, indent: String) -> String {
+        var declarations: [String] = [], setup: [String] = [], registers: [String] = [], scopes: [String] = []
+        var result: (name: String, type: String)?
+        for a in op.arguments {
+            switch a {
+            case let .constant(c):
+                registers.append(c == "0" ? "0" : "UInt(truncatingIfNeeded: \(c))")
+            case let .value(name, type, signed):
+                let n = Naming.identifier(name)
+                declarations.append("_ \(n): \(type)")
+                registers.append(signed ? "UInt(bitPattern: Int(\(n)))" : "UInt(truncatingIfNeeded: \(n))")
+            case let .count(owner):
+                registers.append("UInt(\(Naming.identifier(owner)).count)")
+            case let .buffer(name, type, direction):
+                let n = Naming.identifier(name)
+                declarations.append("_ \(n): \(direction == "in" ? "UnsafeBufferPointer" : "UnsafeMutableBufferPointer")<\(type)>")
+                registers.append("UInt(bitPattern: \(n).baseAddress)")
+            case let .pointer(name, type, zero, direction):
+                let n = Naming.identifier(name), local = "_\(name)", p = "_\(name)Pointer"
+                switch direction {
+                case "out":
+                    setup.append("var \(local): \(type) = \(zero)")
+                    scopes.append("withUnsafeMutablePointer(to: &\(local)) { \(p) in")
+                    result = (local, type)
+                case "inout":
+                    declarations.append("_ \(n): inout \(type)")
+                    scopes.append("withUnsafeMutablePointer(to: &\(n)) { \(p) in")
+                default:
+                    declarations.append("_ \(n): \(type)")
+                    setup.append("var \(local) = \(n)")
+                    scopes.append("withUnsafeMutablePointer(to: &\(local)) { \(p) in")
+                }
+                registers.append("UInt(bitPattern: \(p))")
+            }
+        }
+        registers += Array(repeating: "0", count: 5 - registers.count)
+        var body = "Entry.hypercall(UInt(truncatingIfNeeded: \(op.hypercall.numberConstant)), \(registers.joined(separator: ", ")))"
+        for scope in scopes.reversed() { body = "\(scope) \(body) }" }
+        var s = "\(indent)/// \(doc(op)).\n"
+        s += "\(indent)\(result == nil ? "@discardableResult " : "")@inline(__always) public static func \(Naming.identifier(op.name))(\(declarations.joined(separator: ", "))) throws(XenError) -> \(result?.type ?? "Int") {\n"
+        for line in setup { s += "\(indent)    \(line)\n" }
+        s += "\(indent)    let rc = \(body)\n"
+        s += "\(indent)    if rc < 0 { throw XenError(returned: rc) }\n"
+        return s + "\(indent)    return \(result?.name ?? "rc")\n\(indent)}\n"
+    }
+
+    func entry(_ op: Operation, indent: String) -> String {
+        var declarations: [String] = [], registers: [String] = []
+        for a in op.arguments {
+            switch a {
+            case let .constant(c): registers.append(c == "0" ? "0" : "UInt(truncatingIfNeeded: \(c))")
+            case let .value(name, type, signed):
+                let n = Naming.identifier(name)
+                declarations.append("_ \(n): \(type)")
+                registers.append(signed ? "UInt(bitPattern: Int(\(n)))" : "UInt(truncatingIfNeeded: \(n))")
+            case let .count(owner): registers.append("UInt(\(Naming.identifier(owner)).count)")
+            case let .buffer(name, type, _):
+                let n = Naming.identifier(name)
+                declarations.append("_ \(n): UnsafeMutableBufferPointer<\(type)>")
+                registers.append("UInt(bitPattern: \(n).baseAddress)")
+            case let .pointer(name, type, _, _):
+                let n = Naming.identifier(name)
+                declarations.append("_ \(n): UnsafeMutablePointer<\(type)>")
+                registers.append("UInt(bitPattern: \(n))")
+            }
+        }
+        var s = "\(indent)/// \(doc(op)), as a multicall entry.\n"
+        s += "\(indent)@inline(__always) public static func \(Naming.identifier(op.name))(\(declarations.joined(separator: ", "))) -> multicall_entry {\n"
+        s += "\(indent)    var e = multicall_entry()\n\(indent)    e.op = .init(truncatingIfNeeded: \(op.hypercall.numberConstant))\n"
+        for (i, r) in registers.enumerated() where r != "0" { s += "\(indent)    e.args[\(i)] = .init(truncatingIfNeeded: \(r))\n" }
+        return s + "\(indent)    return e\n\(indent)}\n"
+    }
+
+    // MARK: test cases
+
+    /// One host test case per typed wrapper: the registers it must fill, the bytes it must pass
+    /// (in), return (out) or both (inout), and that a negative result comes back as `XenError`.
+    func testCases() -> String {
+        var s = """
+        import XenABI
+
+        /// One typed wrapper, called against `RecordingEntry`.
+        struct HypercallCase {
+            var name: String
+            var number: UInt
+            /// Each register's expected value; nil where it is a pointer (checked by content).
+            var registers: [UInt?]
+            /// Which register carries the argument struct or buffer, and the bytes it holds.
+            var argumentRegister: Int?
+            var argumentBytes: Int
+            /// 2 for a counted buffer of two patterned elements, else 1.
+            var elements: Int
+            var direction: String
+            /// Calls the wrapper; returns the bytes of what it sent back (out/inout), if anything.
+            var call: () throws(XenError) -> [UInt8]?
+        }
+
+        let hypercallCases: [HypercallCase] = [
+
+        """
+        for op in operations() {
+            let qualified = op.subop == nil ? op.name : "\(op.hypercall.name).\(op.name)"
+            var registers: [String] = [], args: [String] = [], setup: [String] = []
+            var argRegister = "nil", argBytes = "0", direction = "none", resultExpr = "nil", elements = 1
+            var ret = "_ = "
+            for (i, a) in op.arguments.enumerated() {
+                switch a {
+                case let .constant(c): registers.append(c == "0" ? "0" : "UInt(truncatingIfNeeded: \(c))")
+                case let .value(_, type, signed):
+                    let v = "\(type)(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ \(i))"
+                    args.append(v)
+                    registers.append(signed ? "UInt(bitPattern: Int(\(v)))" : "UInt(truncatingIfNeeded: \(v))")
+                case .count: registers.append("2")
+                case let .buffer(_, type, dir):
+                    setup.append("var buffer = [patterned(\(type).self), patterned(\(type).self)]")
+                    args.append(dir == "in" ? "UnsafeBufferPointer(b)" : "b")
+                    registers.append("nil")
+                    argRegister = "\(i)"; argBytes = "2 * MemoryLayout<\(type)>.stride"; direction = dir; elements = 2
+                    resultExpr = dir == "in" ? "nil" : "buffer.withUnsafeBytes { Array($0) }"
+                case let .pointer(_, type, _, dir):
+                    registers.append("nil")
+                    argRegister = "\(i)"; argBytes = "MemoryLayout<\(type)>.size"; direction = dir
+                    switch dir {
+                    case "out":
+                        ret = "let value = "
+                        resultExpr = "withUnsafeBytes(of: value) { Array($0) }"
+                    case "inout":
+                        setup.append("var value = patterned(\(type).self)")
+                        args.append("&value")
+                        resultExpr = "withUnsafeBytes(of: value) { Array($0) }"
+                    default:
+                        args.append("patterned(\(type).self)")
+                    }
+                }
+            }
+            registers += Array(repeating: "0", count: 5 - registers.count)
+            var callExpr = "try XenHypercall<RecordingEntry>.\(qualified)(\(args.joined(separator: ", ")))"
+            if setup.contains(where: { $0.hasPrefix("var buffer") }) {
+                callExpr = "try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in \(ret)\(callExpr) }"
+                ret = "_ = "
+                if resultExpr.contains("value") { resultExpr = "nil" }
+            }
+            s += "    HypercallCase(name: \"\(qualified)\", number: UInt(truncatingIfNeeded: \(op.hypercall.numberConstant)),\n"
+            s += "                  registers: [\(registers.joined(separator: ", "))], argumentRegister: \(argRegister), argumentBytes: \(argBytes), elements: \(elements), direction: \"\(direction)\") { () throws(XenError) in\n"
+            for line in setup { s += "        \(line)\n" }
+            s += "        \(ret)\(callExpr)\n        return \(resultExpr)\n    },\n"
+        }
+        return s + "]\n"
+    }
+}
