@@ -40,6 +40,8 @@ let package = Package(
         .target(name: "XenHypercallPage"),
         // The tools-only view (__XEN_TOOLS__: domctl, sysctl, ...), host only.
         .target(name: "XenToolsABI", dependencies: ["XenABI"], path: "Sources/XenToolsABI"),
+        // Call sites of generated wrappers for Benchmarks/hypercall-zero-cost.sh (Embedded only).
+        .target(name: "ZeroCostProbe", dependencies: ["XenABI"], path: "Benchmarks/ZeroCostProbe"),
         .testTarget(
             name: "ABIGenTests",
             dependencies: ["ABIGen", "XenABI", "XenToolsABI"],

@@ -14,8 +14,18 @@ enum RecordingEntry: XenHypercallEntry {
     nonisolated(unsafe) static var writeBack = false
     static let writeBackByte: UInt8 = 0xA5
 
-    static func hypercall(_ nr: UInt, _ a1: UInt, _ a2: UInt, _ a3: UInt, _ a4: UInt, _ a5: UInt) -> Int {
-        let registers = [a1, a2, a3, a4, a5]
+    nonisolated(unsafe) static var arities: [Int] = []
+    static func hypercall0(_ nr: UInt) -> Int { record(nr, [], arity: 0) }
+    static func hypercall1(_ nr: UInt, _ a1: UInt) -> Int { record(nr, [a1], arity: 1) }
+    static func hypercall2(_ nr: UInt, _ a1: UInt, _ a2: UInt) -> Int { record(nr, [a1, a2], arity: 2) }
+    static func hypercall3(_ nr: UInt, _ a1: UInt, _ a2: UInt, _ a3: UInt) -> Int { record(nr, [a1, a2, a3], arity: 3) }
+    static func hypercall4(_ nr: UInt, _ a1: UInt, _ a2: UInt, _ a3: UInt, _ a4: UInt) -> Int { record(nr, [a1, a2, a3, a4], arity: 4) }
+    static func hypercall5(_ nr: UInt, _ a1: UInt, _ a2: UInt, _ a3: UInt, _ a4: UInt, _ a5: UInt) -> Int { record(nr, [a1, a2, a3, a4, a5], arity: 5) }
+
+    /// Registers a call left unset read as 0 here; the arity says how many the wrapper loaded.
+    static func record(_ nr: UInt, _ loaded: [UInt], arity: Int) -> Int {
+        arities.append(arity)
+        let registers = loaded + Array(repeating: 0, count: 5 - loaded.count)
         var bytes: [UInt8] = []
         if let r = argumentRegister, let p = UnsafeMutableRawPointer(bitPattern: registers[r]) {
             bytes = Array(UnsafeRawBufferPointer(start: p, count: argumentBytes))
@@ -51,6 +61,7 @@ func patternBytes(_ count: Int, element: Int) -> [UInt8] {
             try #require(RecordingEntry.calls.count == 1, "\(c.name): expected one hypercall")
             let call = RecordingEntry.calls[0]
             #expect(call.number == c.number, "\(c.name): hypercall number")
+            #expect(RecordingEntry.arities.last == c.registers.count, "\(c.name): loads \(RecordingEntry.arities.last ?? -1) registers, the spec gives \(c.registers.count) arguments")
             for (i, expected) in c.registers.enumerated() {
                 if let expected { #expect(call.registers[i] == expected, "\(c.name): register \(i + 1) is \(call.registers[i]), expected \(expected)") }
             }

@@ -91,7 +91,7 @@ struct HypercallEmitter {
         @frozen public struct XenError: Error, Equatable {
             public var code: Int32
             @inline(__always) public init(code: Int32) { self.code = code }
-            @inline(__always) public init(returned: Int) { code = Int32(truncatingIfNeeded: -returned) }
+            @inline(__always) public init(returned: Int) { code = Int32(truncatingIfNeeded: 0 &- returned) }
 
         """
         if let errno = model.type("enum xen_errno"), case let .integer(bits, signed)? = errno.enumIntegerType {
@@ -102,8 +102,14 @@ struct HypercallEmitter {
         s += """
         /// How a hypercall enters Xen: the hypercall page in a guest (`XenHypercallPage`), a
         /// recording double in host tests. Arguments go in rdi, rsi, rdx, r10, r8; the result is rax.
+        /// One entry per argument count, so a call site loads only the registers it uses.
         public protocol XenHypercallEntry {
-            static func hypercall(_ nr: UInt, _ a1: UInt, _ a2: UInt, _ a3: UInt, _ a4: UInt, _ a5: UInt) -> Int
+            static func hypercall0(_ nr: UInt) -> Int
+            static func hypercall1(_ nr: UInt, _ a1: UInt) -> Int
+            static func hypercall2(_ nr: UInt, _ a1: UInt, _ a2: UInt) -> Int
+            static func hypercall3(_ nr: UInt, _ a1: UInt, _ a2: UInt, _ a3: UInt) -> Int
+            static func hypercall4(_ nr: UInt, _ a1: UInt, _ a2: UInt, _ a3: UInt, _ a4: UInt) -> Int
+            static func hypercall5(_ nr: UInt, _ a1: UInt, _ a2: UInt, _ a3: UInt, _ a4: UInt, _ a5: UInt) -> Int
         }
 
         /// Every hypercall of the headers: raw entries by number, typed wrappers from Specs/xen.yaml.
@@ -157,7 +163,7 @@ struct HypercallEmitter {
             let name = String(c.name.dropFirst("__HYPERVISOR_".count))
             s += "    /// `\(c.name)` (\(c.location.header):\(c.location.line)), untyped.\n"
             s += "    @inline(__always) public static func raw_\(name)(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {\n"
-            s += "        Entry.hypercall(UInt(truncatingIfNeeded: \(c.name)), a1, a2, a3, a4, a5)\n    }\n"
+            s += "        Entry.hypercall5(UInt(truncatingIfNeeded: \(c.name)), a1, a2, a3, a4, a5)\n    }\n"
         }
         return s + "}\n\n"
     }
@@ -202,8 +208,8 @@ struct HypercallEmitter {
                 registers.append("UInt(bitPattern: \(p))")
             }
         }
-        registers += Array(repeating: "0", count: 5 - registers.count)
-        var body = "Entry.hypercall(UInt(truncatingIfNeeded: \(op.hypercall.numberConstant)), \(registers.joined(separator: ", ")))"
+        let arity = registers.count
+        var body = "Entry.hypercall\(arity)(\(([ "UInt(truncatingIfNeeded: \(op.hypercall.numberConstant))"] + registers).joined(separator: ", ")))"
         for scope in scopes.reversed() { body = "\(scope) \(body) }" }
         var s = "\(indent)/// \(doc(op)).\n"
         s += "\(indent)\(result == nil ? "@discardableResult " : "")@inline(__always) public static func \(Naming.identifier(op.name))(\(declarations.joined(separator: ", "))) throws(XenError) -> \(result?.type ?? "Int") {\n"
@@ -252,7 +258,8 @@ struct HypercallEmitter {
         struct HypercallCase {
             var name: String
             var number: UInt
-            /// Each register's expected value; nil where it is a pointer (checked by content).
+            /// Each argument register's expected value, one per argument of the spec; nil where it is
+            /// a pointer (checked by content).
             var registers: [UInt?]
             /// Which register carries the argument struct or buffer, and the bytes it holds.
             var argumentRegister: Int?
@@ -302,7 +309,6 @@ struct HypercallEmitter {
                     }
                 }
             }
-            registers += Array(repeating: "0", count: 5 - registers.count)
             var callExpr = "try XenHypercall<RecordingEntry>.\(qualified)(\(args.joined(separator: ", ")))"
             if setup.contains(where: { $0.hasPrefix("var buffer") }) {
                 callExpr = "try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in \(ret)\(callExpr) }"

@@ -6,15 +6,21 @@
 @frozen public struct XenError: Error, Equatable {
     public var code: Int32
     @inline(__always) public init(code: Int32) { self.code = code }
-    @inline(__always) public init(returned: Int) { code = Int32(truncatingIfNeeded: -returned) }
+    @inline(__always) public init(returned: Int) { code = Int32(truncatingIfNeeded: 0 &- returned) }
     /// The error as `enum xen_errno` (errno.h).
     public var errno: xen_errno { xen_errno(rawValue: UInt32(truncatingIfNeeded: code)) }
 }
 
 /// How a hypercall enters Xen: the hypercall page in a guest (`XenHypercallPage`), a
 /// recording double in host tests. Arguments go in rdi, rsi, rdx, r10, r8; the result is rax.
+/// One entry per argument count, so a call site loads only the registers it uses.
 public protocol XenHypercallEntry {
-    static func hypercall(_ nr: UInt, _ a1: UInt, _ a2: UInt, _ a3: UInt, _ a4: UInt, _ a5: UInt) -> Int
+    static func hypercall0(_ nr: UInt) -> Int
+    static func hypercall1(_ nr: UInt, _ a1: UInt) -> Int
+    static func hypercall2(_ nr: UInt, _ a1: UInt, _ a2: UInt) -> Int
+    static func hypercall3(_ nr: UInt, _ a1: UInt, _ a2: UInt, _ a3: UInt) -> Int
+    static func hypercall4(_ nr: UInt, _ a1: UInt, _ a2: UInt, _ a3: UInt, _ a4: UInt) -> Int
+    static func hypercall5(_ nr: UInt, _ a1: UInt, _ a2: UInt, _ a3: UInt, _ a4: UInt, _ a5: UInt) -> Int
 }
 
 /// Every hypercall of the headers: raw entries by number, typed wrappers from Specs/xen.yaml.
@@ -27,207 +33,207 @@ public enum XenMulticall {}
 extension XenHypercall {
     /// `__HYPERVISOR_mca` (arch-x86/xen-mca.h:40), untyped.
     @inline(__always) public static func raw_mca(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_mca), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_mca), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_set_trap_table` (xen.h:75), untyped.
     @inline(__always) public static func raw_set_trap_table(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_set_trap_table), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_set_trap_table), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_mmu_update` (xen.h:76), untyped.
     @inline(__always) public static func raw_mmu_update(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_mmu_update), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_mmu_update), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_set_gdt` (xen.h:77), untyped.
     @inline(__always) public static func raw_set_gdt(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_set_gdt), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_set_gdt), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_stack_switch` (xen.h:78), untyped.
     @inline(__always) public static func raw_stack_switch(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_stack_switch), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_stack_switch), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_set_callbacks` (xen.h:79), untyped.
     @inline(__always) public static func raw_set_callbacks(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_set_callbacks), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_set_callbacks), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_fpu_taskswitch` (xen.h:80), untyped.
     @inline(__always) public static func raw_fpu_taskswitch(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_fpu_taskswitch), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_fpu_taskswitch), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_sched_op_compat` (xen.h:81), untyped.
     @inline(__always) public static func raw_sched_op_compat(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_sched_op_compat), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_sched_op_compat), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_platform_op` (xen.h:82), untyped.
     @inline(__always) public static func raw_platform_op(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_platform_op), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_platform_op), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_set_debugreg` (xen.h:83), untyped.
     @inline(__always) public static func raw_set_debugreg(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_set_debugreg), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_set_debugreg), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_get_debugreg` (xen.h:84), untyped.
     @inline(__always) public static func raw_get_debugreg(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_get_debugreg), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_get_debugreg), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_update_descriptor` (xen.h:85), untyped.
     @inline(__always) public static func raw_update_descriptor(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_update_descriptor), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_update_descriptor), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_memory_op` (xen.h:86), untyped.
     @inline(__always) public static func raw_memory_op(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_multicall` (xen.h:87), untyped.
     @inline(__always) public static func raw_multicall(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_multicall), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_multicall), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_update_va_mapping` (xen.h:88), untyped.
     @inline(__always) public static func raw_update_va_mapping(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_update_va_mapping), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_update_va_mapping), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_set_timer_op` (xen.h:89), untyped.
     @inline(__always) public static func raw_set_timer_op(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_set_timer_op), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_set_timer_op), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_event_channel_op_compat` (xen.h:90), untyped.
     @inline(__always) public static func raw_event_channel_op_compat(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op_compat), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op_compat), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_xen_version` (xen.h:91), untyped.
     @inline(__always) public static func raw_xen_version(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_console_io` (xen.h:92), untyped.
     @inline(__always) public static func raw_console_io(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_console_io), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_console_io), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_physdev_op_compat` (xen.h:93), untyped.
     @inline(__always) public static func raw_physdev_op_compat(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op_compat), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op_compat), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_grant_table_op` (xen.h:94), untyped.
     @inline(__always) public static func raw_grant_table_op(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_vm_assist` (xen.h:95), untyped.
     @inline(__always) public static func raw_vm_assist(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_vm_assist), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_vm_assist), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_update_va_mapping_otherdomain` (xen.h:96), untyped.
     @inline(__always) public static func raw_update_va_mapping_otherdomain(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_update_va_mapping_otherdomain), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_update_va_mapping_otherdomain), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_iret` (xen.h:97), untyped.
     @inline(__always) public static func raw_iret(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_iret), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_iret), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_vcpu_op` (xen.h:98), untyped.
     @inline(__always) public static func raw_vcpu_op(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_set_segment_base` (xen.h:99), untyped.
     @inline(__always) public static func raw_set_segment_base(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_set_segment_base), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_set_segment_base), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_mmuext_op` (xen.h:100), untyped.
     @inline(__always) public static func raw_mmuext_op(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_mmuext_op), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_mmuext_op), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_xsm_op` (xen.h:101), untyped.
     @inline(__always) public static func raw_xsm_op(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_xsm_op), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_xsm_op), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_nmi_op` (xen.h:102), untyped.
     @inline(__always) public static func raw_nmi_op(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_nmi_op), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_nmi_op), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_sched_op` (xen.h:103), untyped.
     @inline(__always) public static func raw_sched_op(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_sched_op), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_sched_op), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_callback_op` (xen.h:104), untyped.
     @inline(__always) public static func raw_callback_op(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_callback_op), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_callback_op), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_xenoprof_op` (xen.h:105), untyped.
     @inline(__always) public static func raw_xenoprof_op(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_xenoprof_op), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_xenoprof_op), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_event_channel_op` (xen.h:106), untyped.
     @inline(__always) public static func raw_event_channel_op(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_physdev_op` (xen.h:107), untyped.
     @inline(__always) public static func raw_physdev_op(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_hvm_op` (xen.h:108), untyped.
     @inline(__always) public static func raw_hvm_op(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_hvm_op), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_hvm_op), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_sysctl` (xen.h:109), untyped.
     @inline(__always) public static func raw_sysctl(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_sysctl), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_sysctl), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_domctl` (xen.h:110), untyped.
     @inline(__always) public static func raw_domctl(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_domctl), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_domctl), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_kexec_op` (xen.h:111), untyped.
     @inline(__always) public static func raw_kexec_op(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_kexec_op), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_kexec_op), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_tmem_op` (xen.h:112), untyped.
     @inline(__always) public static func raw_tmem_op(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_tmem_op), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_tmem_op), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_argo_op` (xen.h:113), untyped.
     @inline(__always) public static func raw_argo_op(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_argo_op), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_argo_op), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_xenpmu_op` (xen.h:114), untyped.
     @inline(__always) public static func raw_xenpmu_op(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_xenpmu_op), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_xenpmu_op), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_dm_op` (xen.h:115), untyped.
     @inline(__always) public static func raw_dm_op(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_dm_op), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_dm_op), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_hypfs_op` (xen.h:116), untyped.
     @inline(__always) public static func raw_hypfs_op(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_hypfs_op), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_hypfs_op), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_arch_0` (xen.h:119), untyped.
     @inline(__always) public static func raw_arch_0(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_arch_0), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_arch_0), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_arch_1` (xen.h:120), untyped.
     @inline(__always) public static func raw_arch_1(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_arch_1), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_arch_1), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_arch_2` (xen.h:121), untyped.
     @inline(__always) public static func raw_arch_2(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_arch_2), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_arch_2), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_arch_3` (xen.h:122), untyped.
     @inline(__always) public static func raw_arch_3(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_arch_3), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_arch_3), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_arch_4` (xen.h:123), untyped.
     @inline(__always) public static func raw_arch_4(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_arch_4), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_arch_4), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_arch_5` (xen.h:124), untyped.
     @inline(__always) public static func raw_arch_5(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_arch_5), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_arch_5), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_arch_6` (xen.h:125), untyped.
     @inline(__always) public static func raw_arch_6(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_arch_6), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_arch_6), a1, a2, a3, a4, a5)
     }
     /// `__HYPERVISOR_arch_7` (xen.h:126), untyped.
     @inline(__always) public static func raw_arch_7(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {
-        Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_arch_7), a1, a2, a3, a4, a5)
+        Entry.hypercall5(UInt(truncatingIfNeeded: __HYPERVISOR_arch_7), a1, a2, a3, a4, a5)
     }
 }
 
@@ -235,7 +241,7 @@ extension XenHypercall {
     /// `__HYPERVISOR_mmu_update`.
     @inline(__always) public static func mmu_update(_ reqs: UnsafeBufferPointer<mmu_update>, _ foreigndom: UInt32) throws(XenError) -> UInt32 {
         var _done_out: UInt32 = 0
-        let rc = withUnsafeMutablePointer(to: &_done_out) { _done_outPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_mmu_update), UInt(bitPattern: reqs.baseAddress), UInt(reqs.count), UInt(bitPattern: _done_outPointer), UInt(truncatingIfNeeded: foreigndom), 0) }
+        let rc = withUnsafeMutablePointer(to: &_done_out) { _done_outPointer in Entry.hypercall4(UInt(truncatingIfNeeded: __HYPERVISOR_mmu_update), UInt(bitPattern: reqs.baseAddress), UInt(reqs.count), UInt(bitPattern: _done_outPointer), UInt(truncatingIfNeeded: foreigndom)) }
         if rc < 0 { throw XenError(returned: rc) }
         return _done_out
     }
@@ -258,7 +264,7 @@ extension XenHypercall {
     /// `__HYPERVISOR_mmuext_op`.
     @inline(__always) public static func mmuext_op(_ uops: UnsafeBufferPointer<mmuext_op>, _ foreigndom: UInt32) throws(XenError) -> UInt32 {
         var _pdone: UInt32 = 0
-        let rc = withUnsafeMutablePointer(to: &_pdone) { _pdonePointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_mmuext_op), UInt(bitPattern: uops.baseAddress), UInt(uops.count), UInt(bitPattern: _pdonePointer), UInt(truncatingIfNeeded: foreigndom), 0) }
+        let rc = withUnsafeMutablePointer(to: &_pdone) { _pdonePointer in Entry.hypercall4(UInt(truncatingIfNeeded: __HYPERVISOR_mmuext_op), UInt(bitPattern: uops.baseAddress), UInt(uops.count), UInt(bitPattern: _pdonePointer), UInt(truncatingIfNeeded: foreigndom)) }
         if rc < 0 { throw XenError(returned: rc) }
         return _pdone
     }
@@ -280,7 +286,7 @@ extension XenMulticall {
 extension XenHypercall {
     /// `__HYPERVISOR_update_va_mapping`.
     @discardableResult @inline(__always) public static func update_va_mapping(_ va: UInt64, _ val: UInt64, _ flags: UInt64) throws(XenError) -> Int {
-        let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_update_va_mapping), UInt(truncatingIfNeeded: va), UInt(truncatingIfNeeded: val), UInt(truncatingIfNeeded: flags), 0, 0)
+        let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_update_va_mapping), UInt(truncatingIfNeeded: va), UInt(truncatingIfNeeded: val), UInt(truncatingIfNeeded: flags))
         if rc < 0 { throw XenError(returned: rc) }
         return rc
     }
@@ -302,7 +308,7 @@ extension XenHypercall {
     /// `__HYPERVISOR_set_trap_table`.
     @discardableResult @inline(__always) public static func set_trap_table(_ traps: trap_info) throws(XenError) -> Int {
         var _traps = traps
-        let rc = withUnsafeMutablePointer(to: &_traps) { _trapsPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_set_trap_table), UInt(bitPattern: _trapsPointer), 0, 0, 0, 0) }
+        let rc = withUnsafeMutablePointer(to: &_traps) { _trapsPointer in Entry.hypercall1(UInt(truncatingIfNeeded: __HYPERVISOR_set_trap_table), UInt(bitPattern: _trapsPointer)) }
         if rc < 0 { throw XenError(returned: rc) }
         return rc
     }
@@ -321,7 +327,7 @@ extension XenMulticall {
 extension XenHypercall {
     /// `__HYPERVISOR_set_callbacks`.
     @discardableResult @inline(__always) public static func set_callbacks(_ event_address: UInt64, _ failsafe_address: UInt64, _ syscall_address: UInt64) throws(XenError) -> Int {
-        let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_set_callbacks), UInt(truncatingIfNeeded: event_address), UInt(truncatingIfNeeded: failsafe_address), UInt(truncatingIfNeeded: syscall_address), 0, 0)
+        let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_set_callbacks), UInt(truncatingIfNeeded: event_address), UInt(truncatingIfNeeded: failsafe_address), UInt(truncatingIfNeeded: syscall_address))
         if rc < 0 { throw XenError(returned: rc) }
         return rc
     }
@@ -344,25 +350,25 @@ extension XenHypercall {
     public enum set_segment_base {
         /// `__HYPERVISOR_set_segment_base` with `SEGBASE_FS`, in.
         @discardableResult @inline(__always) public static func FS(_ base: UInt64) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_set_segment_base), UInt(truncatingIfNeeded: SEGBASE_FS), UInt(truncatingIfNeeded: base), 0, 0, 0)
+            let rc = Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_set_segment_base), UInt(truncatingIfNeeded: SEGBASE_FS), UInt(truncatingIfNeeded: base))
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_set_segment_base` with `SEGBASE_GS_USER`, in.
         @discardableResult @inline(__always) public static func GS_USER(_ base: UInt64) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_set_segment_base), UInt(truncatingIfNeeded: SEGBASE_GS_USER), UInt(truncatingIfNeeded: base), 0, 0, 0)
+            let rc = Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_set_segment_base), UInt(truncatingIfNeeded: SEGBASE_GS_USER), UInt(truncatingIfNeeded: base))
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_set_segment_base` with `SEGBASE_GS_KERNEL`, in.
         @discardableResult @inline(__always) public static func GS_KERNEL(_ base: UInt64) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_set_segment_base), UInt(truncatingIfNeeded: SEGBASE_GS_KERNEL), UInt(truncatingIfNeeded: base), 0, 0, 0)
+            let rc = Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_set_segment_base), UInt(truncatingIfNeeded: SEGBASE_GS_KERNEL), UInt(truncatingIfNeeded: base))
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_set_segment_base` with `SEGBASE_GS_USER_SEL`, in.
         @discardableResult @inline(__always) public static func GS_USER_SEL(_ base: UInt64) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_set_segment_base), UInt(truncatingIfNeeded: SEGBASE_GS_USER_SEL), UInt(truncatingIfNeeded: base), 0, 0, 0)
+            let rc = Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_set_segment_base), UInt(truncatingIfNeeded: SEGBASE_GS_USER_SEL), UInt(truncatingIfNeeded: base))
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
@@ -411,13 +417,13 @@ extension XenHypercall {
     public enum vm_assist {
         /// `__HYPERVISOR_vm_assist` with `VMASST_CMD_enable`, in.
         @discardableResult @inline(__always) public static func enable(_ type: UInt32) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_vm_assist), UInt(truncatingIfNeeded: VMASST_CMD_enable), UInt(truncatingIfNeeded: type), 0, 0, 0)
+            let rc = Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_vm_assist), UInt(truncatingIfNeeded: VMASST_CMD_enable), UInt(truncatingIfNeeded: type))
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_vm_assist` with `VMASST_CMD_disable`, in.
         @discardableResult @inline(__always) public static func disable(_ type: UInt32) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_vm_assist), UInt(truncatingIfNeeded: VMASST_CMD_disable), UInt(truncatingIfNeeded: type), 0, 0, 0)
+            let rc = Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_vm_assist), UInt(truncatingIfNeeded: VMASST_CMD_disable), UInt(truncatingIfNeeded: type))
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
@@ -448,7 +454,7 @@ extension XenMulticall {
 extension XenHypercall {
     /// `__HYPERVISOR_set_timer_op`.
     @discardableResult @inline(__always) public static func set_timer_op(_ timeout: UInt64) throws(XenError) -> Int {
-        let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_set_timer_op), UInt(truncatingIfNeeded: timeout), 0, 0, 0, 0)
+        let rc = Entry.hypercall1(UInt(truncatingIfNeeded: __HYPERVISOR_set_timer_op), UInt(truncatingIfNeeded: timeout))
         if rc < 0 { throw XenError(returned: rc) }
         return rc
     }
@@ -467,7 +473,7 @@ extension XenMulticall {
 extension XenHypercall {
     /// `__HYPERVISOR_multicall`.
     @discardableResult @inline(__always) public static func multicall(_ calls: UnsafeMutableBufferPointer<multicall_entry>) throws(XenError) -> Int {
-        let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_multicall), UInt(bitPattern: calls.baseAddress), UInt(calls.count), 0, 0, 0)
+        let rc = Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_multicall), UInt(bitPattern: calls.baseAddress), UInt(calls.count))
         if rc < 0 { throw XenError(returned: rc) }
         return rc
     }
@@ -489,13 +495,13 @@ extension XenHypercall {
     public enum console_io {
         /// `__HYPERVISOR_console_io` with `CONSOLEIO_write`, in.
         @discardableResult @inline(__always) public static func write(_ buffer: UnsafeBufferPointer<Int8>) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_console_io), UInt(truncatingIfNeeded: CONSOLEIO_write), UInt(buffer.count), UInt(bitPattern: buffer.baseAddress), 0, 0)
+            let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_console_io), UInt(truncatingIfNeeded: CONSOLEIO_write), UInt(buffer.count), UInt(bitPattern: buffer.baseAddress))
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_console_io` with `CONSOLEIO_read`, out.
         @discardableResult @inline(__always) public static func read(_ buffer: UnsafeMutableBufferPointer<Int8>) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_console_io), UInt(truncatingIfNeeded: CONSOLEIO_read), UInt(buffer.count), UInt(bitPattern: buffer.baseAddress), 0, 0)
+            let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_console_io), UInt(truncatingIfNeeded: CONSOLEIO_read), UInt(buffer.count), UInt(bitPattern: buffer.baseAddress))
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
@@ -530,74 +536,74 @@ extension XenHypercall {
     public enum xen_version {
         /// `__HYPERVISOR_xen_version` with `XENVER_version`, out.
         @discardableResult @inline(__always) public static func version() throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), UInt(truncatingIfNeeded: XENVER_version), 0, 0, 0, 0)
+            let rc = Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), UInt(truncatingIfNeeded: XENVER_version), 0)
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_xen_version` with `XENVER_extraversion`, `xen_extraversion_t`, out.
         @inline(__always) public static func extraversion() throws(XenError) -> xen_extraversion_t {
             var _arg: xen_extraversion_t = .init(repeating: 0)
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), UInt(truncatingIfNeeded: XENVER_extraversion), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), UInt(truncatingIfNeeded: XENVER_extraversion), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return _arg
         }
         /// `__HYPERVISOR_xen_version` with `XENVER_compile_info`, `struct xen_compile_info`, out.
         @inline(__always) public static func compile_info() throws(XenError) -> xen_compile_info {
             var _arg: xen_compile_info = .init()
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), UInt(truncatingIfNeeded: XENVER_compile_info), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), UInt(truncatingIfNeeded: XENVER_compile_info), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return _arg
         }
         /// `__HYPERVISOR_xen_version` with `XENVER_capabilities`, `xen_capabilities_info_t`, out.
         @inline(__always) public static func capabilities() throws(XenError) -> xen_capabilities_info_t {
             var _arg: xen_capabilities_info_t = .init(repeating: 0)
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), UInt(truncatingIfNeeded: XENVER_capabilities), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), UInt(truncatingIfNeeded: XENVER_capabilities), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return _arg
         }
         /// `__HYPERVISOR_xen_version` with `XENVER_changeset`, `xen_changeset_info_t`, out.
         @inline(__always) public static func changeset() throws(XenError) -> xen_changeset_info_t {
             var _arg: xen_changeset_info_t = .init(repeating: 0)
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), UInt(truncatingIfNeeded: XENVER_changeset), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), UInt(truncatingIfNeeded: XENVER_changeset), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return _arg
         }
         /// `__HYPERVISOR_xen_version` with `XENVER_platform_parameters`, `struct xen_platform_parameters`, out.
         @inline(__always) public static func platform_parameters() throws(XenError) -> xen_platform_parameters {
             var _arg: xen_platform_parameters = .init()
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), UInt(truncatingIfNeeded: XENVER_platform_parameters), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), UInt(truncatingIfNeeded: XENVER_platform_parameters), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return _arg
         }
         /// `__HYPERVISOR_xen_version` with `XENVER_get_features`, `struct xen_feature_info`, inout.
         @discardableResult @inline(__always) public static func get_features(_ arg: inout xen_feature_info) throws(XenError) -> Int {
-            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), UInt(truncatingIfNeeded: XENVER_get_features), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), UInt(truncatingIfNeeded: XENVER_get_features), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_xen_version` with `XENVER_pagesize`, out.
         @discardableResult @inline(__always) public static func pagesize() throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), UInt(truncatingIfNeeded: XENVER_pagesize), 0, 0, 0, 0)
+            let rc = Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), UInt(truncatingIfNeeded: XENVER_pagesize), 0)
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_xen_version` with `XENVER_guest_handle`, `xen_domain_handle_t`, out.
         @inline(__always) public static func guest_handle() throws(XenError) -> xen_domain_handle_t {
             var _arg: xen_domain_handle_t = .init(repeating: 0)
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), UInt(truncatingIfNeeded: XENVER_guest_handle), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), UInt(truncatingIfNeeded: XENVER_guest_handle), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return _arg
         }
         /// `__HYPERVISOR_xen_version` with `XENVER_commandline`, `xen_commandline_t`, out.
         @inline(__always) public static func commandline() throws(XenError) -> xen_commandline_t {
             var _arg: xen_commandline_t = .init(repeating: 0)
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), UInt(truncatingIfNeeded: XENVER_commandline), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), UInt(truncatingIfNeeded: XENVER_commandline), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return _arg
         }
         /// `__HYPERVISOR_xen_version` with `XENVER_build_id`, `struct xen_build_id`, inout.
         @discardableResult @inline(__always) public static func build_id(_ arg: inout xen_build_id) throws(XenError) -> Int {
-            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), UInt(truncatingIfNeeded: XENVER_build_id), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_xen_version), UInt(truncatingIfNeeded: XENVER_build_id), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
@@ -700,55 +706,55 @@ extension XenHypercall {
     public enum sched_op {
         /// `__HYPERVISOR_sched_op` with `SCHEDOP_yield`, in.
         @discardableResult @inline(__always) public static func yield() throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_sched_op), UInt(truncatingIfNeeded: SCHEDOP_yield), 0, 0, 0, 0)
+            let rc = Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_sched_op), UInt(truncatingIfNeeded: SCHEDOP_yield), 0)
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_sched_op` with `SCHEDOP_block`, in.
         @discardableResult @inline(__always) public static func block() throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_sched_op), UInt(truncatingIfNeeded: SCHEDOP_block), 0, 0, 0, 0)
+            let rc = Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_sched_op), UInt(truncatingIfNeeded: SCHEDOP_block), 0)
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_sched_op` with `SCHEDOP_shutdown`, `struct sched_shutdown`, in.
         @discardableResult @inline(__always) public static func shutdown(_ arg: sched_shutdown) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_sched_op), UInt(truncatingIfNeeded: SCHEDOP_shutdown), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_sched_op), UInt(truncatingIfNeeded: SCHEDOP_shutdown), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_sched_op` with `SCHEDOP_poll`, `struct sched_poll`, in.
         @discardableResult @inline(__always) public static func poll(_ arg: sched_poll) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_sched_op), UInt(truncatingIfNeeded: SCHEDOP_poll), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_sched_op), UInt(truncatingIfNeeded: SCHEDOP_poll), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_sched_op` with `SCHEDOP_remote_shutdown`, `struct sched_remote_shutdown`, in.
         @discardableResult @inline(__always) public static func remote_shutdown(_ arg: sched_remote_shutdown) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_sched_op), UInt(truncatingIfNeeded: SCHEDOP_remote_shutdown), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_sched_op), UInt(truncatingIfNeeded: SCHEDOP_remote_shutdown), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_sched_op` with `SCHEDOP_shutdown_code`, `struct sched_shutdown`, in.
         @discardableResult @inline(__always) public static func shutdown_code(_ arg: sched_shutdown) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_sched_op), UInt(truncatingIfNeeded: SCHEDOP_shutdown_code), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_sched_op), UInt(truncatingIfNeeded: SCHEDOP_shutdown_code), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_sched_op` with `SCHEDOP_watchdog`, `struct sched_watchdog`, in.
         @discardableResult @inline(__always) public static func watchdog(_ arg: sched_watchdog) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_sched_op), UInt(truncatingIfNeeded: SCHEDOP_watchdog), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_sched_op), UInt(truncatingIfNeeded: SCHEDOP_watchdog), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_sched_op` with `SCHEDOP_pin_override`, `struct sched_pin_override`, in.
         @discardableResult @inline(__always) public static func pin_override(_ arg: sched_pin_override) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_sched_op), UInt(truncatingIfNeeded: SCHEDOP_pin_override), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_sched_op), UInt(truncatingIfNeeded: SCHEDOP_pin_override), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
@@ -827,92 +833,92 @@ extension XenHypercall {
     public enum event_channel_op {
         /// `__HYPERVISOR_event_channel_op` with `EVTCHNOP_bind_interdomain`, `struct evtchn_bind_interdomain`, inout.
         @discardableResult @inline(__always) public static func bind_interdomain(_ arg: inout evtchn_bind_interdomain) throws(XenError) -> Int {
-            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_bind_interdomain), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_bind_interdomain), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_event_channel_op` with `EVTCHNOP_bind_virq`, `struct evtchn_bind_virq`, inout.
         @discardableResult @inline(__always) public static func bind_virq(_ arg: inout evtchn_bind_virq) throws(XenError) -> Int {
-            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_bind_virq), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_bind_virq), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_event_channel_op` with `EVTCHNOP_bind_pirq`, `struct evtchn_bind_pirq`, inout.
         @discardableResult @inline(__always) public static func bind_pirq(_ arg: inout evtchn_bind_pirq) throws(XenError) -> Int {
-            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_bind_pirq), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_bind_pirq), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_event_channel_op` with `EVTCHNOP_close`, `struct evtchn_close`, in.
         @discardableResult @inline(__always) public static func close(_ arg: evtchn_close) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_close), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_close), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_event_channel_op` with `EVTCHNOP_send`, `struct evtchn_send`, in.
         @discardableResult @inline(__always) public static func send(_ arg: evtchn_send) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_send), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_send), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_event_channel_op` with `EVTCHNOP_status`, `struct evtchn_status`, inout.
         @discardableResult @inline(__always) public static func status(_ arg: inout evtchn_status) throws(XenError) -> Int {
-            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_status), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_status), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_event_channel_op` with `EVTCHNOP_alloc_unbound`, `struct evtchn_alloc_unbound`, inout.
         @discardableResult @inline(__always) public static func alloc_unbound(_ arg: inout evtchn_alloc_unbound) throws(XenError) -> Int {
-            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_alloc_unbound), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_alloc_unbound), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_event_channel_op` with `EVTCHNOP_bind_ipi`, `struct evtchn_bind_ipi`, inout.
         @discardableResult @inline(__always) public static func bind_ipi(_ arg: inout evtchn_bind_ipi) throws(XenError) -> Int {
-            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_bind_ipi), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_bind_ipi), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_event_channel_op` with `EVTCHNOP_bind_vcpu`, `struct evtchn_bind_vcpu`, in.
         @discardableResult @inline(__always) public static func bind_vcpu(_ arg: evtchn_bind_vcpu) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_bind_vcpu), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_bind_vcpu), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_event_channel_op` with `EVTCHNOP_unmask`, `struct evtchn_unmask`, in.
         @discardableResult @inline(__always) public static func unmask(_ arg: evtchn_unmask) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_unmask), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_unmask), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_event_channel_op` with `EVTCHNOP_reset`, `struct evtchn_reset`, in.
         @discardableResult @inline(__always) public static func reset(_ arg: evtchn_reset) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_reset), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_reset), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_event_channel_op` with `EVTCHNOP_init_control`, `struct evtchn_init_control`, inout.
         @discardableResult @inline(__always) public static func init_control(_ arg: inout evtchn_init_control) throws(XenError) -> Int {
-            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_init_control), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_init_control), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_event_channel_op` with `EVTCHNOP_expand_array`, `struct evtchn_expand_array`, in.
         @discardableResult @inline(__always) public static func expand_array(_ arg: evtchn_expand_array) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_expand_array), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_expand_array), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_event_channel_op` with `EVTCHNOP_set_priority`, `struct evtchn_set_priority`, in.
         @discardableResult @inline(__always) public static func set_priority(_ arg: evtchn_set_priority) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_set_priority), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op), UInt(truncatingIfNeeded: EVTCHNOP_set_priority), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
@@ -1041,79 +1047,79 @@ extension XenHypercall {
     public enum grant_table_op {
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_map_grant_ref`, `struct gnttab_map_grant_ref`, inout.
         @discardableResult @inline(__always) public static func map_grant_ref(_ uop: UnsafeMutableBufferPointer<gnttab_map_grant_ref>) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_map_grant_ref), UInt(bitPattern: uop.baseAddress), UInt(uop.count), 0, 0)
+            let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_map_grant_ref), UInt(bitPattern: uop.baseAddress), UInt(uop.count))
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_unmap_grant_ref`, `struct gnttab_unmap_grant_ref`, inout.
         @discardableResult @inline(__always) public static func unmap_grant_ref(_ uop: UnsafeMutableBufferPointer<gnttab_unmap_grant_ref>) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_unmap_grant_ref), UInt(bitPattern: uop.baseAddress), UInt(uop.count), 0, 0)
+            let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_unmap_grant_ref), UInt(bitPattern: uop.baseAddress), UInt(uop.count))
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_setup_table`, `struct gnttab_setup_table`, inout.
         @discardableResult @inline(__always) public static func setup_table(_ uop: UnsafeMutableBufferPointer<gnttab_setup_table>) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_setup_table), UInt(bitPattern: uop.baseAddress), UInt(uop.count), 0, 0)
+            let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_setup_table), UInt(bitPattern: uop.baseAddress), UInt(uop.count))
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_dump_table`, `struct gnttab_dump_table`, inout.
         @discardableResult @inline(__always) public static func dump_table(_ uop: UnsafeMutableBufferPointer<gnttab_dump_table>) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_dump_table), UInt(bitPattern: uop.baseAddress), UInt(uop.count), 0, 0)
+            let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_dump_table), UInt(bitPattern: uop.baseAddress), UInt(uop.count))
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_transfer`, `struct gnttab_transfer`, inout.
         @discardableResult @inline(__always) public static func transfer(_ uop: UnsafeMutableBufferPointer<gnttab_transfer>) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_transfer), UInt(bitPattern: uop.baseAddress), UInt(uop.count), 0, 0)
+            let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_transfer), UInt(bitPattern: uop.baseAddress), UInt(uop.count))
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_copy`, `struct gnttab_copy`, inout.
         @discardableResult @inline(__always) public static func copy(_ uop: UnsafeMutableBufferPointer<gnttab_copy>) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_copy), UInt(bitPattern: uop.baseAddress), UInt(uop.count), 0, 0)
+            let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_copy), UInt(bitPattern: uop.baseAddress), UInt(uop.count))
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_query_size`, `struct gnttab_query_size`, inout.
         @discardableResult @inline(__always) public static func query_size(_ uop: UnsafeMutableBufferPointer<gnttab_query_size>) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_query_size), UInt(bitPattern: uop.baseAddress), UInt(uop.count), 0, 0)
+            let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_query_size), UInt(bitPattern: uop.baseAddress), UInt(uop.count))
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_unmap_and_replace`, `struct gnttab_unmap_and_replace`, inout.
         @discardableResult @inline(__always) public static func unmap_and_replace(_ uop: UnsafeMutableBufferPointer<gnttab_unmap_and_replace>) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_unmap_and_replace), UInt(bitPattern: uop.baseAddress), UInt(uop.count), 0, 0)
+            let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_unmap_and_replace), UInt(bitPattern: uop.baseAddress), UInt(uop.count))
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_set_version`, `struct gnttab_set_version`, inout.
         @discardableResult @inline(__always) public static func set_version(_ uop: UnsafeMutableBufferPointer<gnttab_set_version>) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_set_version), UInt(bitPattern: uop.baseAddress), UInt(uop.count), 0, 0)
+            let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_set_version), UInt(bitPattern: uop.baseAddress), UInt(uop.count))
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_get_status_frames`, `struct gnttab_get_status_frames`, inout.
         @discardableResult @inline(__always) public static func get_status_frames(_ uop: UnsafeMutableBufferPointer<gnttab_get_status_frames>) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_get_status_frames), UInt(bitPattern: uop.baseAddress), UInt(uop.count), 0, 0)
+            let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_get_status_frames), UInt(bitPattern: uop.baseAddress), UInt(uop.count))
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_get_version`, `struct gnttab_get_version`, inout.
         @discardableResult @inline(__always) public static func get_version(_ uop: UnsafeMutableBufferPointer<gnttab_get_version>) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_get_version), UInt(bitPattern: uop.baseAddress), UInt(uop.count), 0, 0)
+            let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_get_version), UInt(bitPattern: uop.baseAddress), UInt(uop.count))
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_swap_grant_ref`, `struct gnttab_swap_grant_ref`, inout.
         @discardableResult @inline(__always) public static func swap_grant_ref(_ uop: UnsafeMutableBufferPointer<gnttab_swap_grant_ref>) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_swap_grant_ref), UInt(bitPattern: uop.baseAddress), UInt(uop.count), 0, 0)
+            let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_swap_grant_ref), UInt(bitPattern: uop.baseAddress), UInt(uop.count))
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_cache_flush`, `struct gnttab_cache_flush`, in.
         @discardableResult @inline(__always) public static func cache_flush(_ uop: UnsafeBufferPointer<gnttab_cache_flush>) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_cache_flush), UInt(bitPattern: uop.baseAddress), UInt(uop.count), 0, 0)
+            let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_cache_flush), UInt(bitPattern: uop.baseAddress), UInt(uop.count))
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
@@ -1248,137 +1254,137 @@ extension XenHypercall {
         /// `__HYPERVISOR_memory_op` with `XENMEM_increase_reservation`, `struct xen_memory_reservation`, in.
         @discardableResult @inline(__always) public static func increase_reservation(_ arg: xen_memory_reservation) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_increase_reservation), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_increase_reservation), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_memory_op` with `XENMEM_decrease_reservation`, `struct xen_memory_reservation`, in.
         @discardableResult @inline(__always) public static func decrease_reservation(_ arg: xen_memory_reservation) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_decrease_reservation), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_decrease_reservation), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_memory_op` with `XENMEM_populate_physmap`, `struct xen_memory_reservation`, in.
         @discardableResult @inline(__always) public static func populate_physmap(_ arg: xen_memory_reservation) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_populate_physmap), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_populate_physmap), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_memory_op` with `XENMEM_exchange`, `struct xen_memory_exchange`, inout.
         @discardableResult @inline(__always) public static func exchange(_ arg: inout xen_memory_exchange) throws(XenError) -> Int {
-            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_exchange), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_exchange), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_memory_op` with `XENMEM_maximum_ram_page`, in.
         @discardableResult @inline(__always) public static func maximum_ram_page() throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_maximum_ram_page), 0, 0, 0, 0)
+            let rc = Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_maximum_ram_page), 0)
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_memory_op` with `XENMEM_current_reservation`, `struct xen_memory_domain`, in.
         @discardableResult @inline(__always) public static func current_reservation(_ arg: xen_memory_domain) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_current_reservation), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_current_reservation), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_memory_op` with `XENMEM_maximum_reservation`, `struct xen_memory_domain`, in.
         @discardableResult @inline(__always) public static func maximum_reservation(_ arg: xen_memory_domain) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_maximum_reservation), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_maximum_reservation), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_memory_op` with `XENMEM_maximum_gpfn`, `struct xen_memory_domain`, in.
         @discardableResult @inline(__always) public static func maximum_gpfn(_ arg: xen_memory_domain) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_maximum_gpfn), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_maximum_gpfn), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_memory_op` with `XENMEM_machphys_mfn_list`, `struct xen_machphys_mfn_list`, inout.
         @discardableResult @inline(__always) public static func machphys_mfn_list(_ arg: inout xen_machphys_mfn_list) throws(XenError) -> Int {
-            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_machphys_mfn_list), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_machphys_mfn_list), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_memory_op` with `XENMEM_machphys_compat_mfn_list`, `struct xen_machphys_mfn_list`, inout.
         @discardableResult @inline(__always) public static func machphys_compat_mfn_list(_ arg: inout xen_machphys_mfn_list) throws(XenError) -> Int {
-            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_machphys_compat_mfn_list), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_machphys_compat_mfn_list), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_memory_op` with `XENMEM_machphys_mapping`, `struct xen_machphys_mapping`, out.
         @inline(__always) public static func machphys_mapping() throws(XenError) -> xen_machphys_mapping {
             var _arg: xen_machphys_mapping = .init()
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_machphys_mapping), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_machphys_mapping), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return _arg
         }
         /// `__HYPERVISOR_memory_op` with `XENMEM_add_to_physmap`, `struct xen_add_to_physmap`, in.
         @discardableResult @inline(__always) public static func add_to_physmap(_ arg: xen_add_to_physmap) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_add_to_physmap), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_add_to_physmap), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_memory_op` with `XENMEM_add_to_physmap_batch`, `struct xen_add_to_physmap_batch`, in.
         @discardableResult @inline(__always) public static func add_to_physmap_batch(_ arg: xen_add_to_physmap_batch) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_add_to_physmap_batch), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_add_to_physmap_batch), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_memory_op` with `XENMEM_remove_from_physmap`, `struct xen_remove_from_physmap`, in.
         @discardableResult @inline(__always) public static func remove_from_physmap(_ arg: xen_remove_from_physmap) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_remove_from_physmap), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_remove_from_physmap), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_memory_op` with `XENMEM_memory_map`, `struct xen_memory_map`, inout.
         @discardableResult @inline(__always) public static func memory_map(_ arg: inout xen_memory_map) throws(XenError) -> Int {
-            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_memory_map), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_memory_map), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_memory_op` with `XENMEM_machine_memory_map`, `struct xen_memory_map`, inout.
         @discardableResult @inline(__always) public static func machine_memory_map(_ arg: inout xen_memory_map) throws(XenError) -> Int {
-            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_machine_memory_map), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_machine_memory_map), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_memory_op` with `XENMEM_set_memory_map`, `struct xen_foreign_memory_map`, in.
         @discardableResult @inline(__always) public static func set_memory_map(_ arg: xen_foreign_memory_map) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_set_memory_map), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_set_memory_map), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_memory_op` with `XENMEM_set_pod_target`, `struct xen_pod_target`, inout.
         @discardableResult @inline(__always) public static func set_pod_target(_ arg: inout xen_pod_target) throws(XenError) -> Int {
-            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_set_pod_target), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_set_pod_target), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_memory_op` with `XENMEM_get_pod_target`, `struct xen_pod_target`, inout.
         @discardableResult @inline(__always) public static func get_pod_target(_ arg: inout xen_pod_target) throws(XenError) -> Int {
-            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_get_pod_target), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_get_pod_target), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_memory_op` with `XENMEM_acquire_resource`, `struct xen_mem_acquire_resource`, inout.
         @discardableResult @inline(__always) public static func acquire_resource(_ arg: inout xen_mem_acquire_resource) throws(XenError) -> Int {
-            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_acquire_resource), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_acquire_resource), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_memory_op` with `XENMEM_get_vnumainfo`, `struct xen_vnuma_topology_info`, inout.
         @discardableResult @inline(__always) public static func get_vnumainfo(_ arg: inout xen_vnuma_topology_info) throws(XenError) -> Int {
-            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_get_vnumainfo), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_memory_op), UInt(truncatingIfNeeded: XENMEM_get_vnumainfo), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
@@ -1563,92 +1569,92 @@ extension XenHypercall {
         /// `__HYPERVISOR_vcpu_op` with `VCPUOP_initialise`, `struct vcpu_guest_context`, in.
         @discardableResult @inline(__always) public static func initialise(_ vcpuid: UInt32, _ extra_args: vcpu_guest_context) throws(XenError) -> Int {
             var _extra_args = extra_args
-            let rc = withUnsafeMutablePointer(to: &_extra_args) { _extra_argsPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_initialise), UInt(truncatingIfNeeded: vcpuid), UInt(bitPattern: _extra_argsPointer), 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_extra_args) { _extra_argsPointer in Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_initialise), UInt(truncatingIfNeeded: vcpuid), UInt(bitPattern: _extra_argsPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_vcpu_op` with `VCPUOP_up`, in.
         @discardableResult @inline(__always) public static func up(_ vcpuid: UInt32) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_up), UInt(truncatingIfNeeded: vcpuid), 0, 0, 0)
+            let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_up), UInt(truncatingIfNeeded: vcpuid), 0)
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_vcpu_op` with `VCPUOP_down`, in.
         @discardableResult @inline(__always) public static func down(_ vcpuid: UInt32) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_down), UInt(truncatingIfNeeded: vcpuid), 0, 0, 0)
+            let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_down), UInt(truncatingIfNeeded: vcpuid), 0)
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_vcpu_op` with `VCPUOP_is_up`, in.
         @discardableResult @inline(__always) public static func is_up(_ vcpuid: UInt32) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_is_up), UInt(truncatingIfNeeded: vcpuid), 0, 0, 0)
+            let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_is_up), UInt(truncatingIfNeeded: vcpuid), 0)
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_vcpu_op` with `VCPUOP_get_runstate_info`, `struct vcpu_runstate_info`, out.
         @inline(__always) public static func get_runstate_info(_ vcpuid: UInt32) throws(XenError) -> vcpu_runstate_info {
             var _extra_args: vcpu_runstate_info = .init()
-            let rc = withUnsafeMutablePointer(to: &_extra_args) { _extra_argsPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_get_runstate_info), UInt(truncatingIfNeeded: vcpuid), UInt(bitPattern: _extra_argsPointer), 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_extra_args) { _extra_argsPointer in Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_get_runstate_info), UInt(truncatingIfNeeded: vcpuid), UInt(bitPattern: _extra_argsPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return _extra_args
         }
         /// `__HYPERVISOR_vcpu_op` with `VCPUOP_register_runstate_memory_area`, `struct vcpu_register_runstate_memory_area`, in.
         @discardableResult @inline(__always) public static func register_runstate_memory_area(_ vcpuid: UInt32, _ extra_args: vcpu_register_runstate_memory_area) throws(XenError) -> Int {
             var _extra_args = extra_args
-            let rc = withUnsafeMutablePointer(to: &_extra_args) { _extra_argsPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_register_runstate_memory_area), UInt(truncatingIfNeeded: vcpuid), UInt(bitPattern: _extra_argsPointer), 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_extra_args) { _extra_argsPointer in Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_register_runstate_memory_area), UInt(truncatingIfNeeded: vcpuid), UInt(bitPattern: _extra_argsPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_vcpu_op` with `VCPUOP_set_periodic_timer`, `struct vcpu_set_periodic_timer`, in.
         @discardableResult @inline(__always) public static func set_periodic_timer(_ vcpuid: UInt32, _ extra_args: vcpu_set_periodic_timer) throws(XenError) -> Int {
             var _extra_args = extra_args
-            let rc = withUnsafeMutablePointer(to: &_extra_args) { _extra_argsPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_set_periodic_timer), UInt(truncatingIfNeeded: vcpuid), UInt(bitPattern: _extra_argsPointer), 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_extra_args) { _extra_argsPointer in Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_set_periodic_timer), UInt(truncatingIfNeeded: vcpuid), UInt(bitPattern: _extra_argsPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_vcpu_op` with `VCPUOP_stop_periodic_timer`, in.
         @discardableResult @inline(__always) public static func stop_periodic_timer(_ vcpuid: UInt32) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_stop_periodic_timer), UInt(truncatingIfNeeded: vcpuid), 0, 0, 0)
+            let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_stop_periodic_timer), UInt(truncatingIfNeeded: vcpuid), 0)
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_vcpu_op` with `VCPUOP_set_singleshot_timer`, `struct vcpu_set_singleshot_timer`, in.
         @discardableResult @inline(__always) public static func set_singleshot_timer(_ vcpuid: UInt32, _ extra_args: vcpu_set_singleshot_timer) throws(XenError) -> Int {
             var _extra_args = extra_args
-            let rc = withUnsafeMutablePointer(to: &_extra_args) { _extra_argsPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_set_singleshot_timer), UInt(truncatingIfNeeded: vcpuid), UInt(bitPattern: _extra_argsPointer), 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_extra_args) { _extra_argsPointer in Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_set_singleshot_timer), UInt(truncatingIfNeeded: vcpuid), UInt(bitPattern: _extra_argsPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_vcpu_op` with `VCPUOP_stop_singleshot_timer`, in.
         @discardableResult @inline(__always) public static func stop_singleshot_timer(_ vcpuid: UInt32) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_stop_singleshot_timer), UInt(truncatingIfNeeded: vcpuid), 0, 0, 0)
+            let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_stop_singleshot_timer), UInt(truncatingIfNeeded: vcpuid), 0)
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_vcpu_op` with `VCPUOP_register_vcpu_info`, `struct vcpu_register_vcpu_info`, in.
         @discardableResult @inline(__always) public static func register_vcpu_info(_ vcpuid: UInt32, _ extra_args: vcpu_register_vcpu_info) throws(XenError) -> Int {
             var _extra_args = extra_args
-            let rc = withUnsafeMutablePointer(to: &_extra_args) { _extra_argsPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_register_vcpu_info), UInt(truncatingIfNeeded: vcpuid), UInt(bitPattern: _extra_argsPointer), 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_extra_args) { _extra_argsPointer in Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_register_vcpu_info), UInt(truncatingIfNeeded: vcpuid), UInt(bitPattern: _extra_argsPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_vcpu_op` with `VCPUOP_send_nmi`, in.
         @discardableResult @inline(__always) public static func send_nmi(_ vcpuid: UInt32) throws(XenError) -> Int {
-            let rc = Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_send_nmi), UInt(truncatingIfNeeded: vcpuid), 0, 0, 0)
+            let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_send_nmi), UInt(truncatingIfNeeded: vcpuid), 0)
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_vcpu_op` with `VCPUOP_get_physid`, `struct vcpu_get_physid`, out.
         @inline(__always) public static func get_physid(_ vcpuid: UInt32) throws(XenError) -> vcpu_get_physid {
             var _extra_args: vcpu_get_physid = .init()
-            let rc = withUnsafeMutablePointer(to: &_extra_args) { _extra_argsPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_get_physid), UInt(truncatingIfNeeded: vcpuid), UInt(bitPattern: _extra_argsPointer), 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_extra_args) { _extra_argsPointer in Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_get_physid), UInt(truncatingIfNeeded: vcpuid), UInt(bitPattern: _extra_argsPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return _extra_args
         }
         /// `__HYPERVISOR_vcpu_op` with `VCPUOP_register_vcpu_time_memory_area`, `struct vcpu_register_time_memory_area`, in.
         @discardableResult @inline(__always) public static func register_vcpu_time_memory_area(_ vcpuid: UInt32, _ extra_args: vcpu_register_time_memory_area) throws(XenError) -> Int {
             var _extra_args = extra_args
-            let rc = withUnsafeMutablePointer(to: &_extra_args) { _extra_argsPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_register_vcpu_time_memory_area), UInt(truncatingIfNeeded: vcpuid), UInt(bitPattern: _extra_argsPointer), 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_extra_args) { _extra_argsPointer in Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op), UInt(truncatingIfNeeded: VCPUOP_register_vcpu_time_memory_area), UInt(truncatingIfNeeded: vcpuid), UInt(bitPattern: _extra_argsPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
@@ -1786,177 +1792,177 @@ extension XenHypercall {
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_eoi`, `struct physdev_eoi`, in.
         @discardableResult @inline(__always) public static func eoi(_ arg: physdev_eoi) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_eoi), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_eoi), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_pirq_eoi_gmfn_v1`, `struct physdev_pirq_eoi_gmfn`, in.
         @discardableResult @inline(__always) public static func pirq_eoi_gmfn_v1(_ arg: physdev_pirq_eoi_gmfn) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_pirq_eoi_gmfn_v1), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_pirq_eoi_gmfn_v1), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_pirq_eoi_gmfn_v2`, `struct physdev_pirq_eoi_gmfn`, in.
         @discardableResult @inline(__always) public static func pirq_eoi_gmfn_v2(_ arg: physdev_pirq_eoi_gmfn) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_pirq_eoi_gmfn_v2), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_pirq_eoi_gmfn_v2), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_irq_status_query`, `struct physdev_irq_status_query`, inout.
         @discardableResult @inline(__always) public static func irq_status_query(_ arg: inout physdev_irq_status_query) throws(XenError) -> Int {
-            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_irq_status_query), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_irq_status_query), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_set_iopl`, `struct physdev_set_iopl`, in.
         @discardableResult @inline(__always) public static func set_iopl(_ arg: physdev_set_iopl) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_set_iopl), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_set_iopl), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_set_iobitmap`, `struct physdev_set_iobitmap`, in.
         @discardableResult @inline(__always) public static func set_iobitmap(_ arg: physdev_set_iobitmap) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_set_iobitmap), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_set_iobitmap), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_apic_read`, `struct physdev_apic`, inout.
         @discardableResult @inline(__always) public static func apic_read(_ arg: inout physdev_apic) throws(XenError) -> Int {
-            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_apic_read), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_apic_read), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_apic_write`, `struct physdev_apic`, in.
         @discardableResult @inline(__always) public static func apic_write(_ arg: physdev_apic) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_apic_write), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_apic_write), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_alloc_irq_vector`, `struct physdev_irq`, inout.
         @discardableResult @inline(__always) public static func alloc_irq_vector(_ arg: inout physdev_irq) throws(XenError) -> Int {
-            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_alloc_irq_vector), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_alloc_irq_vector), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_free_irq_vector`, `struct physdev_irq`, in.
         @discardableResult @inline(__always) public static func free_irq_vector(_ arg: physdev_irq) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_free_irq_vector), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_free_irq_vector), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_map_pirq`, `struct physdev_map_pirq`, inout.
         @discardableResult @inline(__always) public static func map_pirq(_ arg: inout physdev_map_pirq) throws(XenError) -> Int {
-            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_map_pirq), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_map_pirq), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_unmap_pirq`, `struct physdev_unmap_pirq`, in.
         @discardableResult @inline(__always) public static func unmap_pirq(_ arg: physdev_unmap_pirq) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_unmap_pirq), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_unmap_pirq), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_manage_pci_add`, `struct physdev_manage_pci`, in.
         @discardableResult @inline(__always) public static func manage_pci_add(_ arg: physdev_manage_pci) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_manage_pci_add), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_manage_pci_add), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_manage_pci_remove`, `struct physdev_manage_pci`, in.
         @discardableResult @inline(__always) public static func manage_pci_remove(_ arg: physdev_manage_pci) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_manage_pci_remove), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_manage_pci_remove), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_restore_msi`, `struct physdev_restore_msi`, in.
         @discardableResult @inline(__always) public static func restore_msi(_ arg: physdev_restore_msi) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_restore_msi), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_restore_msi), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_manage_pci_add_ext`, `struct physdev_manage_pci_ext`, in.
         @discardableResult @inline(__always) public static func manage_pci_add_ext(_ arg: physdev_manage_pci_ext) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_manage_pci_add_ext), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_manage_pci_add_ext), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_setup_gsi`, `struct physdev_setup_gsi`, in.
         @discardableResult @inline(__always) public static func setup_gsi(_ arg: physdev_setup_gsi) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_setup_gsi), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_setup_gsi), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_get_free_pirq`, `struct physdev_get_free_pirq`, inout.
         @discardableResult @inline(__always) public static func get_free_pirq(_ arg: inout physdev_get_free_pirq) throws(XenError) -> Int {
-            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_get_free_pirq), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_get_free_pirq), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_pci_mmcfg_reserved`, `struct physdev_pci_mmcfg_reserved`, in.
         @discardableResult @inline(__always) public static func pci_mmcfg_reserved(_ arg: physdev_pci_mmcfg_reserved) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_pci_mmcfg_reserved), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_pci_mmcfg_reserved), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_pci_device_add`, `struct physdev_pci_device_add`, in.
         @discardableResult @inline(__always) public static func pci_device_add(_ arg: physdev_pci_device_add) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_pci_device_add), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_pci_device_add), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_pci_device_remove`, `struct physdev_pci_device`, in.
         @discardableResult @inline(__always) public static func pci_device_remove(_ arg: physdev_pci_device) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_pci_device_remove), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_pci_device_remove), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_restore_msi_ext`, `struct physdev_pci_device`, in.
         @discardableResult @inline(__always) public static func restore_msi_ext(_ arg: physdev_pci_device) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_restore_msi_ext), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_restore_msi_ext), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_prepare_msix`, `struct physdev_pci_device`, in.
         @discardableResult @inline(__always) public static func prepare_msix(_ arg: physdev_pci_device) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_prepare_msix), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_prepare_msix), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_release_msix`, `struct physdev_pci_device`, in.
         @discardableResult @inline(__always) public static func release_msix(_ arg: physdev_pci_device) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_release_msix), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_release_msix), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_dbgp_op`, `struct physdev_dbgp_op`, in.
         @discardableResult @inline(__always) public static func dbgp_op(_ arg: physdev_dbgp_op) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_dbgp_op), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_dbgp_op), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_physdev_op` with `PHYSDEVOP_pirq_eoi_gmfn`, `struct physdev_pirq_eoi_gmfn`, in.
         @discardableResult @inline(__always) public static func pirq_eoi_gmfn(_ arg: physdev_pirq_eoi_gmfn) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_pirq_eoi_gmfn), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op), UInt(truncatingIfNeeded: PHYSDEVOP_pirq_eoi_gmfn), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
@@ -2182,14 +2188,14 @@ extension XenHypercall {
         /// `__HYPERVISOR_callback_op` with `CALLBACKOP_register`, `struct callback_register`, in.
         @discardableResult @inline(__always) public static func register(_ arg: callback_register) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_callback_op), UInt(truncatingIfNeeded: CALLBACKOP_register), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_callback_op), UInt(truncatingIfNeeded: CALLBACKOP_register), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
         /// `__HYPERVISOR_callback_op` with `CALLBACKOP_unregister`, `struct callback_unregister`, in.
         @discardableResult @inline(__always) public static func unregister(_ arg: callback_unregister) throws(XenError) -> Int {
             var _arg = arg
-            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall(UInt(truncatingIfNeeded: __HYPERVISOR_callback_op), UInt(truncatingIfNeeded: CALLBACKOP_unregister), UInt(bitPattern: _argPointer), 0, 0, 0) }
+            let rc = withUnsafeMutablePointer(to: &_arg) { _argPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_callback_op), UInt(truncatingIfNeeded: CALLBACKOP_unregister), UInt(bitPattern: _argPointer)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }

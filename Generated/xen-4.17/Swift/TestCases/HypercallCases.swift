@@ -8,7 +8,8 @@ import XenABI
 struct HypercallCase {
     var name: String
     var number: UInt
-    /// Each register's expected value; nil where it is a pointer (checked by content).
+    /// Each argument register's expected value, one per argument of the spec; nil where it is
+    /// a pointer (checked by content).
     var registers: [UInt?]
     /// Which register carries the argument struct or buffer, and the bytes it holds.
     var argumentRegister: Int?
@@ -22,663 +23,663 @@ struct HypercallCase {
 
 let hypercallCases: [HypercallCase] = [
     HypercallCase(name: "mmu_update", number: UInt(truncatingIfNeeded: __HYPERVISOR_mmu_update),
-                  registers: [nil, 2, nil, UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 3)), 0], argumentRegister: 2, argumentBytes: MemoryLayout<UInt32>.size, elements: 2, direction: "out") { () throws(XenError) in
+                  registers: [nil, 2, nil, UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 3))], argumentRegister: 2, argumentBytes: MemoryLayout<UInt32>.size, elements: 2, direction: "out") { () throws(XenError) in
         var buffer = [patterned(mmu_update.self), patterned(mmu_update.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in let value = try XenHypercall<RecordingEntry>.mmu_update(UnsafeBufferPointer(b), UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 3)) }
         return nil
     },
     HypercallCase(name: "mmuext_op", number: UInt(truncatingIfNeeded: __HYPERVISOR_mmuext_op),
-                  registers: [nil, 2, nil, UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 3)), 0], argumentRegister: 2, argumentBytes: MemoryLayout<UInt32>.size, elements: 2, direction: "out") { () throws(XenError) in
+                  registers: [nil, 2, nil, UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 3))], argumentRegister: 2, argumentBytes: MemoryLayout<UInt32>.size, elements: 2, direction: "out") { () throws(XenError) in
         var buffer = [patterned(mmuext_op.self), patterned(mmuext_op.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in let value = try XenHypercall<RecordingEntry>.mmuext_op(UnsafeBufferPointer(b), UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 3)) }
         return nil
     },
     HypercallCase(name: "update_va_mapping", number: UInt(truncatingIfNeeded: __HYPERVISOR_update_va_mapping),
-                  registers: [UInt(truncatingIfNeeded: UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 0)), UInt(truncatingIfNeeded: UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), UInt(truncatingIfNeeded: UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 2)), 0, 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 0)), UInt(truncatingIfNeeded: UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), UInt(truncatingIfNeeded: UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 2))], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.update_va_mapping(UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 0), UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1), UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 2))
         return nil
     },
     HypercallCase(name: "set_trap_table", number: UInt(truncatingIfNeeded: __HYPERVISOR_set_trap_table),
-                  registers: [nil, 0, 0, 0, 0], argumentRegister: 0, argumentBytes: MemoryLayout<trap_info>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [nil], argumentRegister: 0, argumentBytes: MemoryLayout<trap_info>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.set_trap_table(patterned(trap_info.self))
         return nil
     },
     HypercallCase(name: "set_callbacks", number: UInt(truncatingIfNeeded: __HYPERVISOR_set_callbacks),
-                  registers: [UInt(truncatingIfNeeded: UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 0)), UInt(truncatingIfNeeded: UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), UInt(truncatingIfNeeded: UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 2)), 0, 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 0)), UInt(truncatingIfNeeded: UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), UInt(truncatingIfNeeded: UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 2))], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.set_callbacks(UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 0), UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1), UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 2))
         return nil
     },
     HypercallCase(name: "set_segment_base.FS", number: UInt(truncatingIfNeeded: __HYPERVISOR_set_segment_base),
-                  registers: [UInt(truncatingIfNeeded: SEGBASE_FS), UInt(truncatingIfNeeded: UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), 0, 0, 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: SEGBASE_FS), UInt(truncatingIfNeeded: UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1))], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.set_segment_base.FS(UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1))
         return nil
     },
     HypercallCase(name: "set_segment_base.GS_USER", number: UInt(truncatingIfNeeded: __HYPERVISOR_set_segment_base),
-                  registers: [UInt(truncatingIfNeeded: SEGBASE_GS_USER), UInt(truncatingIfNeeded: UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), 0, 0, 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: SEGBASE_GS_USER), UInt(truncatingIfNeeded: UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1))], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.set_segment_base.GS_USER(UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1))
         return nil
     },
     HypercallCase(name: "set_segment_base.GS_KERNEL", number: UInt(truncatingIfNeeded: __HYPERVISOR_set_segment_base),
-                  registers: [UInt(truncatingIfNeeded: SEGBASE_GS_KERNEL), UInt(truncatingIfNeeded: UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), 0, 0, 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: SEGBASE_GS_KERNEL), UInt(truncatingIfNeeded: UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1))], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.set_segment_base.GS_KERNEL(UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1))
         return nil
     },
     HypercallCase(name: "set_segment_base.GS_USER_SEL", number: UInt(truncatingIfNeeded: __HYPERVISOR_set_segment_base),
-                  registers: [UInt(truncatingIfNeeded: SEGBASE_GS_USER_SEL), UInt(truncatingIfNeeded: UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), 0, 0, 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: SEGBASE_GS_USER_SEL), UInt(truncatingIfNeeded: UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1))], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.set_segment_base.GS_USER_SEL(UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1))
         return nil
     },
     HypercallCase(name: "vm_assist.enable", number: UInt(truncatingIfNeeded: __HYPERVISOR_vm_assist),
-                  registers: [UInt(truncatingIfNeeded: VMASST_CMD_enable), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), 0, 0, 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: VMASST_CMD_enable), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1))], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.vm_assist.enable(UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1))
         return nil
     },
     HypercallCase(name: "vm_assist.disable", number: UInt(truncatingIfNeeded: __HYPERVISOR_vm_assist),
-                  registers: [UInt(truncatingIfNeeded: VMASST_CMD_disable), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), 0, 0, 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: VMASST_CMD_disable), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1))], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.vm_assist.disable(UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1))
         return nil
     },
     HypercallCase(name: "set_timer_op", number: UInt(truncatingIfNeeded: __HYPERVISOR_set_timer_op),
-                  registers: [UInt(truncatingIfNeeded: UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 0)), 0, 0, 0, 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 0))], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.set_timer_op(UInt64(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 0))
         return nil
     },
     HypercallCase(name: "multicall", number: UInt(truncatingIfNeeded: __HYPERVISOR_multicall),
-                  registers: [nil, 2, 0, 0, 0], argumentRegister: 0, argumentBytes: 2 * MemoryLayout<multicall_entry>.stride, elements: 2, direction: "inout") { () throws(XenError) in
+                  registers: [nil, 2], argumentRegister: 0, argumentBytes: 2 * MemoryLayout<multicall_entry>.stride, elements: 2, direction: "inout") { () throws(XenError) in
         var buffer = [patterned(multicall_entry.self), patterned(multicall_entry.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.multicall(b) }
         return buffer.withUnsafeBytes { Array($0) }
     },
     HypercallCase(name: "console_io.write", number: UInt(truncatingIfNeeded: __HYPERVISOR_console_io),
-                  registers: [UInt(truncatingIfNeeded: CONSOLEIO_write), 2, nil, 0, 0], argumentRegister: 2, argumentBytes: 2 * MemoryLayout<Int8>.stride, elements: 2, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: CONSOLEIO_write), 2, nil], argumentRegister: 2, argumentBytes: 2 * MemoryLayout<Int8>.stride, elements: 2, direction: "in") { () throws(XenError) in
         var buffer = [patterned(Int8.self), patterned(Int8.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.console_io.write(UnsafeBufferPointer(b)) }
         return nil
     },
     HypercallCase(name: "console_io.read", number: UInt(truncatingIfNeeded: __HYPERVISOR_console_io),
-                  registers: [UInt(truncatingIfNeeded: CONSOLEIO_read), 2, nil, 0, 0], argumentRegister: 2, argumentBytes: 2 * MemoryLayout<Int8>.stride, elements: 2, direction: "out") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: CONSOLEIO_read), 2, nil], argumentRegister: 2, argumentBytes: 2 * MemoryLayout<Int8>.stride, elements: 2, direction: "out") { () throws(XenError) in
         var buffer = [patterned(Int8.self), patterned(Int8.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.console_io.read(b) }
         return buffer.withUnsafeBytes { Array($0) }
     },
     HypercallCase(name: "xen_version.version", number: UInt(truncatingIfNeeded: __HYPERVISOR_xen_version),
-                  registers: [UInt(truncatingIfNeeded: XENVER_version), 0, 0, 0, 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENVER_version), 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.xen_version.version()
         return nil
     },
     HypercallCase(name: "xen_version.extraversion", number: UInt(truncatingIfNeeded: __HYPERVISOR_xen_version),
-                  registers: [UInt(truncatingIfNeeded: XENVER_extraversion), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_extraversion_t>.size, elements: 1, direction: "out") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENVER_extraversion), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_extraversion_t>.size, elements: 1, direction: "out") { () throws(XenError) in
         let value = try XenHypercall<RecordingEntry>.xen_version.extraversion()
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "xen_version.compile_info", number: UInt(truncatingIfNeeded: __HYPERVISOR_xen_version),
-                  registers: [UInt(truncatingIfNeeded: XENVER_compile_info), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_compile_info>.size, elements: 1, direction: "out") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENVER_compile_info), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_compile_info>.size, elements: 1, direction: "out") { () throws(XenError) in
         let value = try XenHypercall<RecordingEntry>.xen_version.compile_info()
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "xen_version.capabilities", number: UInt(truncatingIfNeeded: __HYPERVISOR_xen_version),
-                  registers: [UInt(truncatingIfNeeded: XENVER_capabilities), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_capabilities_info_t>.size, elements: 1, direction: "out") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENVER_capabilities), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_capabilities_info_t>.size, elements: 1, direction: "out") { () throws(XenError) in
         let value = try XenHypercall<RecordingEntry>.xen_version.capabilities()
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "xen_version.changeset", number: UInt(truncatingIfNeeded: __HYPERVISOR_xen_version),
-                  registers: [UInt(truncatingIfNeeded: XENVER_changeset), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_changeset_info_t>.size, elements: 1, direction: "out") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENVER_changeset), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_changeset_info_t>.size, elements: 1, direction: "out") { () throws(XenError) in
         let value = try XenHypercall<RecordingEntry>.xen_version.changeset()
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "xen_version.platform_parameters", number: UInt(truncatingIfNeeded: __HYPERVISOR_xen_version),
-                  registers: [UInt(truncatingIfNeeded: XENVER_platform_parameters), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_platform_parameters>.size, elements: 1, direction: "out") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENVER_platform_parameters), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_platform_parameters>.size, elements: 1, direction: "out") { () throws(XenError) in
         let value = try XenHypercall<RecordingEntry>.xen_version.platform_parameters()
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "xen_version.get_features", number: UInt(truncatingIfNeeded: __HYPERVISOR_xen_version),
-                  registers: [UInt(truncatingIfNeeded: XENVER_get_features), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_feature_info>.size, elements: 1, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENVER_get_features), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_feature_info>.size, elements: 1, direction: "inout") { () throws(XenError) in
         var value = patterned(xen_feature_info.self)
         _ = try XenHypercall<RecordingEntry>.xen_version.get_features(&value)
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "xen_version.pagesize", number: UInt(truncatingIfNeeded: __HYPERVISOR_xen_version),
-                  registers: [UInt(truncatingIfNeeded: XENVER_pagesize), 0, 0, 0, 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENVER_pagesize), 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.xen_version.pagesize()
         return nil
     },
     HypercallCase(name: "xen_version.guest_handle", number: UInt(truncatingIfNeeded: __HYPERVISOR_xen_version),
-                  registers: [UInt(truncatingIfNeeded: XENVER_guest_handle), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_domain_handle_t>.size, elements: 1, direction: "out") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENVER_guest_handle), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_domain_handle_t>.size, elements: 1, direction: "out") { () throws(XenError) in
         let value = try XenHypercall<RecordingEntry>.xen_version.guest_handle()
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "xen_version.commandline", number: UInt(truncatingIfNeeded: __HYPERVISOR_xen_version),
-                  registers: [UInt(truncatingIfNeeded: XENVER_commandline), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_commandline_t>.size, elements: 1, direction: "out") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENVER_commandline), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_commandline_t>.size, elements: 1, direction: "out") { () throws(XenError) in
         let value = try XenHypercall<RecordingEntry>.xen_version.commandline()
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "xen_version.build_id", number: UInt(truncatingIfNeeded: __HYPERVISOR_xen_version),
-                  registers: [UInt(truncatingIfNeeded: XENVER_build_id), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_build_id>.size, elements: 1, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENVER_build_id), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_build_id>.size, elements: 1, direction: "inout") { () throws(XenError) in
         var value = patterned(xen_build_id.self)
         _ = try XenHypercall<RecordingEntry>.xen_version.build_id(&value)
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "sched_op.yield", number: UInt(truncatingIfNeeded: __HYPERVISOR_sched_op),
-                  registers: [UInt(truncatingIfNeeded: SCHEDOP_yield), 0, 0, 0, 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: SCHEDOP_yield), 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.sched_op.yield()
         return nil
     },
     HypercallCase(name: "sched_op.block", number: UInt(truncatingIfNeeded: __HYPERVISOR_sched_op),
-                  registers: [UInt(truncatingIfNeeded: SCHEDOP_block), 0, 0, 0, 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: SCHEDOP_block), 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.sched_op.block()
         return nil
     },
     HypercallCase(name: "sched_op.shutdown", number: UInt(truncatingIfNeeded: __HYPERVISOR_sched_op),
-                  registers: [UInt(truncatingIfNeeded: SCHEDOP_shutdown), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<sched_shutdown>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: SCHEDOP_shutdown), nil], argumentRegister: 1, argumentBytes: MemoryLayout<sched_shutdown>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.sched_op.shutdown(patterned(sched_shutdown.self))
         return nil
     },
     HypercallCase(name: "sched_op.poll", number: UInt(truncatingIfNeeded: __HYPERVISOR_sched_op),
-                  registers: [UInt(truncatingIfNeeded: SCHEDOP_poll), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<sched_poll>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: SCHEDOP_poll), nil], argumentRegister: 1, argumentBytes: MemoryLayout<sched_poll>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.sched_op.poll(patterned(sched_poll.self))
         return nil
     },
     HypercallCase(name: "sched_op.remote_shutdown", number: UInt(truncatingIfNeeded: __HYPERVISOR_sched_op),
-                  registers: [UInt(truncatingIfNeeded: SCHEDOP_remote_shutdown), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<sched_remote_shutdown>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: SCHEDOP_remote_shutdown), nil], argumentRegister: 1, argumentBytes: MemoryLayout<sched_remote_shutdown>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.sched_op.remote_shutdown(patterned(sched_remote_shutdown.self))
         return nil
     },
     HypercallCase(name: "sched_op.shutdown_code", number: UInt(truncatingIfNeeded: __HYPERVISOR_sched_op),
-                  registers: [UInt(truncatingIfNeeded: SCHEDOP_shutdown_code), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<sched_shutdown>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: SCHEDOP_shutdown_code), nil], argumentRegister: 1, argumentBytes: MemoryLayout<sched_shutdown>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.sched_op.shutdown_code(patterned(sched_shutdown.self))
         return nil
     },
     HypercallCase(name: "sched_op.watchdog", number: UInt(truncatingIfNeeded: __HYPERVISOR_sched_op),
-                  registers: [UInt(truncatingIfNeeded: SCHEDOP_watchdog), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<sched_watchdog>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: SCHEDOP_watchdog), nil], argumentRegister: 1, argumentBytes: MemoryLayout<sched_watchdog>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.sched_op.watchdog(patterned(sched_watchdog.self))
         return nil
     },
     HypercallCase(name: "sched_op.pin_override", number: UInt(truncatingIfNeeded: __HYPERVISOR_sched_op),
-                  registers: [UInt(truncatingIfNeeded: SCHEDOP_pin_override), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<sched_pin_override>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: SCHEDOP_pin_override), nil], argumentRegister: 1, argumentBytes: MemoryLayout<sched_pin_override>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.sched_op.pin_override(patterned(sched_pin_override.self))
         return nil
     },
     HypercallCase(name: "event_channel_op.bind_interdomain", number: UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op),
-                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_bind_interdomain), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_bind_interdomain>.size, elements: 1, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_bind_interdomain), nil], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_bind_interdomain>.size, elements: 1, direction: "inout") { () throws(XenError) in
         var value = patterned(evtchn_bind_interdomain.self)
         _ = try XenHypercall<RecordingEntry>.event_channel_op.bind_interdomain(&value)
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "event_channel_op.bind_virq", number: UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op),
-                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_bind_virq), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_bind_virq>.size, elements: 1, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_bind_virq), nil], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_bind_virq>.size, elements: 1, direction: "inout") { () throws(XenError) in
         var value = patterned(evtchn_bind_virq.self)
         _ = try XenHypercall<RecordingEntry>.event_channel_op.bind_virq(&value)
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "event_channel_op.bind_pirq", number: UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op),
-                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_bind_pirq), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_bind_pirq>.size, elements: 1, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_bind_pirq), nil], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_bind_pirq>.size, elements: 1, direction: "inout") { () throws(XenError) in
         var value = patterned(evtchn_bind_pirq.self)
         _ = try XenHypercall<RecordingEntry>.event_channel_op.bind_pirq(&value)
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "event_channel_op.close", number: UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op),
-                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_close), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_close>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_close), nil], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_close>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.event_channel_op.close(patterned(evtchn_close.self))
         return nil
     },
     HypercallCase(name: "event_channel_op.send", number: UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op),
-                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_send), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_send>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_send), nil], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_send>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.event_channel_op.send(patterned(evtchn_send.self))
         return nil
     },
     HypercallCase(name: "event_channel_op.status", number: UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op),
-                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_status), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_status>.size, elements: 1, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_status), nil], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_status>.size, elements: 1, direction: "inout") { () throws(XenError) in
         var value = patterned(evtchn_status.self)
         _ = try XenHypercall<RecordingEntry>.event_channel_op.status(&value)
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "event_channel_op.alloc_unbound", number: UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op),
-                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_alloc_unbound), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_alloc_unbound>.size, elements: 1, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_alloc_unbound), nil], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_alloc_unbound>.size, elements: 1, direction: "inout") { () throws(XenError) in
         var value = patterned(evtchn_alloc_unbound.self)
         _ = try XenHypercall<RecordingEntry>.event_channel_op.alloc_unbound(&value)
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "event_channel_op.bind_ipi", number: UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op),
-                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_bind_ipi), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_bind_ipi>.size, elements: 1, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_bind_ipi), nil], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_bind_ipi>.size, elements: 1, direction: "inout") { () throws(XenError) in
         var value = patterned(evtchn_bind_ipi.self)
         _ = try XenHypercall<RecordingEntry>.event_channel_op.bind_ipi(&value)
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "event_channel_op.bind_vcpu", number: UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op),
-                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_bind_vcpu), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_bind_vcpu>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_bind_vcpu), nil], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_bind_vcpu>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.event_channel_op.bind_vcpu(patterned(evtchn_bind_vcpu.self))
         return nil
     },
     HypercallCase(name: "event_channel_op.unmask", number: UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op),
-                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_unmask), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_unmask>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_unmask), nil], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_unmask>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.event_channel_op.unmask(patterned(evtchn_unmask.self))
         return nil
     },
     HypercallCase(name: "event_channel_op.reset", number: UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op),
-                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_reset), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_reset>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_reset), nil], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_reset>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.event_channel_op.reset(patterned(evtchn_reset.self))
         return nil
     },
     HypercallCase(name: "event_channel_op.init_control", number: UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op),
-                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_init_control), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_init_control>.size, elements: 1, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_init_control), nil], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_init_control>.size, elements: 1, direction: "inout") { () throws(XenError) in
         var value = patterned(evtchn_init_control.self)
         _ = try XenHypercall<RecordingEntry>.event_channel_op.init_control(&value)
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "event_channel_op.expand_array", number: UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op),
-                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_expand_array), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_expand_array>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_expand_array), nil], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_expand_array>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.event_channel_op.expand_array(patterned(evtchn_expand_array.self))
         return nil
     },
     HypercallCase(name: "event_channel_op.set_priority", number: UInt(truncatingIfNeeded: __HYPERVISOR_event_channel_op),
-                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_set_priority), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_set_priority>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: EVTCHNOP_set_priority), nil], argumentRegister: 1, argumentBytes: MemoryLayout<evtchn_set_priority>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.event_channel_op.set_priority(patterned(evtchn_set_priority.self))
         return nil
     },
     HypercallCase(name: "grant_table_op.map_grant_ref", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
-                  registers: [UInt(truncatingIfNeeded: GNTTABOP_map_grant_ref), nil, 2, 0, 0], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_map_grant_ref>.stride, elements: 2, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_map_grant_ref), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_map_grant_ref>.stride, elements: 2, direction: "inout") { () throws(XenError) in
         var buffer = [patterned(gnttab_map_grant_ref.self), patterned(gnttab_map_grant_ref.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.map_grant_ref(b) }
         return buffer.withUnsafeBytes { Array($0) }
     },
     HypercallCase(name: "grant_table_op.unmap_grant_ref", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
-                  registers: [UInt(truncatingIfNeeded: GNTTABOP_unmap_grant_ref), nil, 2, 0, 0], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_unmap_grant_ref>.stride, elements: 2, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_unmap_grant_ref), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_unmap_grant_ref>.stride, elements: 2, direction: "inout") { () throws(XenError) in
         var buffer = [patterned(gnttab_unmap_grant_ref.self), patterned(gnttab_unmap_grant_ref.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.unmap_grant_ref(b) }
         return buffer.withUnsafeBytes { Array($0) }
     },
     HypercallCase(name: "grant_table_op.setup_table", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
-                  registers: [UInt(truncatingIfNeeded: GNTTABOP_setup_table), nil, 2, 0, 0], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_setup_table>.stride, elements: 2, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_setup_table), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_setup_table>.stride, elements: 2, direction: "inout") { () throws(XenError) in
         var buffer = [patterned(gnttab_setup_table.self), patterned(gnttab_setup_table.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.setup_table(b) }
         return buffer.withUnsafeBytes { Array($0) }
     },
     HypercallCase(name: "grant_table_op.dump_table", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
-                  registers: [UInt(truncatingIfNeeded: GNTTABOP_dump_table), nil, 2, 0, 0], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_dump_table>.stride, elements: 2, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_dump_table), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_dump_table>.stride, elements: 2, direction: "inout") { () throws(XenError) in
         var buffer = [patterned(gnttab_dump_table.self), patterned(gnttab_dump_table.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.dump_table(b) }
         return buffer.withUnsafeBytes { Array($0) }
     },
     HypercallCase(name: "grant_table_op.transfer", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
-                  registers: [UInt(truncatingIfNeeded: GNTTABOP_transfer), nil, 2, 0, 0], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_transfer>.stride, elements: 2, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_transfer), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_transfer>.stride, elements: 2, direction: "inout") { () throws(XenError) in
         var buffer = [patterned(gnttab_transfer.self), patterned(gnttab_transfer.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.transfer(b) }
         return buffer.withUnsafeBytes { Array($0) }
     },
     HypercallCase(name: "grant_table_op.copy", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
-                  registers: [UInt(truncatingIfNeeded: GNTTABOP_copy), nil, 2, 0, 0], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_copy>.stride, elements: 2, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_copy), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_copy>.stride, elements: 2, direction: "inout") { () throws(XenError) in
         var buffer = [patterned(gnttab_copy.self), patterned(gnttab_copy.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.copy(b) }
         return buffer.withUnsafeBytes { Array($0) }
     },
     HypercallCase(name: "grant_table_op.query_size", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
-                  registers: [UInt(truncatingIfNeeded: GNTTABOP_query_size), nil, 2, 0, 0], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_query_size>.stride, elements: 2, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_query_size), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_query_size>.stride, elements: 2, direction: "inout") { () throws(XenError) in
         var buffer = [patterned(gnttab_query_size.self), patterned(gnttab_query_size.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.query_size(b) }
         return buffer.withUnsafeBytes { Array($0) }
     },
     HypercallCase(name: "grant_table_op.unmap_and_replace", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
-                  registers: [UInt(truncatingIfNeeded: GNTTABOP_unmap_and_replace), nil, 2, 0, 0], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_unmap_and_replace>.stride, elements: 2, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_unmap_and_replace), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_unmap_and_replace>.stride, elements: 2, direction: "inout") { () throws(XenError) in
         var buffer = [patterned(gnttab_unmap_and_replace.self), patterned(gnttab_unmap_and_replace.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.unmap_and_replace(b) }
         return buffer.withUnsafeBytes { Array($0) }
     },
     HypercallCase(name: "grant_table_op.set_version", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
-                  registers: [UInt(truncatingIfNeeded: GNTTABOP_set_version), nil, 2, 0, 0], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_set_version>.stride, elements: 2, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_set_version), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_set_version>.stride, elements: 2, direction: "inout") { () throws(XenError) in
         var buffer = [patterned(gnttab_set_version.self), patterned(gnttab_set_version.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.set_version(b) }
         return buffer.withUnsafeBytes { Array($0) }
     },
     HypercallCase(name: "grant_table_op.get_status_frames", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
-                  registers: [UInt(truncatingIfNeeded: GNTTABOP_get_status_frames), nil, 2, 0, 0], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_get_status_frames>.stride, elements: 2, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_get_status_frames), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_get_status_frames>.stride, elements: 2, direction: "inout") { () throws(XenError) in
         var buffer = [patterned(gnttab_get_status_frames.self), patterned(gnttab_get_status_frames.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.get_status_frames(b) }
         return buffer.withUnsafeBytes { Array($0) }
     },
     HypercallCase(name: "grant_table_op.get_version", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
-                  registers: [UInt(truncatingIfNeeded: GNTTABOP_get_version), nil, 2, 0, 0], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_get_version>.stride, elements: 2, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_get_version), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_get_version>.stride, elements: 2, direction: "inout") { () throws(XenError) in
         var buffer = [patterned(gnttab_get_version.self), patterned(gnttab_get_version.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.get_version(b) }
         return buffer.withUnsafeBytes { Array($0) }
     },
     HypercallCase(name: "grant_table_op.swap_grant_ref", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
-                  registers: [UInt(truncatingIfNeeded: GNTTABOP_swap_grant_ref), nil, 2, 0, 0], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_swap_grant_ref>.stride, elements: 2, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_swap_grant_ref), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_swap_grant_ref>.stride, elements: 2, direction: "inout") { () throws(XenError) in
         var buffer = [patterned(gnttab_swap_grant_ref.self), patterned(gnttab_swap_grant_ref.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.swap_grant_ref(b) }
         return buffer.withUnsafeBytes { Array($0) }
     },
     HypercallCase(name: "grant_table_op.cache_flush", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
-                  registers: [UInt(truncatingIfNeeded: GNTTABOP_cache_flush), nil, 2, 0, 0], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_cache_flush>.stride, elements: 2, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_cache_flush), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_cache_flush>.stride, elements: 2, direction: "in") { () throws(XenError) in
         var buffer = [patterned(gnttab_cache_flush.self), patterned(gnttab_cache_flush.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.cache_flush(UnsafeBufferPointer(b)) }
         return nil
     },
     HypercallCase(name: "memory_op.increase_reservation", number: UInt(truncatingIfNeeded: __HYPERVISOR_memory_op),
-                  registers: [UInt(truncatingIfNeeded: XENMEM_increase_reservation), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_memory_reservation>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENMEM_increase_reservation), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_memory_reservation>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.memory_op.increase_reservation(patterned(xen_memory_reservation.self))
         return nil
     },
     HypercallCase(name: "memory_op.decrease_reservation", number: UInt(truncatingIfNeeded: __HYPERVISOR_memory_op),
-                  registers: [UInt(truncatingIfNeeded: XENMEM_decrease_reservation), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_memory_reservation>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENMEM_decrease_reservation), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_memory_reservation>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.memory_op.decrease_reservation(patterned(xen_memory_reservation.self))
         return nil
     },
     HypercallCase(name: "memory_op.populate_physmap", number: UInt(truncatingIfNeeded: __HYPERVISOR_memory_op),
-                  registers: [UInt(truncatingIfNeeded: XENMEM_populate_physmap), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_memory_reservation>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENMEM_populate_physmap), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_memory_reservation>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.memory_op.populate_physmap(patterned(xen_memory_reservation.self))
         return nil
     },
     HypercallCase(name: "memory_op.exchange", number: UInt(truncatingIfNeeded: __HYPERVISOR_memory_op),
-                  registers: [UInt(truncatingIfNeeded: XENMEM_exchange), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_memory_exchange>.size, elements: 1, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENMEM_exchange), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_memory_exchange>.size, elements: 1, direction: "inout") { () throws(XenError) in
         var value = patterned(xen_memory_exchange.self)
         _ = try XenHypercall<RecordingEntry>.memory_op.exchange(&value)
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "memory_op.maximum_ram_page", number: UInt(truncatingIfNeeded: __HYPERVISOR_memory_op),
-                  registers: [UInt(truncatingIfNeeded: XENMEM_maximum_ram_page), 0, 0, 0, 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENMEM_maximum_ram_page), 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.memory_op.maximum_ram_page()
         return nil
     },
     HypercallCase(name: "memory_op.current_reservation", number: UInt(truncatingIfNeeded: __HYPERVISOR_memory_op),
-                  registers: [UInt(truncatingIfNeeded: XENMEM_current_reservation), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_memory_domain>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENMEM_current_reservation), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_memory_domain>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.memory_op.current_reservation(patterned(xen_memory_domain.self))
         return nil
     },
     HypercallCase(name: "memory_op.maximum_reservation", number: UInt(truncatingIfNeeded: __HYPERVISOR_memory_op),
-                  registers: [UInt(truncatingIfNeeded: XENMEM_maximum_reservation), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_memory_domain>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENMEM_maximum_reservation), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_memory_domain>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.memory_op.maximum_reservation(patterned(xen_memory_domain.self))
         return nil
     },
     HypercallCase(name: "memory_op.maximum_gpfn", number: UInt(truncatingIfNeeded: __HYPERVISOR_memory_op),
-                  registers: [UInt(truncatingIfNeeded: XENMEM_maximum_gpfn), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_memory_domain>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENMEM_maximum_gpfn), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_memory_domain>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.memory_op.maximum_gpfn(patterned(xen_memory_domain.self))
         return nil
     },
     HypercallCase(name: "memory_op.machphys_mfn_list", number: UInt(truncatingIfNeeded: __HYPERVISOR_memory_op),
-                  registers: [UInt(truncatingIfNeeded: XENMEM_machphys_mfn_list), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_machphys_mfn_list>.size, elements: 1, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENMEM_machphys_mfn_list), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_machphys_mfn_list>.size, elements: 1, direction: "inout") { () throws(XenError) in
         var value = patterned(xen_machphys_mfn_list.self)
         _ = try XenHypercall<RecordingEntry>.memory_op.machphys_mfn_list(&value)
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "memory_op.machphys_compat_mfn_list", number: UInt(truncatingIfNeeded: __HYPERVISOR_memory_op),
-                  registers: [UInt(truncatingIfNeeded: XENMEM_machphys_compat_mfn_list), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_machphys_mfn_list>.size, elements: 1, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENMEM_machphys_compat_mfn_list), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_machphys_mfn_list>.size, elements: 1, direction: "inout") { () throws(XenError) in
         var value = patterned(xen_machphys_mfn_list.self)
         _ = try XenHypercall<RecordingEntry>.memory_op.machphys_compat_mfn_list(&value)
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "memory_op.machphys_mapping", number: UInt(truncatingIfNeeded: __HYPERVISOR_memory_op),
-                  registers: [UInt(truncatingIfNeeded: XENMEM_machphys_mapping), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_machphys_mapping>.size, elements: 1, direction: "out") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENMEM_machphys_mapping), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_machphys_mapping>.size, elements: 1, direction: "out") { () throws(XenError) in
         let value = try XenHypercall<RecordingEntry>.memory_op.machphys_mapping()
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "memory_op.add_to_physmap", number: UInt(truncatingIfNeeded: __HYPERVISOR_memory_op),
-                  registers: [UInt(truncatingIfNeeded: XENMEM_add_to_physmap), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_add_to_physmap>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENMEM_add_to_physmap), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_add_to_physmap>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.memory_op.add_to_physmap(patterned(xen_add_to_physmap.self))
         return nil
     },
     HypercallCase(name: "memory_op.add_to_physmap_batch", number: UInt(truncatingIfNeeded: __HYPERVISOR_memory_op),
-                  registers: [UInt(truncatingIfNeeded: XENMEM_add_to_physmap_batch), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_add_to_physmap_batch>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENMEM_add_to_physmap_batch), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_add_to_physmap_batch>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.memory_op.add_to_physmap_batch(patterned(xen_add_to_physmap_batch.self))
         return nil
     },
     HypercallCase(name: "memory_op.remove_from_physmap", number: UInt(truncatingIfNeeded: __HYPERVISOR_memory_op),
-                  registers: [UInt(truncatingIfNeeded: XENMEM_remove_from_physmap), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_remove_from_physmap>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENMEM_remove_from_physmap), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_remove_from_physmap>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.memory_op.remove_from_physmap(patterned(xen_remove_from_physmap.self))
         return nil
     },
     HypercallCase(name: "memory_op.memory_map", number: UInt(truncatingIfNeeded: __HYPERVISOR_memory_op),
-                  registers: [UInt(truncatingIfNeeded: XENMEM_memory_map), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_memory_map>.size, elements: 1, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENMEM_memory_map), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_memory_map>.size, elements: 1, direction: "inout") { () throws(XenError) in
         var value = patterned(xen_memory_map.self)
         _ = try XenHypercall<RecordingEntry>.memory_op.memory_map(&value)
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "memory_op.machine_memory_map", number: UInt(truncatingIfNeeded: __HYPERVISOR_memory_op),
-                  registers: [UInt(truncatingIfNeeded: XENMEM_machine_memory_map), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_memory_map>.size, elements: 1, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENMEM_machine_memory_map), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_memory_map>.size, elements: 1, direction: "inout") { () throws(XenError) in
         var value = patterned(xen_memory_map.self)
         _ = try XenHypercall<RecordingEntry>.memory_op.machine_memory_map(&value)
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "memory_op.set_memory_map", number: UInt(truncatingIfNeeded: __HYPERVISOR_memory_op),
-                  registers: [UInt(truncatingIfNeeded: XENMEM_set_memory_map), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_foreign_memory_map>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENMEM_set_memory_map), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_foreign_memory_map>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.memory_op.set_memory_map(patterned(xen_foreign_memory_map.self))
         return nil
     },
     HypercallCase(name: "memory_op.set_pod_target", number: UInt(truncatingIfNeeded: __HYPERVISOR_memory_op),
-                  registers: [UInt(truncatingIfNeeded: XENMEM_set_pod_target), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_pod_target>.size, elements: 1, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENMEM_set_pod_target), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_pod_target>.size, elements: 1, direction: "inout") { () throws(XenError) in
         var value = patterned(xen_pod_target.self)
         _ = try XenHypercall<RecordingEntry>.memory_op.set_pod_target(&value)
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "memory_op.get_pod_target", number: UInt(truncatingIfNeeded: __HYPERVISOR_memory_op),
-                  registers: [UInt(truncatingIfNeeded: XENMEM_get_pod_target), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_pod_target>.size, elements: 1, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENMEM_get_pod_target), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_pod_target>.size, elements: 1, direction: "inout") { () throws(XenError) in
         var value = patterned(xen_pod_target.self)
         _ = try XenHypercall<RecordingEntry>.memory_op.get_pod_target(&value)
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "memory_op.acquire_resource", number: UInt(truncatingIfNeeded: __HYPERVISOR_memory_op),
-                  registers: [UInt(truncatingIfNeeded: XENMEM_acquire_resource), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_mem_acquire_resource>.size, elements: 1, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENMEM_acquire_resource), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_mem_acquire_resource>.size, elements: 1, direction: "inout") { () throws(XenError) in
         var value = patterned(xen_mem_acquire_resource.self)
         _ = try XenHypercall<RecordingEntry>.memory_op.acquire_resource(&value)
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "memory_op.get_vnumainfo", number: UInt(truncatingIfNeeded: __HYPERVISOR_memory_op),
-                  registers: [UInt(truncatingIfNeeded: XENMEM_get_vnumainfo), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<xen_vnuma_topology_info>.size, elements: 1, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: XENMEM_get_vnumainfo), nil], argumentRegister: 1, argumentBytes: MemoryLayout<xen_vnuma_topology_info>.size, elements: 1, direction: "inout") { () throws(XenError) in
         var value = patterned(xen_vnuma_topology_info.self)
         _ = try XenHypercall<RecordingEntry>.memory_op.get_vnumainfo(&value)
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "vcpu_op.initialise", number: UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op),
-                  registers: [UInt(truncatingIfNeeded: VCPUOP_initialise), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), nil, 0, 0], argumentRegister: 2, argumentBytes: MemoryLayout<vcpu_guest_context>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: VCPUOP_initialise), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), nil], argumentRegister: 2, argumentBytes: MemoryLayout<vcpu_guest_context>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.vcpu_op.initialise(UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1), patterned(vcpu_guest_context.self))
         return nil
     },
     HypercallCase(name: "vcpu_op.up", number: UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op),
-                  registers: [UInt(truncatingIfNeeded: VCPUOP_up), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), 0, 0, 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: VCPUOP_up), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.vcpu_op.up(UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1))
         return nil
     },
     HypercallCase(name: "vcpu_op.down", number: UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op),
-                  registers: [UInt(truncatingIfNeeded: VCPUOP_down), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), 0, 0, 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: VCPUOP_down), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.vcpu_op.down(UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1))
         return nil
     },
     HypercallCase(name: "vcpu_op.is_up", number: UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op),
-                  registers: [UInt(truncatingIfNeeded: VCPUOP_is_up), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), 0, 0, 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: VCPUOP_is_up), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.vcpu_op.is_up(UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1))
         return nil
     },
     HypercallCase(name: "vcpu_op.get_runstate_info", number: UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op),
-                  registers: [UInt(truncatingIfNeeded: VCPUOP_get_runstate_info), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), nil, 0, 0], argumentRegister: 2, argumentBytes: MemoryLayout<vcpu_runstate_info>.size, elements: 1, direction: "out") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: VCPUOP_get_runstate_info), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), nil], argumentRegister: 2, argumentBytes: MemoryLayout<vcpu_runstate_info>.size, elements: 1, direction: "out") { () throws(XenError) in
         let value = try XenHypercall<RecordingEntry>.vcpu_op.get_runstate_info(UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1))
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "vcpu_op.register_runstate_memory_area", number: UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op),
-                  registers: [UInt(truncatingIfNeeded: VCPUOP_register_runstate_memory_area), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), nil, 0, 0], argumentRegister: 2, argumentBytes: MemoryLayout<vcpu_register_runstate_memory_area>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: VCPUOP_register_runstate_memory_area), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), nil], argumentRegister: 2, argumentBytes: MemoryLayout<vcpu_register_runstate_memory_area>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.vcpu_op.register_runstate_memory_area(UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1), patterned(vcpu_register_runstate_memory_area.self))
         return nil
     },
     HypercallCase(name: "vcpu_op.set_periodic_timer", number: UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op),
-                  registers: [UInt(truncatingIfNeeded: VCPUOP_set_periodic_timer), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), nil, 0, 0], argumentRegister: 2, argumentBytes: MemoryLayout<vcpu_set_periodic_timer>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: VCPUOP_set_periodic_timer), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), nil], argumentRegister: 2, argumentBytes: MemoryLayout<vcpu_set_periodic_timer>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.vcpu_op.set_periodic_timer(UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1), patterned(vcpu_set_periodic_timer.self))
         return nil
     },
     HypercallCase(name: "vcpu_op.stop_periodic_timer", number: UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op),
-                  registers: [UInt(truncatingIfNeeded: VCPUOP_stop_periodic_timer), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), 0, 0, 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: VCPUOP_stop_periodic_timer), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.vcpu_op.stop_periodic_timer(UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1))
         return nil
     },
     HypercallCase(name: "vcpu_op.set_singleshot_timer", number: UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op),
-                  registers: [UInt(truncatingIfNeeded: VCPUOP_set_singleshot_timer), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), nil, 0, 0], argumentRegister: 2, argumentBytes: MemoryLayout<vcpu_set_singleshot_timer>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: VCPUOP_set_singleshot_timer), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), nil], argumentRegister: 2, argumentBytes: MemoryLayout<vcpu_set_singleshot_timer>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.vcpu_op.set_singleshot_timer(UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1), patterned(vcpu_set_singleshot_timer.self))
         return nil
     },
     HypercallCase(name: "vcpu_op.stop_singleshot_timer", number: UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op),
-                  registers: [UInt(truncatingIfNeeded: VCPUOP_stop_singleshot_timer), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), 0, 0, 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: VCPUOP_stop_singleshot_timer), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.vcpu_op.stop_singleshot_timer(UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1))
         return nil
     },
     HypercallCase(name: "vcpu_op.register_vcpu_info", number: UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op),
-                  registers: [UInt(truncatingIfNeeded: VCPUOP_register_vcpu_info), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), nil, 0, 0], argumentRegister: 2, argumentBytes: MemoryLayout<vcpu_register_vcpu_info>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: VCPUOP_register_vcpu_info), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), nil], argumentRegister: 2, argumentBytes: MemoryLayout<vcpu_register_vcpu_info>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.vcpu_op.register_vcpu_info(UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1), patterned(vcpu_register_vcpu_info.self))
         return nil
     },
     HypercallCase(name: "vcpu_op.send_nmi", number: UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op),
-                  registers: [UInt(truncatingIfNeeded: VCPUOP_send_nmi), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), 0, 0, 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: VCPUOP_send_nmi), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), 0], argumentRegister: nil, argumentBytes: 0, elements: 1, direction: "none") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.vcpu_op.send_nmi(UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1))
         return nil
     },
     HypercallCase(name: "vcpu_op.get_physid", number: UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op),
-                  registers: [UInt(truncatingIfNeeded: VCPUOP_get_physid), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), nil, 0, 0], argumentRegister: 2, argumentBytes: MemoryLayout<vcpu_get_physid>.size, elements: 1, direction: "out") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: VCPUOP_get_physid), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), nil], argumentRegister: 2, argumentBytes: MemoryLayout<vcpu_get_physid>.size, elements: 1, direction: "out") { () throws(XenError) in
         let value = try XenHypercall<RecordingEntry>.vcpu_op.get_physid(UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1))
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "vcpu_op.register_vcpu_time_memory_area", number: UInt(truncatingIfNeeded: __HYPERVISOR_vcpu_op),
-                  registers: [UInt(truncatingIfNeeded: VCPUOP_register_vcpu_time_memory_area), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), nil, 0, 0], argumentRegister: 2, argumentBytes: MemoryLayout<vcpu_register_time_memory_area>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: VCPUOP_register_vcpu_time_memory_area), UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1)), nil], argumentRegister: 2, argumentBytes: MemoryLayout<vcpu_register_time_memory_area>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.vcpu_op.register_vcpu_time_memory_area(UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 1), patterned(vcpu_register_time_memory_area.self))
         return nil
     },
     HypercallCase(name: "physdev_op.eoi", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_eoi), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_eoi>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_eoi), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_eoi>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.physdev_op.eoi(patterned(physdev_eoi.self))
         return nil
     },
     HypercallCase(name: "physdev_op.pirq_eoi_gmfn_v1", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_pirq_eoi_gmfn_v1), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_pirq_eoi_gmfn>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_pirq_eoi_gmfn_v1), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_pirq_eoi_gmfn>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.physdev_op.pirq_eoi_gmfn_v1(patterned(physdev_pirq_eoi_gmfn.self))
         return nil
     },
     HypercallCase(name: "physdev_op.pirq_eoi_gmfn_v2", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_pirq_eoi_gmfn_v2), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_pirq_eoi_gmfn>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_pirq_eoi_gmfn_v2), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_pirq_eoi_gmfn>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.physdev_op.pirq_eoi_gmfn_v2(patterned(physdev_pirq_eoi_gmfn.self))
         return nil
     },
     HypercallCase(name: "physdev_op.irq_status_query", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_irq_status_query), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_irq_status_query>.size, elements: 1, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_irq_status_query), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_irq_status_query>.size, elements: 1, direction: "inout") { () throws(XenError) in
         var value = patterned(physdev_irq_status_query.self)
         _ = try XenHypercall<RecordingEntry>.physdev_op.irq_status_query(&value)
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "physdev_op.set_iopl", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_set_iopl), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_set_iopl>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_set_iopl), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_set_iopl>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.physdev_op.set_iopl(patterned(physdev_set_iopl.self))
         return nil
     },
     HypercallCase(name: "physdev_op.set_iobitmap", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_set_iobitmap), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_set_iobitmap>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_set_iobitmap), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_set_iobitmap>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.physdev_op.set_iobitmap(patterned(physdev_set_iobitmap.self))
         return nil
     },
     HypercallCase(name: "physdev_op.apic_read", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_apic_read), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_apic>.size, elements: 1, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_apic_read), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_apic>.size, elements: 1, direction: "inout") { () throws(XenError) in
         var value = patterned(physdev_apic.self)
         _ = try XenHypercall<RecordingEntry>.physdev_op.apic_read(&value)
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "physdev_op.apic_write", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_apic_write), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_apic>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_apic_write), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_apic>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.physdev_op.apic_write(patterned(physdev_apic.self))
         return nil
     },
     HypercallCase(name: "physdev_op.alloc_irq_vector", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_alloc_irq_vector), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_irq>.size, elements: 1, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_alloc_irq_vector), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_irq>.size, elements: 1, direction: "inout") { () throws(XenError) in
         var value = patterned(physdev_irq.self)
         _ = try XenHypercall<RecordingEntry>.physdev_op.alloc_irq_vector(&value)
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "physdev_op.free_irq_vector", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_free_irq_vector), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_irq>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_free_irq_vector), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_irq>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.physdev_op.free_irq_vector(patterned(physdev_irq.self))
         return nil
     },
     HypercallCase(name: "physdev_op.map_pirq", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_map_pirq), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_map_pirq>.size, elements: 1, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_map_pirq), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_map_pirq>.size, elements: 1, direction: "inout") { () throws(XenError) in
         var value = patterned(physdev_map_pirq.self)
         _ = try XenHypercall<RecordingEntry>.physdev_op.map_pirq(&value)
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "physdev_op.unmap_pirq", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_unmap_pirq), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_unmap_pirq>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_unmap_pirq), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_unmap_pirq>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.physdev_op.unmap_pirq(patterned(physdev_unmap_pirq.self))
         return nil
     },
     HypercallCase(name: "physdev_op.manage_pci_add", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_manage_pci_add), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_manage_pci>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_manage_pci_add), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_manage_pci>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.physdev_op.manage_pci_add(patterned(physdev_manage_pci.self))
         return nil
     },
     HypercallCase(name: "physdev_op.manage_pci_remove", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_manage_pci_remove), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_manage_pci>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_manage_pci_remove), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_manage_pci>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.physdev_op.manage_pci_remove(patterned(physdev_manage_pci.self))
         return nil
     },
     HypercallCase(name: "physdev_op.restore_msi", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_restore_msi), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_restore_msi>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_restore_msi), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_restore_msi>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.physdev_op.restore_msi(patterned(physdev_restore_msi.self))
         return nil
     },
     HypercallCase(name: "physdev_op.manage_pci_add_ext", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_manage_pci_add_ext), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_manage_pci_ext>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_manage_pci_add_ext), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_manage_pci_ext>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.physdev_op.manage_pci_add_ext(patterned(physdev_manage_pci_ext.self))
         return nil
     },
     HypercallCase(name: "physdev_op.setup_gsi", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_setup_gsi), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_setup_gsi>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_setup_gsi), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_setup_gsi>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.physdev_op.setup_gsi(patterned(physdev_setup_gsi.self))
         return nil
     },
     HypercallCase(name: "physdev_op.get_free_pirq", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_get_free_pirq), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_get_free_pirq>.size, elements: 1, direction: "inout") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_get_free_pirq), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_get_free_pirq>.size, elements: 1, direction: "inout") { () throws(XenError) in
         var value = patterned(physdev_get_free_pirq.self)
         _ = try XenHypercall<RecordingEntry>.physdev_op.get_free_pirq(&value)
         return withUnsafeBytes(of: value) { Array($0) }
     },
     HypercallCase(name: "physdev_op.pci_mmcfg_reserved", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_pci_mmcfg_reserved), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_pci_mmcfg_reserved>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_pci_mmcfg_reserved), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_pci_mmcfg_reserved>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.physdev_op.pci_mmcfg_reserved(patterned(physdev_pci_mmcfg_reserved.self))
         return nil
     },
     HypercallCase(name: "physdev_op.pci_device_add", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_pci_device_add), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_pci_device_add>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_pci_device_add), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_pci_device_add>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.physdev_op.pci_device_add(patterned(physdev_pci_device_add.self))
         return nil
     },
     HypercallCase(name: "physdev_op.pci_device_remove", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_pci_device_remove), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_pci_device>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_pci_device_remove), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_pci_device>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.physdev_op.pci_device_remove(patterned(physdev_pci_device.self))
         return nil
     },
     HypercallCase(name: "physdev_op.restore_msi_ext", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_restore_msi_ext), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_pci_device>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_restore_msi_ext), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_pci_device>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.physdev_op.restore_msi_ext(patterned(physdev_pci_device.self))
         return nil
     },
     HypercallCase(name: "physdev_op.prepare_msix", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_prepare_msix), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_pci_device>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_prepare_msix), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_pci_device>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.physdev_op.prepare_msix(patterned(physdev_pci_device.self))
         return nil
     },
     HypercallCase(name: "physdev_op.release_msix", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_release_msix), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_pci_device>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_release_msix), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_pci_device>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.physdev_op.release_msix(patterned(physdev_pci_device.self))
         return nil
     },
     HypercallCase(name: "physdev_op.dbgp_op", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_dbgp_op), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_dbgp_op>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_dbgp_op), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_dbgp_op>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.physdev_op.dbgp_op(patterned(physdev_dbgp_op.self))
         return nil
     },
     HypercallCase(name: "physdev_op.pirq_eoi_gmfn", number: UInt(truncatingIfNeeded: __HYPERVISOR_physdev_op),
-                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_pirq_eoi_gmfn), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_pirq_eoi_gmfn>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: PHYSDEVOP_pirq_eoi_gmfn), nil], argumentRegister: 1, argumentBytes: MemoryLayout<physdev_pirq_eoi_gmfn>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.physdev_op.pirq_eoi_gmfn(patterned(physdev_pirq_eoi_gmfn.self))
         return nil
     },
     HypercallCase(name: "callback_op.register", number: UInt(truncatingIfNeeded: __HYPERVISOR_callback_op),
-                  registers: [UInt(truncatingIfNeeded: CALLBACKOP_register), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<callback_register>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: CALLBACKOP_register), nil], argumentRegister: 1, argumentBytes: MemoryLayout<callback_register>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.callback_op.register(patterned(callback_register.self))
         return nil
     },
     HypercallCase(name: "callback_op.unregister", number: UInt(truncatingIfNeeded: __HYPERVISOR_callback_op),
-                  registers: [UInt(truncatingIfNeeded: CALLBACKOP_unregister), nil, 0, 0, 0], argumentRegister: 1, argumentBytes: MemoryLayout<callback_unregister>.size, elements: 1, direction: "in") { () throws(XenError) in
+                  registers: [UInt(truncatingIfNeeded: CALLBACKOP_unregister), nil], argumentRegister: 1, argumentBytes: MemoryLayout<callback_unregister>.size, elements: 1, direction: "in") { () throws(XenError) in
         _ = try XenHypercall<RecordingEntry>.callback_op.unregister(patterned(callback_unregister.self))
         return nil
     },
