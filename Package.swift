@@ -7,11 +7,23 @@ let llvmPrefix = "/usr/lib/llvm-14"
 let libclangFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-I\(llvmPrefix)/include"])]
 let libclangLink: [LinkerSetting] = [.unsafeFlags(["-L\(llvmPrefix)/lib"])]
 
+// The guest kernel is Embedded Swift for x86_64-unknown-none-elf: its targets exist only when
+// `xen-guest build` asks for them (XENSWIFT_KERNEL=1, its own scratch path), so host builds and
+// tests never compile them, and they never compile host code.
+let kernelBuild = Context.environment["XENSWIFT_KERNEL"] == "1"
+let kernelSwiftFlags = [
+    "-Osize", "-wmo", "-Xfrontend", "-disable-stack-protector", "-Xfrontend", "-function-sections",
+    "-Xcc", "-mno-red-zone", "-Xcc", "-fno-pic", "-Xcc", "-ffreestanding", "-Xcc", "-fomit-frame-pointer",
+]
+let kernelCFlags = ["-mno-red-zone", "-fno-pic", "-ffreestanding", "-fno-stack-protector", "-fomit-frame-pointer"]
+let embedded: [SwiftSetting] = kernelBuild ? [.enableExperimentalFeature("Embedded"), .unsafeFlags(kernelSwiftFlags)] : []
+
 let package = Package(
     name: "XenSwift",
     products: [
         .executable(name: "abigen", targets: ["abigen"]),
         .library(name: "XenABI", targets: ["XenABI"]),
+        .executable(name: "xen-guest", targets: ["xen-guest"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -35,18 +47,47 @@ let package = Package(
         // The generated layer for the pinned Xen version (Sources/XenABI/Generated links to
         // Generated/xen-4.17/Swift/Guest) plus the hand-written primitives. Builds on the host and,
         // with -enable-experimental-feature Embedded, for x86_64-unknown-none-elf.
-        .target(name: "XenABI", dependencies: ["XenHypercallPage"]),
+        .target(name: "XenABI", dependencies: ["XenHypercallPage"], swiftSettings: embedded),
         // The one hand-written way into Xen: a call through the hypercall page (inline asm).
-        .target(name: "XenHypercallPage"),
+        .target(name: "XenHypercallPage", cSettings: kernelBuild ? [.unsafeFlags(kernelCFlags)] : []),
         // The tools-only view (__XEN_TOOLS__: domctl, sysctl, ...), host only.
         .target(name: "XenToolsABI", dependencies: ["XenABI"], path: "Sources/XenToolsABI"),
+        // `xen-guest build` and `xen-guest boot`: the kernel's build and its boot under real Xen.
+        .target(name: "XenGuestHarness"),
+        .executableTarget(
+            name: "xen-guest",
+            dependencies: ["XenGuestHarness", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Call sites of generated wrappers for Benchmarks/hypercall-zero-cost.sh (Embedded only).
         .target(name: "ZeroCostProbe", dependencies: ["XenABI"], path: "Benchmarks/ZeroCostProbe"),
         .testTarget(
             name: "ABIGenTests",
-            dependencies: ["ABIGen", "XenABI", "XenToolsABI"],
+            dependencies: ["ABIGen", "XenABI", "XenToolsABI", "XenGuestHarness"],
             swiftSettings: libclangFlags,
             linkerSettings: libclangLink),
-    ],
+    ] + (kernelBuild ? kernelTargets : []),
     swiftLanguageModes: [.v5]
 )
+
+/// The kernel: boot stub (ELF notes, entry, hypercall page), runtime symbols, and the kernel.
+var kernelTargets: [Target] {
+    [
+        .target(
+            name: "GuestKernelBoot",
+            exclude: ["kernel.ld"],
+            cSettings: [.headerSearchPath("../../Generated/xen-4.17/include"), .unsafeFlags(kernelCFlags)]),
+        .target(
+            name: "GuestKernelRuntime",
+            dependencies: ["XenABI"],
+            // Loop idiom recognition would turn memset's own loop into a call to memset.
+            swiftSettings: embedded + [.unsafeFlags(["-Xllvm", "-disable-loop-idiom-all"])]),
+        .executableTarget(
+            name: "GuestKernel",
+            dependencies: ["XenABI", "GuestKernelBoot", "GuestKernelRuntime"],
+            swiftSettings: embedded + (Context.environment["XENSWIFT_INJECT_FAILURE"] == "1" ? [.define("GUEST_INJECT_FAILURE")] : []),
+            linkerSettings: [.unsafeFlags([
+                "-Xclang-linker", "-nostdlib", "-Xclang-linker", "-static", "-Xclang-linker", "-fuse-ld=lld",
+                "-Xlinker", "-T", "-Xlinker", Context.packageDirectory + "/Sources/GuestKernelBoot/kernel.ld",
+                "-Xlinker", "--gc-sections",
+            ])]),
+    ]
+}

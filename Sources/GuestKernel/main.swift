@@ -1,0 +1,15 @@
+// The PV kernel's boot path, top to bottom. Each step names the Xen facility it sets up.
+import XenABI
+
+Console.write("guest: Embedded Swift PV kernel on Xen\n")
+Boot.printStartInfo()
+Report.check("start_info magic is xen-3.0-x86_64", Boot.magicIsX86_64(), "a 64-bit PV start_info")
+Report.check("start_info gives the domain's pages", Boot.startInfo.pointee.nr_pages > 0, "nr_pages > 0")
+
+// Memory: the heap right after Xen's bootstrap structures, then every other page.
+let heapPages = 128
+Heap.start(at: Boot.bootstrapEnd, size: heapPages * Boot.pageSize)
+PageAllocator.start(first: Boot.pfn(ofAddress: Boot.bootstrapEnd) + heapPages, count: Int(Boot.startInfo.pointee.nr_pages))
+
+SelfTests.run()
+Report.finish()

@@ -1,0 +1,69 @@
+/* The PV kernel's entry from Xen: ELF notes, the boot stack, the hypercall page, and _start.
+ * Every Xen number here comes from the generated include (XENABI_*), none is copied by hand. */
+#include "xen_boot_constants.h"
+
+#define BOOT_STACK_SIZE (64 * 1024)
+
+/* One note of owner "Xen": type, then the descriptor `desc`. */
+#define XEN_NOTE(type, desc...)              \
+    .p2align 2;                              \
+    .long 2f - 1f;                           \
+    .long 4f - 3f;                           \
+    .long type;                              \
+1:  .asciz "Xen";                            \
+2:  .p2align 2;                              \
+3:  desc;                                    \
+4:  .p2align 2
+
+    .section .note.Xen, "a", @note
+    XEN_NOTE(XENABI_XEN_ELFNOTE_GUEST_OS,       .asciz "SwiftPV")
+    XEN_NOTE(XENABI_XEN_ELFNOTE_GUEST_VERSION,  .asciz "0.1")
+    /* Xen refuses an image without XEN_VERSION "xen-3.0" and LOADER "generic". */
+    XEN_NOTE(XENABI_XEN_ELFNOTE_XEN_VERSION,    .asciz "xen-3.0")
+    XEN_NOTE(XENABI_XEN_ELFNOTE_LOADER,         .asciz "generic")
+    XEN_NOTE(XENABI_XEN_ELFNOTE_VIRT_BASE,      .quad __xen_virt_base)
+    XEN_NOTE(XENABI_XEN_ELFNOTE_PADDR_OFFSET,   .quad __xen_virt_base)
+    XEN_NOTE(XENABI_XEN_ELFNOTE_ENTRY,          .quad _start)
+    XEN_NOTE(XENABI_XEN_ELFNOTE_HYPERCALL_PAGE, .quad hypercall_page)
+    /* Page tables stay read-only to the guest; updates go through mmu_update. */
+    XEN_NOTE(XENABI_XEN_ELFNOTE_FEATURES,       .asciz "!writable_page_tables")
+
+    .section .text.boot, "ax", @progbits
+    .globl _start
+    .type _start, @function
+/* Xen enters with %rsi = start_info, on a stack of its own inside the boot mapping. */
+_start:
+    cld
+    leaq    boot_stack_top(%rip), %rsp
+    movq    %rsi, boot_start_info(%rip)
+    xorl    %edi, %edi
+    xorl    %esi, %esi
+    call    GuestKernel_main
+    /* main returned without shutting down: power off (SCHEDOP_shutdown, SHUTDOWN_poweroff). */
+    subq    $16, %rsp
+    movl    $XENABI_SHUTDOWN_poweroff, (%rsp)
+    movl    $XENABI_SCHEDOP_shutdown, %edi
+    movq    %rsp, %rsi
+    call    hypercall_page + XENABI_HYPERVISOR_sched_op * 32
+1:  hlt
+    jmp     1b
+    .size _start, . - _start
+
+    /* Xen writes its hypercall stubs over this page (XEN_ELFNOTE_HYPERCALL_PAGE). */
+    .section .text.hypercall_page, "ax", @progbits
+    .p2align 12
+    .globl hypercall_page
+    .type hypercall_page, @function
+hypercall_page:
+    .fill 4096, 1, 0xcc
+    .size hypercall_page, 4096
+
+    .section .bss.boot, "aw", @nobits
+    .p2align 4
+    .globl boot_start_info
+boot_start_info:
+    .quad 0
+    .p2align 12
+boot_stack:
+    .skip BOOT_STACK_SIZE
+boot_stack_top:

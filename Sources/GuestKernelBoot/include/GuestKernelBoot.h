@@ -1,0 +1,45 @@
+// What the boot stub leaves for the Swift kernel, and the few CPU instructions Swift cannot spell.
+#ifndef GUEST_KERNEL_BOOT_H
+#define GUEST_KERNEL_BOOT_H
+
+// %rsi at entry: Xen's start_info page (XenABI.start_info).
+extern void *boot_start_info;
+
+// The linker script's marks (Swift cannot import incomplete arrays, hence the accessors).
+extern char _text[], _end[];
+static inline const void *_text_address(void) { return _text; }
+static inline const void *_end_address(void) { return _end; }
+
+static inline __attribute__((always_inline)) unsigned long long cpu_rdtsc(void) {
+    unsigned int lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((unsigned long long)hi << 32) | lo;
+}
+
+// Compiler barrier: keeps the compiler from moving memory accesses across it (x86 keeps the
+// order of ordinary loads and stores with respect to each other, but not a store before a load).
+static inline __attribute__((always_inline)) void cpu_barrier(void) { __asm__ volatile("" ::: "memory"); }
+
+// A full fence: a store followed by a load of another location needs it on x86.
+static inline __attribute__((always_inline)) void cpu_mb(void) { __asm__ volatile("mfence" ::: "memory"); }
+
+static inline __attribute__((always_inline)) unsigned long atomic_xchg_ulong(volatile unsigned long *p, unsigned long v) {
+    return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
+}
+
+// Atomically clears bit `bit` of the word at p; returns whether it was set (lock btr).
+static inline __attribute__((always_inline)) int atomic_test_and_clear_bit(volatile unsigned long *p, unsigned int bit) {
+    unsigned long mask = 1UL << bit;
+    return (__atomic_fetch_and(p, ~mask, __ATOMIC_SEQ_CST) & mask) != 0;
+}
+
+static inline __attribute__((always_inline)) void atomic_set_bit(volatile unsigned long *p, unsigned int bit) {
+    __atomic_fetch_or(p, 1UL << bit, __ATOMIC_SEQ_CST);
+}
+
+static inline __attribute__((always_inline)) unsigned short atomic_cmpxchg_u16(volatile unsigned short *p, unsigned short old, unsigned short new_) {
+    __atomic_compare_exchange_n(p, &old, new_, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    return old;
+}
+
+#endif

@@ -1,0 +1,60 @@
+// The guest kernel on the real Xen hypervisor: booted as dom0 under QEMU, judged by its serial line.
+import Foundation
+import Testing
+import XenGuestHarness
+
+/// One QEMU at a time: each boot wants a core of its own to keep Xen's timers honest.
+@Suite(.serialized) struct GuestKernelBootTests {
+    static var xenGuest: URL { Paths.abigen.deletingLastPathComponent().appendingPathComponent("xen-guest") }
+
+    func boot(_ kernel: String) throws -> CommandResult {
+        let p = Process()
+        p.executableURL = Self.xenGuest
+        p.arguments = ["boot", "--kernel", kernel, "--timeout", "120"]
+        p.currentDirectoryURL = Paths.packageRoot
+        p.standardInput = FileHandle.nullDevice
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return CommandResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    @Test func kernelPassesEveryXenSelfTestUnderRealXen() throws {
+        let kernel = Paths.packageRoot.appendingPathComponent(".build-kernel/GuestKernel.stripped").path
+        try #require(FileManager.default.fileExists(atPath: kernel), "build the kernel first: xen-guest build (scripts/test does)")
+        let r = try boot(kernel)
+        let verdict = r.stdout.split(separator: "\n").first { $0.hasPrefix("guest: ") && $0.hasSuffix(" failed") && $0.contains(" passed, ") }
+        #expect(r.status == 0, "the boot failed; serial log:\n\(r.stdout)\n\(r.stderr)")
+        #expect(verdict?.hasSuffix(" 0 failed") == true, "serial log:\n\(r.stdout)")
+        let passed = verdict.flatMap { Int($0.dropFirst("guest: ".count).prefix { $0.isNumber }) } ?? 0
+        #expect(passed >= 8, "expected the self-tests to run; serial log:\n\(r.stdout)")
+        #expect(r.stdout.contains("Hardware Dom0 halted"), "Xen must report a power-off halt")
+    }
+
+    @Test func injectedFailureMakesTheBootFail() throws {
+        let kernel = Paths.packageRoot.appendingPathComponent(".build-kernel-inject-failure/GuestKernel.stripped").path
+        try #require(FileManager.default.fileExists(atPath: kernel), "build it first: xen-guest build --inject-failure (scripts/test does)")
+        let r = try boot(kernel)
+        #expect(r.status != 0, "xen-guest boot must fail when a self-test fails; log:\n\(r.stdout)")
+        #expect(r.stdout.contains(" passed, 1 failed"), "exactly one failure is injected; log:\n\(r.stdout)")
+        #expect(r.stdout.contains("Hardware Dom0 crashed"), "a failed run ends in SHUTDOWN_crash; log:\n\(r.stdout)")
+    }
+
+    @Test func serialVerdictReadsXensLines() {
+        var v = SerialVerdict()
+        for line in ["(XEN) [    0.954174] Freed 656kB init memory", "guest: 20 passed, 0 failed",
+                     "(XEN) [    0.963921] Hardware Dom0 halted: halting machine"] { v.read(Substring(line)) }
+        #expect(v.success && v.passed == 20 && v.failed == 0 && v.xen == .halted)
+        #expect(abs((v.milliseconds ?? 0) - 9.747) < 0.01)
+        var crashed = SerialVerdict()
+        for line in ["guest: 19 passed, 1 failed", "(XEN) [    1.0] Hardware Dom0 crashed: rebooting machine in 5 seconds."] { crashed.read(Substring(line)) }
+        #expect(!crashed.success && crashed.xen == .crashed)
+        var lying = SerialVerdict()
+        for line in ["guest: 20 passed, 0 failed", "(XEN) [    1.0] Hardware Dom0 crashed: rebooting machine in 5 seconds."] { lying.read(Substring(line)) }
+        #expect(!lying.success, "Xen's word must agree with the guest's")
+    }
+}
