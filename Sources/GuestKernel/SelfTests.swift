@@ -1,4 +1,5 @@
 // Self-tests: each proves a Xen behaviour (or the kernel's own machinery) on the real hypervisor.
+import GuestKernelBoot
 import XenABI
 
 enum SelfTests {
@@ -6,6 +7,12 @@ enum SelfTests {
         xenVersion()
         heapStress()
         pageAllocatorStress()
+        time()
+        eventDeliveredThroughTheUpcall()
+        maskedPortStaysPendingUntilUnmasked()
+        eventStorm()
+        timerWakesFromBlock()
+        grantTable()
         #if GUEST_INJECT_FAILURE
         Report.fail("injected failure", "built with --inject-failure")
         #endif
@@ -55,5 +62,136 @@ enum SelfTests {
         let distinct = Set(pfns).count == pfns.count
         for p in pfns { PageAllocator.release(p) }
         Report.check("page allocator: 64 distinct pages, all returned", pfns.count == 64 && distinct && PageAllocator.free == before, "64 distinct pfns")
+    }
+
+    static func time() {
+        let first = Time.now()
+        var previous = first
+        var backwards = 0
+        for _ in 0..<100_000 {
+            let t = Time.now()
+            if t < previous { backwards += 1 }
+            previous = t
+        }
+        Report.check("time never goes backwards over 100000 reads", backwards == 0, "monotonic vcpu_time_info")
+        Report.check("time advances", previous > first && first > 0, "system time moves forward")
+        Report.figure("system time at this point", first, "ns")
+    }
+
+    /// A port pair to ourselves: alloc_unbound, then bind_interdomain to it; sending on one end
+    /// raises the other.
+    static func loopback() throws(XenError) -> (receive: UInt32, send: UInt32) {
+        var unbound = evtchn_alloc_unbound(dom: domid_t(truncatingIfNeeded: DOMID_SELF), remote_dom: domid_t(truncatingIfNeeded: DOMID_SELF))
+        try Xen.event_channel_op.alloc_unbound(&unbound)
+        var bind = evtchn_bind_interdomain(remote_dom: domid_t(truncatingIfNeeded: DOMID_SELF), remote_port: unbound.port)
+        try Xen.event_channel_op.bind_interdomain(&bind)
+        return (unbound.port, bind.local_port)
+    }
+
+    static func eventDeliveredThroughTheUpcall() {
+        do {
+            let (receive, send) = try loopback()
+            let upcallsBefore = Events.upcalls
+            try Xen.event_channel_op.send(evtchn_send(port: send))
+            Report.check("event channel: sent to itself, delivered through the upcall",
+                         Events.delivered[Int(receive)] == 1 && Events.upcalls > upcallsBefore, "one delivery by the upcall, not by polling")
+        } catch {
+            Report.fail("event channel: sent to itself, delivered through the upcall", "hypercall failed")
+        }
+    }
+
+    static func maskedPortStaysPendingUntilUnmasked() {
+        do {
+            let (receive, send) = try loopback()
+            Events.maskPort(receive)
+            try Xen.event_channel_op.send(evtchn_send(port: send))
+            let heldBack = Events.delivered[Int(receive)] == 0 && Events.isPending(receive)
+            try Events.unmaskPort(receive)
+            Report.check("event channel: a masked port stays pending, delivered on unmask",
+                         heldBack && Events.delivered[Int(receive)] == 1, "pending while masked, one delivery after EVTCHNOP_unmask")
+        } catch {
+            Report.fail("event channel: a masked port stays pending, delivered on unmask", "hypercall failed")
+        }
+    }
+
+    static func eventStorm() {
+        do {
+            let (receive, send) = try loopback()
+            for _ in 0..<2000 { try Xen.event_channel_op.send(evtchn_send(port: send)) }
+            let n = Events.delivered[Int(receive)]
+            Report.check("event storm: 2000 sends delivered, none lost or invented", n >= 1 && n <= 2000, "between 1 and 2000 deliveries")
+            Report.figure("deliveries for 2000 sends", UInt64(n), "upcalls")
+        } catch {
+            Report.fail("event storm: 2000 sends delivered, none lost or invented", "hypercall failed")
+        }
+    }
+
+    /// VIRQ_TIMER bound, a one-shot timer armed with set_timer_op, and SCHEDOP_block until it
+    /// fires: the wake-up must not come before the deadline in Xen's own system time.
+    static func timerWakesFromBlock() {
+        do {
+            var bind = evtchn_bind_virq(virq: UInt32(bitPattern: VIRQ_TIMER), vcpu: 0)
+            try Xen.event_channel_op.bind_virq(&bind)
+            Events.onTimer = Int32(bind.port)
+            Events.timerFired = false
+            let deadline = Time.now() + 2_000_000
+            try Xen.set_timer_op(deadline)
+            var blocks = 0
+            while true {
+                Events.maskUpcalls()
+                if Events.timerFired { Events.unmaskUpcalls(); break }
+                // SCHEDOP_block unmasks upcalls and sleeps until an event is pending.
+                try Xen.sched_op.block()
+                blocks += 1
+                if blocks > 1000 { break }
+            }
+            let woke = Time.now()
+            Report.check("timer: SCHEDOP_block wakes on VIRQ_TIMER, never before the deadline",
+                         Events.timerFired && woke >= deadline, "woken by the timer at or after its deadline")
+            if woke >= deadline { Report.figure("timer lateness", woke - deadline, "ns") }
+        } catch {
+            Report.fail("timer: SCHEDOP_block wakes on VIRQ_TIMER, never before the deadline", "hypercall failed")
+        }
+    }
+
+    static func grantTable() {
+        do {
+            let (frames, maxFrames) = try GrantTable.start()
+            Report.check("grant table: query_size and setup_table", frames >= 1 && maxFrames >= frames, "at least one frame")
+            guard let source = PageAllocator.allocate(), let target = PageAllocator.allocate() else {
+                Report.fail("grant table: copy through a grant", "no pages"); return
+            }
+            let src = UnsafeMutablePointer<UInt8>(bitPattern: Boot.address(ofPFN: source))!
+            let dst = UnsafeMutablePointer<UInt8>(bitPattern: Boot.address(ofPFN: target))!
+            for i in 0..<64 { src[i] = UInt8(truncatingIfNeeded: i &* 3 &+ 1); dst[i] = 0 }
+            let ref = GrantTable.firstFree
+            GrantTable.grant(ref, to: 0, mfn: Memory.mfn(ofPFN: source), readOnly: true)
+            // Xen copies from our grant (source: the grant ref) into our own frame (dest: a gmfn,
+            // the machine frame for a PV guest): it must read the entry we wrote.
+            var copy = gnttab_copy()
+            copy.source.u.ref = ref
+            copy.source.domid = domid_t(truncatingIfNeeded: DOMID_SELF)
+            copy.source.offset = 0
+            copy.dest.u.gmfn = xen_pfn_t(Memory.mfn(ofPFN: target))
+            copy.dest.domid = domid_t(truncatingIfNeeded: DOMID_SELF)
+            copy.dest.offset = 0
+            copy.len = 64
+            copy.flags = UInt16(truncatingIfNeeded: GrantCopyFlags.source_gref.rawValue)
+            try withUnsafeMutablePointer(to: &copy) { (p) throws(XenError) in
+                try Xen.grant_table_op.copy(UnsafeMutableBufferPointer(start: p, count: 1))
+            }
+            let same = (0..<64).allSatisfy { dst[$0] == src[$0] }
+            Report.check("grant table: Xen copies through our grant entry", copy.status == Int16(GNTST_okay) && same, "GNTST_okay and the bytes copied")
+            Report.check("grant table: access ended with the result checked", GrantTable.endAccess(ref), "flags cleared while not in use")
+            let bad = (GrantTable.entries + Int(ref)).pointee.flags == 0
+            var again = copy
+            again.status = 0
+            try withUnsafeMutablePointer(to: &again) { (p) throws(XenError) in
+                try Xen.grant_table_op.copy(UnsafeMutableBufferPointer(start: p, count: 1))
+            }
+            Report.check("grant table: an ended grant is refused", bad && again.status != Int16(GNTST_okay), "copy fails after end of access")
+        } catch {
+            Report.fail("grant table", "hypercall failed")
+        }
     }
 }

@@ -49,6 +49,52 @@ _start:
     jmp     1b
     .size _start, . - _start
 
+/* Event upcall. Xen enters here (events masked) on the kernel stack with rcx and r11 pushed
+ * above the frame rip, cs, rflags, rsp, ss. Save what the Swift handler may clobber, call it,
+ * then return through HYPERVISOR_iret: its entry in the hypercall page pushes rcx, r11 and rax
+ * itself, so the frame it is jumped to with is a flags word above rip, cs, rflags, rsp, ss,
+ * with rax, rcx and r11 holding the values to restore. */
+    .text
+    .globl hypervisor_callback
+    .type hypervisor_callback, @function
+hypervisor_callback:
+    pushq   %rax
+    pushq   %rdi
+    pushq   %rsi
+    pushq   %rdx
+    pushq   %r8
+    pushq   %r9
+    pushq   %r10
+    pushq   %rbp
+    movq    %rsp, %rbp
+    andq    $-16, %rsp
+    call    guest_event_upcall
+    movq    %rbp, %rsp
+    popq    %rbp
+    popq    %r10
+    popq    %r9
+    popq    %r8
+    popq    %rdx
+    popq    %rsi
+    popq    %rdi
+    popq    %rax
+    popq    %rcx
+    popq    %r11
+    pushq   $0                      /* flags: not returning to a syscall */
+    jmp     hypercall_page + XENABI_HYPERVISOR_iret * 32
+    .size hypervisor_callback, . - hypervisor_callback
+
+/* Failsafe callback: Xen could not load the segments of a frame it was returning to. Nothing
+ * here can recover from that: say so and crash. */
+    .globl failsafe_callback
+    .type failsafe_callback, @function
+failsafe_callback:
+    andq    $-16, %rsp
+    call    guest_failsafe
+1:  hlt
+    jmp     1b
+    .size failsafe_callback, . - failsafe_callback
+
     /* Xen writes its hypercall stubs over this page (XEN_ELFNOTE_HYPERCALL_PAGE). */
     .section .text.hypercall_page, "ax", @progbits
     .p2align 12

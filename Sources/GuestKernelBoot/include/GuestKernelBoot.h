@@ -10,6 +10,12 @@ extern char _text[], _end[];
 static inline const void *_text_address(void) { return _text; }
 static inline const void *_end_address(void) { return _end; }
 
+// The upcall and failsafe entries in boot.S, for set_callbacks.
+void hypervisor_callback(void);
+void failsafe_callback(void);
+static inline unsigned long hypervisor_callback_address(void) { return (unsigned long)hypervisor_callback; }
+static inline unsigned long failsafe_callback_address(void) { return (unsigned long)failsafe_callback; }
+
 static inline __attribute__((always_inline)) unsigned long long cpu_rdtsc(void) {
     unsigned int lo, hi;
     __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));

@@ -1,0 +1,61 @@
+// The grant table: sized, set up and mapped; entries granted and ended with the result checked.
+import GuestKernelBoot
+import XenABI
+
+enum GrantTable {
+    nonisolated(unsafe) static var entries: UnsafeMutablePointer<grant_entry_v1> = .init(bitPattern: 8)!
+    nonisolated(unsafe) static var count = 0
+    /// Refs below this are reserved by convention (the console and xenstore use 0..7).
+    static let firstFree: UInt32 = 8
+
+    /// GNTTABOP_query_size, then GNTTABOP_setup_table for one frame, mapped over a page of ours.
+    static func start() throws(XenError) -> (frames: UInt32, max: UInt32) {
+        var size = gnttab_query_size()
+        size.dom = domid_t(truncatingIfNeeded: DOMID_SELF)
+        try withUnsafeMutablePointer(to: &size) { (p) throws(XenError) in
+            try Xen.grant_table_op.query_size(UnsafeMutableBufferPointer(start: p, count: 1))
+        }
+        guard size.status == Int16(GNTST_okay) else { throw XenError(code: 22) }
+        var frame: xen_pfn_t = 0
+        var setup = gnttab_setup_table()
+        setup.dom = domid_t(truncatingIfNeeded: DOMID_SELF)
+        setup.nr_frames = 1
+        try withUnsafeMutablePointer(to: &frame) { (f) throws(XenError) in
+            setup.frame_list = XenGuestHandle(f)
+            try withUnsafeMutablePointer(to: &setup) { (p) throws(XenError) in
+                try Xen.grant_table_op.setup_table(UnsafeMutableBufferPointer(start: p, count: 1))
+            }
+        }
+        guard setup.status == Int16(GNTST_okay), let pfn = PageAllocator.allocate() else { throw XenError(code: 22) }
+        let va = Boot.address(ofPFN: pfn)
+        try Memory.map(mfn: UInt64(frame), at: va)
+        entries = UnsafeMutablePointer(bitPattern: va)!
+        count = Boot.pageSize / MemoryLayout<grant_entry_v1>.stride
+        return (size.nr_frames, size.max_nr_frames)
+    }
+
+    /// Grants `domid` access to machine frame `mfn`: frame and domid first, then the flags that
+    /// make the entry live, with a write barrier between (Xen may read it the moment flags are set).
+    static func grant(_ ref: UInt32, to domid: domid_t, mfn: UInt64, readOnly: Bool) {
+        let e = entries + Int(ref)
+        e.pointee.domid = domid
+        e.pointee.frame = UInt32(truncatingIfNeeded: mfn)
+        cpu_barrier()
+        let flags = GrantEntryFlags(type: .permit_access, readOnly ? [.readonly] : [])
+        e.pointee.flags = UInt16(truncatingIfNeeded: flags.rawValue)
+    }
+
+    /// Ends access unless the grantee is using the frame right now (GTF_reading/GTF_writing):
+    /// compare-and-swap the flags to 0 only from a state without those bits.
+    static func endAccess(_ ref: UInt32) -> Bool {
+        let flagsPointer = UnsafeMutableRawPointer(entries + Int(ref)).assumingMemoryBound(to: UInt16.self)
+        var current = flagsPointer.pointee
+        while true {
+            let busy = UInt16(truncatingIfNeeded: GrantEntryFlags([.reading, .writing]).rawValue)
+            if current & busy != 0 { return false }
+            let seen = atomic_cmpxchg_u16(flagsPointer, current, 0)
+            if seen == current { return true }
+            current = seen
+        }
+    }
+}
