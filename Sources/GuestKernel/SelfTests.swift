@@ -13,6 +13,7 @@ enum SelfTests {
         eventStorm()
         timerWakesFromBlock()
         grantTable()
+        faults()
         #if GUEST_INJECT_FAILURE
         Report.fail("injected failure", "built with --inject-failure")
         #endif
@@ -152,6 +153,19 @@ enum SelfTests {
         } catch {
             Report.fail("timer: SCHEDOP_block wakes on VIRQ_TIMER, never before the deadline", "hypercall failed")
         }
+    }
+
+    /// An invalid opcode (a fault: Xen reports rip at the instruction) and a breakpoint (a trap:
+    /// rip after it), each handled through the trap table and resumed.
+    static func faults() {
+        Traps.expected = (6, 2)
+        Traps.taken = nil
+        cpu_ud2()
+        Report.check("trap table: #UD taken, handled and resumed", Traps.taken?.vector == 6, "vector 6 reached the handler")
+        Traps.expected = (3, 0)
+        Traps.taken = nil
+        cpu_int3()
+        Report.check("trap table: #BP from ring 3 taken and resumed", Traps.taken?.vector == 3, "vector 3 reached the handler")
     }
 
     static func grantTable() {

@@ -11,6 +11,9 @@ let heapPages = 128
 Heap.start(at: Boot.bootstrapEnd, size: heapPages * Boot.pageSize)
 PageAllocator.start(first: Boot.pfn(ofAddress: Boot.bootstrapEnd) + heapPages, count: Int(Boot.startInfo.pointee.nr_pages))
 
+// The trap table first: from here on a fault prints where it happened instead of killing us.
+do { try Traps.start(); Report.pass("trap table installed (set_trap_table)") } catch { Report.fail("trap table installed (set_trap_table)", "set_trap_table failed") }
+
 // shared_info, then events: the upcall registered and unmasked.
 do { try SharedInfo.map(); Report.pass("shared_info mapped with update_va_mapping") } catch { Report.fail("shared_info mapped with update_va_mapping", "update_va_mapping failed"); Report.finish() }
 do { try Events.start(); Report.pass("event upcall registered (set_callbacks)") } catch { Report.fail("event upcall registered (set_callbacks)", "set_callbacks failed"); Report.finish() }

@@ -95,6 +95,91 @@ failsafe_callback:
     jmp     1b
     .size failsafe_callback, . - failsafe_callback
 
+/* Exceptions, through the trap table. Xen bounces them like the upcall: rcx and r11 on top,
+ * then the error code for the vectors that have one, then rip, cs, rflags, rsp, ss. Each entry
+ * restores rcx and r11, drops them, makes the error code uniform and pushes its vector; the
+ * common path saves every register and hands the frame to Swift, which may change rip. */
+#define TRAP_NOERR(n)                    \
+    .globl trap_entry_##n;               \
+trap_entry_##n:                          \
+    movq    (%rsp), %rcx;                \
+    movq    8(%rsp), %r11;               \
+    addq    $16, %rsp;                   \
+    pushq   $0;                          \
+    pushq   $n;                          \
+    jmp     trap_common
+
+#define TRAP_ERR(n)                      \
+    .globl trap_entry_##n;               \
+trap_entry_##n:                          \
+    movq    (%rsp), %rcx;                \
+    movq    8(%rsp), %r11;               \
+    addq    $16, %rsp;                   \
+    pushq   $n;                          \
+    jmp     trap_common
+
+    .text
+    TRAP_NOERR(0)
+    TRAP_NOERR(1)
+    TRAP_NOERR(2)
+    TRAP_NOERR(3)
+    TRAP_NOERR(4)
+    TRAP_NOERR(5)
+    TRAP_NOERR(6)
+    TRAP_NOERR(7)
+    TRAP_ERR(8)
+    TRAP_NOERR(9)
+    TRAP_ERR(10)
+    TRAP_ERR(11)
+    TRAP_ERR(12)
+    TRAP_ERR(13)
+    TRAP_ERR(14)
+    TRAP_NOERR(15)
+    TRAP_NOERR(16)
+    TRAP_ERR(17)
+    TRAP_NOERR(18)
+    TRAP_NOERR(19)
+
+trap_common:
+    pushq   %rax
+    pushq   %rbx
+    pushq   %rcx
+    pushq   %rdx
+    pushq   %rsi
+    pushq   %rdi
+    pushq   %rbp
+    pushq   %r8
+    pushq   %r9
+    pushq   %r10
+    pushq   %r11
+    pushq   %r12
+    pushq   %r13
+    pushq   %r14
+    pushq   %r15
+    movq    %rsp, %rdi
+    movq    %rsp, %rbx
+    andq    $-16, %rsp
+    call    guest_trap
+    movq    %rbx, %rsp
+    popq    %r15
+    popq    %r14
+    popq    %r13
+    popq    %r12
+    popq    %r11
+    popq    %r10
+    popq    %r9
+    popq    %r8
+    popq    %rbp
+    popq    %rdi
+    popq    %rsi
+    popq    %rdx
+    popq    %rcx
+    popq    %rbx
+    popq    %rax
+    addq    $16, %rsp               /* vector and error code */
+    pushq   $0
+    jmp     hypercall_page + XENABI_HYPERVISOR_iret * 32
+
     /* Xen writes its hypercall stubs over this page (XEN_ELFNOTE_HYPERCALL_PAGE). */
     .section .text.hypercall_page, "ax", @progbits
     .p2align 12

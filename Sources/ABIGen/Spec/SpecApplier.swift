@@ -75,7 +75,7 @@ public struct SpecApplier {
                     }
                     arg.type = ref
                 }
-                if let c = a.count, !h.args.contains(where: { $0.name == c }) {
+                if let c = a.count, c != "terminated", !h.args.contains(where: { $0.name == c }) {
                     throw ABIGenError("hypercall \(h.name), argument \(a.name): count names no argument '\(c)'", at: "\(spec.file):\(a.line)")
                 }
                 call.arguments.append(arg)

@@ -16,6 +16,30 @@ void failsafe_callback(void);
 static inline unsigned long hypervisor_callback_address(void) { return (unsigned long)hypervisor_callback; }
 static inline unsigned long failsafe_callback_address(void) { return (unsigned long)failsafe_callback; }
 
+// The exception entries in boot.S, for set_trap_table.
+#define TRAP_ENTRY(n) void trap_entry_##n(void);
+TRAP_ENTRY(0) TRAP_ENTRY(1) TRAP_ENTRY(2) TRAP_ENTRY(3) TRAP_ENTRY(4) TRAP_ENTRY(5) TRAP_ENTRY(6)
+TRAP_ENTRY(7) TRAP_ENTRY(8) TRAP_ENTRY(9) TRAP_ENTRY(10) TRAP_ENTRY(11) TRAP_ENTRY(12) TRAP_ENTRY(13)
+TRAP_ENTRY(14) TRAP_ENTRY(15) TRAP_ENTRY(16) TRAP_ENTRY(17) TRAP_ENTRY(18) TRAP_ENTRY(19)
+static inline unsigned long trap_entry_address(unsigned int vector) {
+    static void (*const entries[20])(void) = {
+        trap_entry_0, trap_entry_1, trap_entry_2, trap_entry_3, trap_entry_4, trap_entry_5, trap_entry_6,
+        trap_entry_7, trap_entry_8, trap_entry_9, trap_entry_10, trap_entry_11, trap_entry_12, trap_entry_13,
+        trap_entry_14, trap_entry_15, trap_entry_16, trap_entry_17, trap_entry_18, trap_entry_19 };
+    return vector < 20 ? (unsigned long)entries[vector] : 0;
+}
+
+// The registers trap_common saved, in the order it left them on the stack.
+struct trap_frame {
+    unsigned long r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    unsigned long vector, error_code, rip, cs, rflags, rsp, ss;
+};
+
+// Deliberate exceptions for the self-tests: #UD (a fault, rip at the instruction) and #BP (a
+// trap, rip after it).
+static inline __attribute__((always_inline)) void cpu_ud2(void) { __asm__ volatile("ud2" ::: "memory"); }
+static inline __attribute__((always_inline)) void cpu_int3(void) { __asm__ volatile("int3" ::: "memory"); }
+
 static inline __attribute__((always_inline)) unsigned long long cpu_rdtsc(void) {
     unsigned int lo, hi;
     __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));

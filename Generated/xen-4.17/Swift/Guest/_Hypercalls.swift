@@ -306,9 +306,8 @@ extension XenMulticall {
 
 extension XenHypercall {
     /// `__HYPERVISOR_set_trap_table`.
-    @discardableResult @inline(__always) public static func set_trap_table(_ traps: trap_info) throws(XenError) -> Int {
-        var _traps = traps
-        let rc = withUnsafeMutablePointer(to: &_traps) { _trapsPointer in Entry.hypercall1(UInt(truncatingIfNeeded: __HYPERVISOR_set_trap_table), UInt(bitPattern: _trapsPointer)) }
+    @discardableResult @inline(__always) public static func set_trap_table(_ traps: UnsafeBufferPointer<trap_info>) throws(XenError) -> Int {
+        let rc = Entry.hypercall1(UInt(truncatingIfNeeded: __HYPERVISOR_set_trap_table), UInt(bitPattern: traps.baseAddress))
         if rc < 0 { throw XenError(returned: rc) }
         return rc
     }
@@ -316,10 +315,10 @@ extension XenHypercall {
 
 extension XenMulticall {
     /// `__HYPERVISOR_set_trap_table`, as a multicall entry.
-    @inline(__always) public static func set_trap_table(_ traps: UnsafeMutablePointer<trap_info>) -> multicall_entry {
+    @inline(__always) public static func set_trap_table(_ traps: UnsafeMutableBufferPointer<trap_info>) -> multicall_entry {
         var e = multicall_entry()
         e.op = .init(truncatingIfNeeded: __HYPERVISOR_set_trap_table)
-        e.args[0] = .init(truncatingIfNeeded: UInt(bitPattern: traps))
+        e.args[0] = .init(truncatingIfNeeded: UInt(bitPattern: traps.baseAddress))
         return e
     }
 }

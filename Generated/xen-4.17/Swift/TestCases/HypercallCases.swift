@@ -40,8 +40,9 @@ let hypercallCases: [HypercallCase] = [
         return nil
     },
     HypercallCase(name: "set_trap_table", number: UInt(truncatingIfNeeded: __HYPERVISOR_set_trap_table),
-                  registers: [nil], argumentRegister: 0, argumentBytes: MemoryLayout<trap_info>.size, elements: 1, direction: "in") { () throws(XenError) in
-        _ = try XenHypercall<RecordingEntry>.set_trap_table(patterned(trap_info.self))
+                  registers: [nil], argumentRegister: 0, argumentBytes: 2 * MemoryLayout<trap_info>.stride, elements: 2, direction: "in") { () throws(XenError) in
+        var buffer = [patterned(trap_info.self), patterned(trap_info.self)]
+        _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.set_trap_table(UnsafeBufferPointer(b)) }
         return nil
     },
     HypercallCase(name: "set_callbacks", number: UInt(truncatingIfNeeded: __HYPERVISOR_set_callbacks),
