@@ -47,6 +47,16 @@ enum PageAllocator {
         return nil
     }
 
+    /// A free page below `limit` (page tables must come from pages that are already mapped).
+    static func allocate(below limit: Int) -> Int? {
+        for pfn in first..<min(limit, count) where !isUsed(pfn) {
+            mark(pfn, used: true)
+            free -= 1
+            return pfn
+        }
+        return nil
+    }
+
     static func release(_ pfn: Int) {
         precondition(pfn >= first && pfn < count && isUsed(pfn), "freeing a page that is not allocated")
         mark(pfn, used: false)

@@ -7,6 +7,7 @@ enum SelfTests {
         xenVersion()
         heapStress()
         pageAllocatorStress()
+        pagesPastTheBootMapping()
         time()
         eventDeliveredThroughTheUpcall()
         maskedPortStaysPendingUntilUnmasked()
@@ -63,6 +64,19 @@ enum SelfTests {
         let distinct = Set(pfns).count == pfns.count
         for p in pfns { PageAllocator.release(p) }
         Report.check("page allocator: 64 distinct pages, all returned", pfns.count == 64 && distinct && PageAllocator.free == before, "64 distinct pfns")
+    }
+
+    /// Pages past Xen's boot mapping, written and read back through the mappings we made.
+    static func pagesPastTheBootMapping() {
+        let first = Boot.pfn(ofAddress: Boot.mappedEnd), last = Int(Boot.startInfo.pointee.nr_pages) - 1
+        guard first <= last else { Report.pass("pages past the boot mapping: none in a domain this small"); return }
+        var ok = true
+        for pfn in [first, (first + last) / 2, last] {
+            let p = UnsafeMutablePointer<UInt64>(bitPattern: Boot.address(ofPFN: pfn))!
+            for i in 0..<512 { p[i] = UInt64(pfn) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(i) }
+            for i in 0..<512 where p[i] != UInt64(pfn) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(i) { ok = false }
+        }
+        Report.check("pages past the boot mapping written and read back", ok, "every word as written")
     }
 
     static func time() {

@@ -11,6 +11,17 @@ let heapPages = 128
 Heap.start(at: Boot.bootstrapEnd, size: heapPages * Boot.pageSize)
 PageAllocator.start(first: Boot.pfn(ofAddress: Boot.bootstrapEnd) + heapPages, count: Int(Boot.startInfo.pointee.nr_pages))
 
+// The pages past Xen's boot mapping: mapped with L1 tables of our own, so all of nr_pages is usable.
+let bootMappedPFNs = Boot.pfn(ofAddress: Boot.mappedEnd)
+let nrPages = Int(Boot.startInfo.pointee.nr_pages)
+do {
+    let mapped = bootMappedPFNs < nrPages ? try PageTables.mapRange(from: bootMappedPFNs, to: nrPages) : 0
+    Report.check("all pages mapped: the rest past the boot mapping (mmu_update, mmuext_op)", mapped == max(nrPages - bootMappedPFNs, 0), "every pfn past the boot mapping")
+    Report.figure("pages mapped past the boot mapping", UInt64(mapped), "pages")
+} catch {
+    Report.fail("all pages mapped: the rest past the boot mapping (mmu_update, mmuext_op)", "page-table hypercall failed")
+}
+
 // The trap table first: from here on a fault prints where it happened instead of killing us.
 do { try Traps.start(); Report.pass("trap table installed (set_trap_table)") } catch { Report.fail("trap table installed (set_trap_table)", "set_trap_table failed") }
 
