@@ -1,19 +1,32 @@
 // Console output through console_io (a dom0 has no PV console ring), with no String in sight.
+import GuestKernelBoot
 import XenABI
 
+/// Out of line on purpose: inlined at every call site the printing code would be most of the image.
 enum Console {
-    static func write(_ s: StaticString) {
-        s.withUTF8Buffer { bytes in
-            bytes.withMemoryRebound(to: Int8.self) { _ = try? Xen.console_io.write($0) }
+    /// One console_io hypercall per line, not per piece: output is gathered here until a newline.
+    nonisolated(unsafe) static var line = (console_line_buffer()!, 0)
+
+    @inline(never) static func write(_ s: StaticString) {
+        s.withUTF8Buffer { write(bytes: $0) }
+    }
+
+    @inline(never) static func write(bytes: UnsafeBufferPointer<UInt8>) {
+        for b in bytes {
+            line.0[line.1] = Int8(bitPattern: b)
+            line.1 += 1
+            if b == 0x0A || line.1 == 160 { flush() }
         }
     }
 
-    static func write(bytes: UnsafeBufferPointer<UInt8>) {
-        bytes.withMemoryRebound(to: Int8.self) { _ = try? Xen.console_io.write($0) }
+    @inline(never) static func flush() {
+        guard line.1 > 0 else { return }
+        _ = try? Xen.console_io.write(UnsafeBufferPointer(start: line.0, count: line.1))
+        line.1 = 0
     }
 
     /// A number in decimal, or in hexadecimal with `0x`.
-    static func write(_ value: UInt64, hex: Bool = false) {
+    @inline(never) static func write(_ value: UInt64, hex: Bool = false) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buf in
             var i = 24
             var v = value
@@ -29,20 +42,20 @@ enum Console {
         }
     }
 
-    static func write(_ value: Int64) {
+    @inline(never) static func write(_ value: Int64) {
         if value < 0 { write("-") }
         write(value.magnitude)
     }
 
-    static func write(_ value: Int) { write(Int64(value)) }
-    static func write(_ value: UInt32, hex: Bool = false) { write(UInt64(value), hex: hex) }
+    @inline(never) static func write(_ value: Int) { write(Int64(value)) }
+    @inline(never) static func write(_ value: UInt32, hex: Bool = false) { write(UInt64(value), hex: hex) }
 
     /// A NUL-terminated C string of at most `limit` bytes.
-    static func write(cString p: UnsafePointer<Int8>, limit: Int) {
+    @inline(never) static func write(cString p: UnsafePointer<Int8>, limit: Int) {
         var n = 0
         while n < limit && p[n] != 0 { n += 1 }
-        _ = try? Xen.console_io.write(UnsafeBufferPointer(start: p, count: n))
+        p.withMemoryRebound(to: UInt8.self, capacity: n) { write(bytes: UnsafeBufferPointer(start: $0, count: n)) }
     }
 
-    static func newline() { write("\n") }
+    @inline(never) static func newline() { write("\n") }
 }

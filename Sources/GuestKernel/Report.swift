@@ -5,23 +5,23 @@ enum Report {
     nonisolated(unsafe) static var passed = 0
     nonisolated(unsafe) static var failed = 0
 
-    static func pass(_ name: StaticString) {
+    @inline(never) static func pass(_ name: StaticString) {
         passed += 1
         Console.write("guest: pass "); Console.write(name); Console.newline()
     }
 
-    static func fail(_ name: StaticString, _ why: StaticString) {
+    @inline(never) static func fail(_ name: StaticString, _ why: StaticString) {
         failed += 1
         Console.write("guest: FAIL "); Console.write(name); Console.write(": "); Console.write(why); Console.newline()
     }
 
     /// Records `ok` under `name`; `why` says what was expected when it does not hold.
-    static func check(_ name: StaticString, _ ok: Bool, _ why: StaticString) {
+    @inline(never) static func check(_ name: StaticString, _ ok: Bool, _ why: StaticString) {
         if ok { pass(name) } else { fail(name, why) }
     }
 
     /// A measured figure (reported, not asserted).
-    static func figure(_ name: StaticString, _ value: UInt64, _ unit: StaticString) {
+    @inline(never) static func figure(_ name: StaticString, _ value: UInt64, _ unit: StaticString) {
         Console.write("guest: figure "); Console.write(name); Console.write(" ")
         Console.write(value); Console.write(" "); Console.write(unit); Console.newline()
     }
@@ -30,6 +30,7 @@ enum Report {
     static func finish() -> Never {
         Console.write("guest: "); Console.write(passed); Console.write(" passed, ")
         Console.write(failed); Console.write(" failed\n")
+        Console.flush()
         Domain.shutdown(failed == 0 ? .poweroff : .crash)
     }
 }

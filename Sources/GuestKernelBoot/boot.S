@@ -180,13 +180,15 @@ trap_common:
     pushq   $0
     jmp     hypercall_page + XENABI_HYPERVISOR_iret * 32
 
-    /* Xen writes its hypercall stubs over this page (XEN_ELFNOTE_HYPERCALL_PAGE). */
-    .section .text.hypercall_page, "ax", @progbits
+    /* Xen writes its hypercall stubs into this page (XEN_ELFNOTE_HYPERCALL_PAGE) before the
+     * kernel runs, so the image need not carry it: it is zero-filled like .bss. (Xen maps a PV
+     * dom0's bootstrap region executable whatever the segment flags say.) */
+    .section .bss.hypercall_page, "awx", @nobits
     .p2align 12
     .globl hypercall_page
     .type hypercall_page, @function
 hypercall_page:
-    .fill 4096, 1, 0xcc
+    .skip 4096
     .size hypercall_page, 4096
 
     .section .bss.boot, "aw", @nobits
@@ -194,6 +196,9 @@ hypercall_page:
     .globl boot_start_info
 boot_start_info:
     .quad 0
+    .globl console_line
+console_line:                       /* the console's line buffer: usable before any heap */
+    .skip 160
     .p2align 12
 boot_stack:
     .skip BOOT_STACK_SIZE

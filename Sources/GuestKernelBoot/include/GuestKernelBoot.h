@@ -5,6 +5,10 @@
 // %rsi at entry: Xen's start_info page (XenABI.start_info).
 extern void *boot_start_info;
 
+// The console's line buffer, in the stub's .bss (output starts before there is a heap).
+extern char console_line[160];
+static inline char *console_line_buffer(void) { return console_line; }
+
 // The linker script's marks (Swift cannot import incomplete arrays, hence the accessors).
 extern char _text[], _end[];
 static inline const void *_text_address(void) { return _text; }
