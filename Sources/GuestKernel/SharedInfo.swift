@@ -46,7 +46,21 @@ enum SharedInfo {
 /// Xen system time from vcpu_time_info: the version counter protocol (odd while Xen updates;
 /// read until two reads of it agree and are even) and TSC scaling.
 enum Time {
+    /// The last time returned. Extrapolating from one set of vcpu_time_info parameters can give a
+    /// value a little past what the next set (Xen refreshes them) gives for the same instant, so a
+    /// reader that must never see time go backwards keeps the high-water mark (as Linux's pvclock).
+    nonisolated(unsafe) static var last: UInt64 = 0
+    /// How often the raw reading fell behind the mark (reported, not hidden).
+    nonisolated(unsafe) static var backwardSteps = 0
+
     static func now() -> UInt64 {
+        let t = raw()
+        if t < last { backwardSteps += 1; return last }
+        last = t
+        return t
+    }
+
+    static func raw() -> UInt64 {
         let t = SharedInfo.time
         let versionOffset = MemoryLayout<vcpu_time_info>.offset(of: \.version)!
         while true {
