@@ -12,7 +12,7 @@ enum GrantTable {
     static func start() throws(XenError) -> (frames: UInt32, max: UInt32) {
         var size = gnttab_query_size()
         size.dom = domid_t(truncatingIfNeeded: DOMID_SELF)
-        try withUnsafeMutablePointer(to: &size) { (p) throws(XenError) in
+        _ = try withUnsafeMutablePointer(to: &size) { (p) throws(XenError) in
             try Xen.grant_table_op.query_size(UnsafeMutableBufferPointer(start: p, count: 1))
         }
         guard size.status == Int16(GNTST_okay) else { throw XenError(code: 22) }
@@ -22,7 +22,7 @@ enum GrantTable {
         setup.nr_frames = 1
         try withUnsafeMutablePointer(to: &frame) { (f) throws(XenError) in
             setup.frame_list = XenGuestHandle(f)
-            try withUnsafeMutablePointer(to: &setup) { (p) throws(XenError) in
+            _ = try withUnsafeMutablePointer(to: &setup) { (p) throws(XenError) in
                 try Xen.grant_table_op.setup_table(UnsafeMutableBufferPointer(start: p, count: 1))
             }
         }

@@ -37,11 +37,7 @@ enum PageTables {
             }
             let tableVA = Boot.address(ofPFN: tablePFN)
             let table = UnsafeMutablePointer<UInt64>(bitPattern: tableVA)!
-            for i in 0..<entries {
-                let p = first + i
-                table[i] = p >= from && p < to ? (Memory.mfn(ofPFN: p) << 12) | PTE.kernelData : 0
-                if p >= from && p < to { mapped += 1 }
-            }
+            for i in 0..<entries { table[i] = 0 }
             // A page table may have no writable mapping: make ours read-only, then pin it as an L1.
             let tableMFN = Memory.mfn(ofPFN: tablePFN)
             try Memory.map(mfn: tableMFN, at: tableVA, writable: false)
@@ -51,6 +47,16 @@ enum PageTables {
             _ = try withUnsafePointer(to: &pin) { (p) throws(XenError) in
                 try Xen.mmuext_op(UnsafeBufferPointer(start: p, count: 1), UInt32(DOMID_SELF))
             }
+            // Its entries, one mmu_update batch: the machine address of each entry and its value.
+            var requests: [mmu_update] = []
+            requests.reserveCapacity(entries)
+            for i in 0..<entries where first + i >= from && first + i < to {
+                requests.append(mmu_update(ptr: (tableMFN << 12) + UInt64(i * 8) | UInt64(MMU_NORMAL_PT_UPDATE),
+                                           val: (Memory.mfn(ofPFN: first + i) << 12) | PTE.kernelData))
+            }
+            let filled = try requests.withUnsafeBufferPointer { (p) throws(XenError) in try Xen.mmu_update(p, UInt32(DOMID_SELF)) }
+            guard Int(filled) == requests.count else { throw XenError(code: 22) }
+            mapped += requests.count
             // Hook it into the boot L2 (itself read-only to us): the machine address of the entry.
             var update = mmu_update(ptr: (l2mfn << 12) + UInt64(i2 * 8) | UInt64(MMU_NORMAL_PT_UPDATE),
                                     val: (tableMFN << 12) | PTE.present | PTE.writable | PTE.user | PTE.accessed)

@@ -18,7 +18,7 @@ enum Traps {
             table[v].address = UInt64(trap_entry_address(UInt32(v)))
         }
         // The table ends with an entry whose address is 0.
-        try table.withUnsafeBufferPointer { (p) throws(XenError) in try Xen.set_trap_table(p) }
+        _ = try table.withUnsafeBufferPointer { (p) throws(XenError) in try Xen.set_trap_table(p) }
     }
 
     static func handle(_ frame: UnsafeMutablePointer<trap_frame>) {
