@@ -1,5 +1,6 @@
 // Thin Swift views of libclang's C API. Only ClangFront/ imports CClang.
 import CClang
+import Foundation
 
 extension CXString {
     /// Takes ownership of the libclang string and returns it as a Swift string.
@@ -62,4 +63,21 @@ extension CXType {
         }, Unmanaged.passUnretained(box).toOpaque())
         return box.items
     }
+}
+
+/// Parses `text` as the in-memory main file `name`: every translation unit the front reads (the
+/// headers' and the precompiled prelude) is made this way.
+func parseTranslationUnit(_ index: CXIndex?, name: String, text: String, arguments: [String],
+                          options: UInt32) -> (CXTranslationUnit?, CXErrorCode) {
+    var tu: CXTranslationUnit?
+    let code: CXErrorCode = name.withCString { cname in
+        text.withCString { contents in
+            var unsaved = CXUnsavedFile(Filename: cname, Contents: contents, Length: UInt(strlen(contents)))
+            let cargs = arguments.map { strdup($0) }
+            defer { cargs.forEach { free($0) } }
+            var argv = cargs.map { UnsafePointer<CChar>($0) }
+            return clang_parseTranslationUnit2(index, cname, &argv, Int32(argv.count), &unsaved, 1, options, &tu)
+        }
+    }
+    return (tu, code)
 }

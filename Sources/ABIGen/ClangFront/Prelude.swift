@@ -20,18 +20,9 @@ public struct Prelude: Sendable {
         defer { clang_disposeIndex(index) }
         let name = dir.appendingPathComponent("abigen-prelude-\(view.rawValue).h").path
         let pch = dir.appendingPathComponent("abigen-prelude-\(view.rawValue).pch").path
-        var tu: CXTranslationUnit?
         let args = configuration.arguments(view: view).map { $0 == "c" ? "c-header" : $0 }
         let options = CXTranslationUnit_Incomplete.rawValue | CXTranslationUnit_ForSerialization.rawValue
-        let code: CXErrorCode = name.withCString { cname in
-            text.withCString { contents in
-                var unsaved = CXUnsavedFile(Filename: cname, Contents: contents, Length: UInt(strlen(contents)))
-                let cargs = args.map { strdup($0) }
-                defer { cargs.forEach { free($0) } }
-                var argv = cargs.map { UnsafePointer<CChar>($0) }
-                return clang_parseTranslationUnit2(index, cname, &argv, Int32(argv.count), &unsaved, 1, options, &tu)
-            }
-        }
+        let (tu, code) = parseTranslationUnit(index, name: name, text: text, arguments: args, options: options)
         guard code == CXError_Success, let tu else { return nil }
         defer { clang_disposeTranslationUnit(tu) }
         for i in 0..<clang_getNumDiagnostics(tu) {

@@ -68,18 +68,9 @@ public struct TranslationUnitReader {
         defer { clang_disposeIndex(index) }
         var args = configuration.arguments(view: view)
         if let prelude { args += ["-include-pch", prelude.pchPath] }
-        var tu: CXTranslationUnit?
         let options = CXTranslationUnit_DetailedPreprocessingRecord.rawValue | CXTranslationUnit_KeepGoing.rawValue
             | CXTranslationUnit_SkipFunctionBodies.rawValue
-        let code: CXErrorCode = Self.mainFileName.withCString { name in
-            text.withCString { contents in
-                var unsaved = CXUnsavedFile(Filename: name, Contents: contents, Length: UInt(strlen(contents)))
-                let cargs = args.map { strdup($0) }
-                defer { cargs.forEach { free($0) } }
-                var argv = cargs.map { UnsafePointer<CChar>($0) }
-                return clang_parseTranslationUnit2(index, name, &argv, Int32(argv.count), &unsaved, 1, options, &tu)
-            }
-        }
+        let (tu, code) = parseTranslationUnit(index, name: Self.mainFileName, text: text, arguments: args, options: options)
         guard code == CXError_Success, let tu else {
             facts.errors.append(HeaderDiagnostic(file: header, line: 0, message: "libclang could not parse the translation unit (code \(code.rawValue))", isErrorDirective: false))
             return facts

@@ -26,7 +26,7 @@ public struct SwiftEmitter {
             let code = declaration(t, shape: nil)
             if t.visibility == .guest { guest[t.location.header, default: ""] += code } else { tools[t.location.header, default: ""] += code }
             if toolsRoots.contains(root(of: t)) && t.visibility == .guest {
-                tools[t.location.header, default: ""] += declaration(t, shape: t.toolsShape ?? shapeOf(t))
+                tools[t.location.header, default: ""] += declaration(t, shape: t.toolsShape ?? LayoutFacts.shape(t))
             }
         }
         for c in model.constants {
@@ -56,10 +56,6 @@ public struct SwiftEmitter {
         for i in imports { s += "import \(i)\n" }
         if !imports.isEmpty { s += "\n" }
         return s
-    }
-
-    func shapeOf(_ t: TypeDecl) -> TypeDecl.Shape {
-        TypeDecl.Shape(size: t.size, alignment: t.alignment, fields: t.fields, underlying: t.underlying)
     }
 
     func root(of t: TypeDecl) -> String {
