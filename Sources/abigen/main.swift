@@ -13,11 +13,20 @@ struct ABIGenCommand: ParsableCommand {
 
 /// Where the headers come from and how they are read; shared by every subcommand.
 struct InputOptions: ParsableArguments {
-    @Option(help: "A Xen public header tree laid out as installed (DIR/xen.h, DIR/io/...).")
-    var headers: String = "/usr/include/xen"
+    @Option(help: "A Xen public header tree laid out as installed (DIR/xen.h, DIR/io/...); default /usr/include/xen.")
+    var headers: String?
 
-    @Option(help: "The Xen release the headers are from (installed headers carry no release number), e.g. 4.17.")
-    var xenVersion: String
+    @Option(help: "A Xen source tree (its xen/include/public; the release from xen/Makefile).")
+    var xenSource: String?
+
+    @Option(help: "A xen.git clone, bare or not, read at --ref without a checkout.")
+    var xenGit: String?
+
+    @Option(help: "The ref of --xen-git to read (a tag such as RELEASE-4.19.0, a branch or a commit).")
+    var ref: String?
+
+    @Option(help: "The Xen release the headers are from, e.g. 4.17: required with --headers (installed headers carry no release number), read from xen/Makefile otherwise.")
+    var xenVersion: String?
 
     @Option(help: "__XEN_INTERFACE_VERSION__ to read the guest view at (default: the headers' __XEN_LATEST_INTERFACE_VERSION__).")
     var interfaceVersion: String?
@@ -29,7 +38,13 @@ struct InputOptions: ParsableArguments {
     var jobs: Int?
 
     func validate() throws {
-        guard xenVersion.range(of: #"^[0-9]+\.[0-9]+$"#, options: .regularExpression) != nil else {
+        let sources = [headers != nil, xenSource != nil, xenGit != nil].filter { $0 }.count
+        if sources > 1 { throw ValidationError("give one of --headers, --xen-source and --xen-git") }
+        if (xenGit == nil) != (ref == nil) { throw ValidationError("--xen-git and --ref go together") }
+        if xenSource == nil && xenGit == nil && xenVersion == nil {
+            throw ValidationError("--xen-version is required with --headers: installed headers carry no release number")
+        }
+        if let xenVersion, xenVersion.range(of: #"^[0-9]+\.[0-9]+$"#, options: .regularExpression) == nil {
             throw ValidationError("--xen-version must look like 4.17, not '\(xenVersion)'")
         }
         if let iv = interfaceVersion, Self.parseHex(iv) == nil {
@@ -42,9 +57,20 @@ struct InputOptions: ParsableArguments {
         s.hasPrefix("0x") || s.hasPrefix("0X") ? UInt32(s.dropFirst(2), radix: 16) : UInt32(s)
     }
 
+    var source: HeaderSource {
+        if let xenSource { return .sourceTree(xenSource) }
+        if let xenGit, let ref { return .git(repository: xenGit, ref: ref) }
+        return .installed(headers ?? "/usr/include/xen")
+    }
+
     /// The command line that reproduces a run's output (without where it was written).
-    func provenance(_ verb: String) -> String {
-        var s = "abigen \(verb) --headers \(headers) --xen-version \(xenVersion)"
+    func provenance(_ verb: String, release: String) -> String {
+        var s = "abigen \(verb)"
+        switch source {
+        case let .installed(dir): s += " --headers \(dir) --xen-version \(release)"
+        case let .sourceTree(dir): s += " --xen-source \(dir)"
+        case let .git(repo, ref): s += " --xen-git \(repo) --ref \(ref)"
+        }
         if let iv = interfaceVersion { s += " --interface-version \(iv)" }
         return s
     }
@@ -61,11 +87,14 @@ struct InputOptions: ParsableArguments {
         }
     }
 
-    func generator(_ verb: String) throws -> Generator {
-        let tree = try HeaderTree(root: URL(fileURLWithPath: headers))
+    /// The generator for this input, and a directory to remove when done (git sources).
+    func generator(_ verb: String) throws -> (Generator, temporary: URL?) {
+        let (headers, found, temporary) = try source.materialize()
+        let release = xenVersion ?? found ?? "unknown"
+        let tree = try HeaderTree(root: headers)
         let spec = try Spec.load(try specURL())
-        let options = GenerationOptions(xenVersion: xenVersion, interfaceVersion: interfaceVersion.flatMap(Self.parseHex), jobs: jobs)
-        return Generator(tree: tree, options: options, spec: spec, provenance: provenance(verb))
+        let options = GenerationOptions(xenVersion: release, interfaceVersion: interfaceVersion.flatMap(Self.parseHex), jobs: jobs)
+        return (Generator(tree: tree, options: options, spec: spec, provenance: provenance(verb, release: release)), temporary)
     }
 }
 
@@ -87,11 +116,14 @@ struct Regenerate: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let generator = try input.generator("regenerate")
-            defer { generator.tree.removeStaging() }
+            let (generator, temporary) = try input.generator("regenerate")
+            defer {
+                generator.tree.removeStaging()
+                if let temporary { try? FileManager.default.removeItem(at: temporary) }
+            }
             let start = Date()
             let generation = try generator.generate()
-            let out = URL(fileURLWithPath: output ?? "Generated/xen-\(input.xenVersion)")
+            let out = URL(fileURLWithPath: output ?? "Generated/xen-\(generator.options.xenVersion)")
             try OutputWriter.replace(out, with: generation.files)
             print(generation.summary, terminator: "")
             print(String(format: "wrote %d files to %@ in %.2f s", generation.files.count, out.path, Date().timeIntervalSince(start)))
@@ -116,8 +148,11 @@ struct Verify: ParsableCommand {
     func run() throws {
         var report: VerificationReport?
         try reportingErrors {
-            let generator = try input.generator("verify")
-            defer { generator.tree.removeStaging() }
+            let (generator, temporary) = try input.generator("verify")
+            defer {
+                generator.tree.removeStaging()
+                if let temporary { try? FileManager.default.removeItem(at: temporary) }
+            }
             let generation = try generator.generate()
             report = try Verifier(generation: generation, includeDir: generator.tree.includeDir, checkSwift: !cOnly).run()
         }
