@@ -76,8 +76,15 @@ struct DeclarationWalker {
         guard !seen.contains(key), let loc = location(cursor) else { return seen.contains(key) }
         seen.insert(key)
         let type = cursor.type
-        guard type.size >= 0 else { return false }
         let isUnion = cursor.kind == CXCursor_UnionDecl
+        guard type.size >= 0 else {
+            // Named but never defined (4.7-4.9's sysctl.h typedefs a struct it never declares).
+            var d = TypeDecl(key: key, kind: isUnion ? .union : .struct, cName: cName, swiftName: "", location: loc,
+                             size: 0, alignment: 1, visibility: reader.view, parent: parent)
+            d.incomplete = true
+            types.append(d)
+            return true
+        }
         var fields: [Field] = []
         for f in type.fields {
             let name = f.spelling
@@ -203,10 +210,8 @@ struct DeclarationWalker {
                 return .named(key)
             }
             let key = recordKey(decl)
-            if clang_isCursorDefinition(decl) != 0 || t.size >= 0 {
-                let def = clang_getCursorDefinition(decl)
-                if !def.isNull { record(def, key: key, cName: decl.spelling, parent: nil) }
-            }
+            let def = clang_getCursorDefinition(decl)
+            record(def.isNull ? decl : def, key: key, cName: decl.spelling, parent: nil)
             return .named(key)
         case CXType_Enum:
             let decl = t.declaration

@@ -41,10 +41,20 @@ struct LayoutFacts {
         var out: [CheckedType] = []
         for t in model.types {
             let inView = view == .guest ? t.visibility == .guest : (t.visibility == .toolsOnly || hasToolsShape(rootOf(t)))
-            guard inView, let placed = place(t, view: view) else { continue }
+            guard inView, t.incomplete != true, !namesIncomplete(t), let placed = place(t, view: view) else { continue }
             out.append(placed)
         }
         return out
+    }
+
+    /// A typedef of a type the headers never define has no size to check.
+    func namesIncomplete(_ t: TypeDecl) -> Bool {
+        var u = t.underlying
+        while case let .named(k)? = u, let next = index[k] {
+            if next.incomplete == true { return true }
+            u = next.underlying
+        }
+        return false
     }
 
     func rootOf(_ t: TypeDecl) -> TypeDecl {

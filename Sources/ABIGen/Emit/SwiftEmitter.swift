@@ -83,6 +83,10 @@ public struct SwiftEmitter {
             closer = "}\n"
             name = String(name[name.index(after: dot)...])
         }
+        if t.incomplete == true {
+            return opener + "/// `\(t.key)` (\(where_)): declared but never defined by the headers; only pointers to it exist.\n" +
+                "public enum \(name) {}\n" + closer + "\n"
+        }
         switch t.kind {
         case .struct, .union:
             if let pointee = t.guestHandleOf, let p = types.spelling(pointee), t.fields?.count == 1, case let .pointer(_, const)? = t.fields?.first?.type {

@@ -83,6 +83,8 @@ public struct TypeDecl: Codable, Sendable {
     public var parent: String?
     /// Set where the tools view (`__XEN_TOOLS__`) gives this type a different shape.
     public var toolsShape: Shape?
+    /// Declared but never defined by the headers (it has no layout; only pointers to it exist).
+    public var incomplete: Bool?
 
     public struct Shape: Codable, Sendable {
         public var size: Int
