@@ -8,7 +8,7 @@ struct ABIGenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "abigen",
         abstract: "Generate and verify a Swift ABI layer from Xen's public headers.",
-        subcommands: [Regenerate.self, Verify.self])
+        subcommands: [Regenerate.self, Verify.self, Diff.self])
 }
 
 /// Where the headers come from and how they are read; shared by every subcommand.
@@ -159,5 +159,87 @@ struct Verify: ParsableCommand {
         guard let report else { return }
         print(format == "json" ? report.json() : report.text(), terminator: "")
         if !report.mismatches.isEmpty { throw ExitCode.failure }
+    }
+}
+
+struct Diff: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare two ABIs and write a review report.",
+        discussion: """
+        OLD and NEW are each a manifest (abi.json), a generated directory holding one, a Xen source \
+        tree, or REPO@REF for a ref of a xen.git clone. Exit status follows abidiff: 0 no change, \
+        4 the ABI changed compatibly, 12 (4|8) an incompatible change, 1 an error, 2 a usage error.
+        """)
+
+    @Argument(help: "The old ABI.") var old: String
+    @Argument(help: "The new ABI.") var new: String
+    @Option(help: "markdown or json") var format: String = "markdown"
+    @Option(help: "Write the report here (replaced atomically) instead of standard output.") var output: String?
+    @Option(help: "compatible: any change fails (the default statuses); breaking: only an incompatible change fails.")
+    var failOn: String?
+    @Option(help: "The spec, for sources that must be read (default: Specs/xen.yaml here or above).") var spec: String?
+
+    func validate() throws {
+        guard ["markdown", "json"].contains(format) else { throw ValidationError("--format must be markdown or json") }
+        if let failOn, !["compatible", "breaking"].contains(failOn) { throw ValidationError("--fail-on must be compatible or breaking") }
+    }
+
+    func model(_ argument: String) throws -> ABIModel {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        if argument.hasSuffix(".json"), fm.fileExists(atPath: argument) {
+            return try ManifestWriter.decode(try Data(contentsOf: URL(fileURLWithPath: argument)), from: argument)
+        }
+        if fm.fileExists(atPath: argument, isDirectory: &isDir), isDir.boolValue {
+            let manifest = URL(fileURLWithPath: argument).appendingPathComponent("abi.json")
+            if fm.fileExists(atPath: manifest.path) { return try ManifestWriter.decode(try Data(contentsOf: manifest), from: manifest.path) }
+            if fm.fileExists(atPath: URL(fileURLWithPath: argument).appendingPathComponent("xen/include/public/xen.h").path) {
+                return try read(.sourceTree(argument))
+            }
+            throw ABIGenError("\(argument) holds neither abi.json nor a Xen source tree")
+        }
+        if let at = argument.lastIndex(of: "@") {
+            return try read(.git(repository: String(argument[..<at]), ref: String(argument[argument.index(after: at)...])))
+        }
+        throw ABIGenError("\(argument) is not a manifest, a generated directory, a Xen source tree or REPO@REF")
+    }
+
+    func read(_ source: HeaderSource) throws -> ABIModel {
+        var input = try InputOptions.parse([])
+        input.spec = spec
+        let (headers, release, temporary) = try source.materialize()
+        defer { if let temporary { try? FileManager.default.removeItem(at: temporary) } }
+        let tree = try HeaderTree(root: headers)
+        defer { tree.removeStaging() }
+        let generator = Generator(tree: tree, options: GenerationOptions(xenVersion: release ?? "unknown"),
+                                  spec: try Spec.load(try input.specURL()), provenance: "abigen diff")
+        return try generator.model()
+    }
+
+    func run() throws {
+        var status: Int32 = 0
+        do {
+            let report = ABIDiff.compare(try model(old), try model(new))
+            let text = format == "json" ? try DiffReportWriter.json(report) : DiffReportWriter.markdown(report)
+            if let output {
+                let url = URL(fileURLWithPath: output)
+                let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).abigen-tmp")
+                do {
+                    try Data(text.utf8).write(to: tmp)
+                    // rename(2) replaces the report whole: a reader never sees half of it.
+                    guard rename(tmp.path, url.path) == 0 else { throw ABIGenError("rename failed (errno \(errno))") }
+                } catch {
+                    try? FileManager.default.removeItem(at: tmp)
+                    throw ABIGenError("cannot write \(output): \(error.localizedDescription)")
+                }
+            } else {
+                print(text, terminator: "")
+            }
+            status = failOn == "breaking" ? (report.breaking > 0 ? 12 : 0) : report.exitStatus
+        } catch let e as ABIGenError {
+            FileHandle.standardError.write(Data("abigen: \(e)\n".utf8))
+            throw ExitCode(1)
+        }
+        if status != 0 { throw ExitCode(status) }
     }
 }
