@@ -9,6 +9,20 @@ struct ABIGenCommand: ParsableCommand {
         commandName: "abigen",
         abstract: "Generate and verify a Swift ABI layer from Xen's public headers.",
         subcommands: [Regenerate.self, Verify.self, Diff.self])
+
+    /// Usage errors exit with 2, as abidiff's do (ArgumentParser's own default is 64).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Where the headers come from and how they are read; shared by every subcommand.
