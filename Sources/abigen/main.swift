@@ -8,7 +8,7 @@ struct ABIGenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "abigen",
         abstract: "Generate and verify a Swift ABI layer from Xen's public headers.",
-        subcommands: [Regenerate.self, Verify.self, Diff.self])
+        subcommands: [Regenerate.self, Verify.self, Diff.self, Report.self])
 
     /// Usage errors exit with 2, as abidiff's do (ArgumentParser's own default is 64).
     static func main() {
@@ -255,5 +255,32 @@ struct Diff: ParsableCommand {
             throw ExitCode(1)
         }
         if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List what the guest kernel uses of the ABI and, against another release, which of it changed.")
+
+    @Option(help: "The ABI the kernel is built on (manifest or generated directory).")
+    var abi: String = "Generated/xen-4.17"
+    @Option(help: "Another release's ABI (manifest, generated directory, source tree or REPO@REF): adds the upgrade checklist.")
+    var against: String?
+    @Option(parsing: .upToNextOption, help: "The kernel's source directories.")
+    var sources: [String] = ["Sources/GuestKernel", "Sources/GuestKernelBoot", "Sources/GuestKernelRuntime"]
+    @Option(help: "The spec, for sources that must be read.") var spec: String?
+
+    func run() throws {
+        do {
+            var diff = try Diff.parse([abi, against ?? abi])
+            diff.spec = spec
+            let model = try diff.model(abi)
+            let usage = try ABIUsage.scan(sources.map { URL(fileURLWithPath: $0) }, model: model)
+            let report = try against.map { ABIDiff.compare(model, try diff.model($0)) }
+            print(usage.markdown(model: model, against: report), terminator: "")
+        } catch let e as ABIGenError {
+            FileHandle.standardError.write(Data("abigen: \(e)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }

@@ -100,3 +100,26 @@ import Testing
         #expect(usage.status == 2, "a usage error exits 2, as abidiff")
     }
 }
+
+@Suite struct UsageReportTests {
+    @Test func reportListsWhatTheKernelUsesAndWhatChanged() throws {
+        let r = try runAbigen(["report", "--against", Paths.generated.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("- `event_channel_op`: ") && r.stdout.contains("`EVTCHNOP_send`"))
+        #expect(r.stdout.contains("`struct start_info`") && r.stdout.contains("`DOMID_SELF`"))
+        #expect(r.stdout.contains("Nothing the kernel uses changed."), "the same ABI against itself")
+    }
+
+    @Test func checklistNamesAChangedTypeTheKernelUses() throws {
+        let dir = try temporaryDirectory()
+        let src = dir.appendingPathComponent("k")
+        try FileManager.default.createDirectory(at: src, withIntermediateDirectories: true)
+        try "let x = demo_nested(); try Xen.fixture_op()\n".write(to: src.appendingPathComponent("main.swift"), atomically: true, encoding: .utf8)
+        let old = try FixtureTree.make(), new = try FixtureTree.make(extra: ["io/demo.h": FixtureTree.demo.replacingOccurrences(of: "struct demo_nested { uint8_t kind;", with: "struct demo_nested { uint16_t kind;")])
+        let a = try old.model(), b = try new.model()
+        let usage = try ABIUsage.scan([src], model: a)
+        #expect(usage.types.contains("struct demo_nested"))
+        let text = usage.markdown(model: a, against: ABIDiff.compare(a, b))
+        #expect(text.contains("- [ ] **breaking** `struct demo_nested.kind`"))
+    }
+}
