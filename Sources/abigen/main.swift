@@ -51,6 +51,9 @@ struct InputOptions: ParsableArguments {
     @Option(help: "Translation units parsed in parallel (default: the number of cores).")
     var jobs: Int?
 
+    @Flag(help: "Also read every interface version the headers test for, and record in the manifest where each layout and value holds.")
+    var interfaceRanges = false
+
     func validate() throws {
         let sources = [headers != nil, xenSource != nil, xenGit != nil].filter { $0 }.count
         if sources > 1 { throw ValidationError("give one of --headers, --xen-source and --xen-git") }
@@ -86,6 +89,7 @@ struct InputOptions: ParsableArguments {
         case let .git(repo, ref): s += " --xen-git \(repo) --ref \(ref)"
         }
         if let iv = interfaceVersion { s += " --interface-version \(iv)" }
+        if interfaceRanges { s += " --interface-ranges" }
         return s
     }
 
@@ -107,7 +111,7 @@ struct InputOptions: ParsableArguments {
         let release = xenVersion ?? found ?? "unknown"
         let tree = try HeaderTree(root: headers)
         let spec = try Spec.load(try specURL())
-        let options = GenerationOptions(xenVersion: release, interfaceVersion: interfaceVersion.flatMap(Self.parseHex), jobs: jobs)
+        let options = GenerationOptions(xenVersion: release, interfaceVersion: interfaceVersion.flatMap(Self.parseHex), jobs: jobs, interfaceRanges: interfaceRanges)
         return (Generator(tree: tree, options: options, spec: spec, provenance: provenance(verb, release: release)), temporary)
     }
 }

@@ -123,3 +123,48 @@ import Testing
         #expect(text.contains("- [ ] **breaking** `struct demo_nested.kind`"))
     }
 }
+
+@Suite struct InterfaceRangeTests {
+    static let gated = """
+        #include "../xen.h"
+        struct demo_gated {
+            uint32_t head;
+        #if __XEN_INTERFACE_VERSION__ >= 0x00040d00
+            uint32_t added_in_40d;
+        #endif
+        };
+        #if __XEN_INTERFACE_VERSION__ < 0x00040a00
+        #define DEMO_GATED_LIMIT 8
+        #else
+        #define DEMO_GATED_LIMIT 16
+        #endif
+
+        """
+
+    @Test func manifestRecordsWhereEachLayoutAndValueHolds() throws {
+        let f = try FixtureTree.make(extra: ["io/gated.h": Self.gated])
+        let tree = try HeaderTree(root: f.root)
+        defer { tree.removeStaging() }
+        let m = try ModelBuilder(tree: tree, options: GenerationOptions(xenVersion: "9.9", interfaceRanges: true)).build()
+        #expect(m.interfaceThresholds == ["0x00000000", "0x00040a00", "0x00040d00"])
+        #expect(m.type("struct demo_gated")?.interfaceRanges == [InterfaceRange(from: "0x00040d00", to: nil)])
+        #expect(m.constants.first { $0.name == "DEMO_GATED_LIMIT" }?.interfaceRanges == [InterfaceRange(from: "0x00040a00", to: nil)])
+        #expect(m.type("struct fixture_alpha")?.interfaceRanges == nil, "the same at every version")
+    }
+
+    @Test func growthBehindAGateIsCompatibleForAGuestThatKeepsItsVersion() throws {
+        let f = try FixtureTree.make(extra: ["io/gated.h": Self.gated])
+        let tree = try HeaderTree(root: f.root)
+        defer { tree.removeStaging() }
+        let old = try ModelBuilder(tree: tree, options: GenerationOptions(xenVersion: "9.8", interfaceVersion: 0x00040900)).build()
+        let new = try ModelBuilder(tree: tree, options: GenerationOptions(xenVersion: "9.9", interfaceRanges: true)).build()
+        let r = ABIDiff.compare(old, new)
+        let grown = try #require(r.changes.first { $0.entity == "struct demo_gated" })
+        #expect(grown.severity == .compatible)
+        #expect(grown.rule.hasPrefix("growth behind an interface-version gate"))
+        #expect(r.changes.first { $0.entity == "DEMO_GATED_LIMIT" }?.severity == .compatible)
+        // Without the ranges the same change is breaking.
+        let plain = try ModelBuilder(tree: tree, options: GenerationOptions(xenVersion: "9.9")).build()
+        #expect(ABIDiff.compare(old, plain).changes.first { $0.entity == "struct demo_gated" }?.severity == .breaking)
+    }
+}

@@ -18,8 +18,9 @@ public struct Prelude: Sendable {
     public static func build(configuration: ParseConfiguration, view: Visibility, into dir: URL) -> Prelude? {
         let index = clang_createIndex(0, 0)
         defer { clang_disposeIndex(index) }
-        let name = dir.appendingPathComponent("abigen-prelude-\(view.rawValue).h").path
-        let pch = dir.appendingPathComponent("abigen-prelude-\(view.rawValue).pch").path
+        let tag = "\(view.rawValue)-\(String(configuration.interfaceVersion, radix: 16))"
+        let name = dir.appendingPathComponent("abigen-prelude-\(tag).h").path
+        let pch = dir.appendingPathComponent("abigen-prelude-\(tag).pch").path
         let args = configuration.arguments(view: view).map { $0 == "c" ? "c-header" : $0 }
         let options = CXTranslationUnit_Incomplete.rawValue | CXTranslationUnit_ForSerialization.rawValue
         let (tu, code) = parseTranslationUnit(index, name: name, text: text, arguments: args, options: options)

@@ -60,7 +60,13 @@ public enum ABIDiff {
         }
         for t in b.types {
             guard let o = oldTypes[t.key] else { continue }
-            changes += compareType(o, t)
+            var found = compareType(o, t)
+            // Recorded with --interface-ranges: if the new layout does not hold at the interface
+            // version the old ABI was read at, a guest that keeps that version keeps the old layout.
+            if gated(t.interfaceRanges, at: a.interfaceVersion) {
+                found = found.map { var c = $0; if c.severity == .breaking { c.severity = .compatible; c.rule = "growth behind an interface-version gate (would be: \(c.rule))" }; return c }
+            }
+            changes += found
         }
 
         let oldConstants = Dictionary(a.constants.map { ($0.name, $0) }, uniquingKeysWith: { x, _ in x })
@@ -88,14 +94,28 @@ public enum ABIDiff {
         for c in b.constants {
             guard let o = oldConstants[c.name], o.value != c.value || o.cType != c.cType else { continue }
             let toolsOnly = c.visibility == .toolsOnly
+            let gate = gated(c.interfaceRanges, at: a.interfaceVersion)
+            let base = o.value != c.value ? "a constant's value" : "a constant's C type"
+            let rule = toolsOnly ? "tools-only: not part of a guest's ABI (would be: \(base))"
+                : gate ? "growth behind an interface-version gate (would be: \(base))" : base
             changes.append(ABIChange(entity: c.name, header: c.location.header, line: c.location.line, kind: .changed,
-                                     severity: toolsOnly ? .compatible : .breaking,
-                                     rule: toolsOnly ? "tools-only: not part of a guest's ABI (would be: a constant's value)" : (o.value != c.value ? "a constant's value" : "a constant's C type"),
+                                     severity: toolsOnly || gate ? .compatible : .breaking, rule: rule,
                                      old: value(o), new: value(c)))
         }
         changes.sort { ($0.severity == .breaking ? 0 : 1, $0.header, $0.entity) < ($1.severity == .breaking ? 0 : 1, $1.header, $1.entity) }
         return ABIDiffReport(oldVersion: a.xenVersion, newVersion: b.xenVersion, oldInterface: a.interfaceVersion,
                              newInterface: b.interfaceVersion, changes: changes)
+    }
+
+    /// True when `ranges` (the new side's) leave out `version`: the change only applies to guests
+    /// that ask for a newer interface.
+    static func gated(_ ranges: [InterfaceRange]?, at version: String) -> Bool {
+        guard let ranges, let v = UInt32(version.dropFirst(2), radix: 16) else { return false }
+        return !ranges.contains { r in
+            let from = UInt32(r.from.dropFirst(2), radix: 16) ?? 0
+            let to = r.to.flatMap { UInt32($0.dropFirst(2), radix: 16) } ?? UInt32.max
+            return v >= from && v < to
+        }
     }
 
     /// Field changes and size changes of one type present in both.
