@@ -45,7 +45,7 @@ public struct Verifier {
 
     public func run() throws -> VerificationReport {
         let model = generation.model
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("abigen-verify-\(ProcessInfo.processInfo.processIdentifier)")
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("abigen-verify-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
         try? FileManager.default.removeItem(at: work)
         defer { try? FileManager.default.removeItem(at: work) }
         let tree = work.appendingPathComponent("generated")
