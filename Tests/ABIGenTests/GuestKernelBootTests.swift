@@ -8,19 +8,7 @@ import XenGuestHarness
     static var xenGuest: URL { Paths.abigen.deletingLastPathComponent().appendingPathComponent("xen-guest") }
 
     func boot(_ kernel: String) throws -> CommandResult {
-        let p = Process()
-        p.executableURL = Self.xenGuest
-        p.arguments = ["boot", "--kernel", kernel, "--timeout", "120"]
-        p.currentDirectoryURL = Paths.packageRoot
-        p.standardInput = FileHandle.nullDevice
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return CommandResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        try runTool(Self.xenGuest, ["boot", "--kernel", kernel, "--timeout", "120"])
     }
 
     @Test func kernelPassesEveryXenSelfTestUnderRealXen() throws {

@@ -24,8 +24,14 @@ enum Paths {
 struct CommandResult { var status: Int32; var stdout: String; var stderr: String }
 
 func runAbigen(_ args: [String], in directory: URL? = nil) throws -> CommandResult {
+    try runTool(Paths.abigen, args, in: directory)
+}
+
+/// Runs one of the package's built tools with no standard input and collects what it printed.
+func runTool(_ executable: URL, _ args: [String], in directory: URL? = nil) throws -> CommandResult {
     let p = Process()
-    p.executableURL = Paths.abigen
+    p.executableURL = executable
+    p.standardInput = FileHandle.nullDevice
     p.arguments = args
     p.currentDirectoryURL = directory ?? Paths.packageRoot
     let out = Pipe(), err = Pipe()

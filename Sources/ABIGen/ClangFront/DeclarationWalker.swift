@@ -88,8 +88,8 @@ struct DeclarationWalker {
         var fields: [Field] = []
         for f in type.fields {
             let name = f.spelling
-            let anonymousMember = name.isEmpty || clang_Cursor_isAnonymousRecordDecl(f.type.declaration) != 0 && name.isEmpty
-            var fieldType = f.type
+            let anonymousMember = name.isEmpty
+            let fieldType = f.type
             var ref: TypeRef
             if anonymousMember {
                 let decl = Self.namedType(fieldType).declaration
@@ -102,7 +102,6 @@ struct DeclarationWalker {
                 ref = typeRef(fieldType, context: (key, cName, name))
             }
             let bits = Int(clang_Cursor_getOffsetOfField(f))
-            fieldType = f.type
             var field = Field(name: anonymousMember ? nil : name, type: ref, cType: Self.cleanSpelling(fieldType.spelling),
                               offset: bits / 8, size: max(fieldType.size, 0), alignment: max(fieldType.alignment, 1))
             if clang_Cursor_isBitField(f) != 0 {
@@ -198,7 +197,7 @@ struct DeclarationWalker {
             if reader.relative(decl.location.file) != nil {
                 typedef(decl)
                 let name = decl.spelling
-                return .named(typesByTypedef(name))
+                return .named(name)
             }
             return typeRef(t.canonical, context: context)
         case CXType_Record:
@@ -235,9 +234,6 @@ struct DeclarationWalker {
             return Self.builtin(t.canonical) ?? .integer(bits: max(t.size, 1) * 8, signed: false)
         }
     }
-
-    /// A typedef of an anonymous record is keyed by the typedef's own name.
-    func typesByTypedef(_ name: String) -> String { name }
 
     static func builtin(_ t: CXType) -> TypeRef? {
         switch t.kind {

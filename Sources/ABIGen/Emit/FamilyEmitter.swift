@@ -56,10 +56,13 @@ struct FamilyEmitter {
         return out
     }
 
-    static func caseName(_ name: String, prefix: String) -> String {
+    /// `EVTCHNOP_send` -> `send`: a family member's Swift name (sub-op wrappers use it too).
+    static func memberName(_ name: String, prefix: String) -> String {
         var s = String(name.dropFirst(prefix.count))
         if s.isEmpty { s = name }
         if s.first!.isNumber { s = "_" + s }
-        return Naming.identifier(s)
+        return s
     }
+
+    static func caseName(_ name: String, prefix: String) -> String { Naming.identifier(memberName(name, prefix: prefix)) }
 }

@@ -35,8 +35,7 @@ struct HypercallEmitter {
             if let familyName = h.family {
                 guard let family = model.families.first(where: { $0.swiftName == familyName }) else { continue }
                 for op in h.subops {
-                    var name = String(op.constant.dropFirst(family.prefix.count))
-                    if name.first?.isNumber == true { name = "_" + name }
+                    let name = FamilyEmitter.memberName(op.constant, prefix: family.prefix)
                     if let args = plan(h, subop: op) { out.append(Operation(hypercall: h, subop: op, name: name, arguments: args)) }
                 }
             } else if let args = plan(h, subop: nil) {
@@ -173,19 +172,30 @@ struct HypercallEmitter {
         return "`\(op.hypercall.numberConstant)` with `\(sub.constant)`\(sub.argument.map { ", `\($0)`" } ?? ""), \(sub.direction)"
     }
 
+    /// The declaration and register expression the wrapper and the multicall entry share; nil
+    /// for a pointer, which the two pass differently.
+    func shared(_ a: ArgumentPlan) -> (declaration: String?, register: String)? {
+        switch a {
+        case let .constant(c): return (nil, c == "0" ? "0" : "UInt(truncatingIfNeeded: \(c))")
+        case let .value(name, type, signed):
+            let n = Naming.identifier(name)
+            return ("_ \(n): \(type)", signed ? "UInt(bitPattern: Int(\(n)))" : "UInt(truncatingIfNeeded: \(n))")
+        case let .count(owner): return (nil, "UInt(\(Naming.identifier(owner)).count)")
+        case .buffer, .pointer: return nil
+        }
+    }
+
     func wrapper(_ op: Operation, indent: String) -> String {
         var declarations: [String] = [], setup: [String] = [], registers: [String] = [], scopes: [String] = []
         var result: (name: String, type: String)?
         for a in op.arguments {
+            if let (declaration, register) = shared(a) {
+                if let declaration { declarations.append(declaration) }
+                registers.append(register)
+                continue
+            }
             switch a {
-            case let .constant(c):
-                registers.append(c == "0" ? "0" : "UInt(truncatingIfNeeded: \(c))")
-            case let .value(name, type, signed):
-                let n = Naming.identifier(name)
-                declarations.append("_ \(n): \(type)")
-                registers.append(signed ? "UInt(bitPattern: Int(\(n)))" : "UInt(truncatingIfNeeded: \(n))")
-            case let .count(owner):
-                registers.append("UInt(\(Naming.identifier(owner)).count)")
+            case .constant, .value, .count: break
             case let .buffer(name, type, direction):
                 let n = Naming.identifier(name)
                 declarations.append("_ \(n): \(direction == "in" ? "UnsafeBufferPointer" : "UnsafeMutableBufferPointer")<\(type)>")
@@ -222,13 +232,13 @@ struct HypercallEmitter {
     func entry(_ op: Operation, indent: String) -> String {
         var declarations: [String] = [], registers: [String] = []
         for a in op.arguments {
+            if let (declaration, register) = shared(a) {
+                if let declaration { declarations.append(declaration) }
+                registers.append(register)
+                continue
+            }
             switch a {
-            case let .constant(c): registers.append(c == "0" ? "0" : "UInt(truncatingIfNeeded: \(c))")
-            case let .value(name, type, signed):
-                let n = Naming.identifier(name)
-                declarations.append("_ \(n): \(type)")
-                registers.append(signed ? "UInt(bitPattern: Int(\(n)))" : "UInt(truncatingIfNeeded: \(n))")
-            case let .count(owner): registers.append("UInt(\(Naming.identifier(owner)).count)")
+            case .constant, .value, .count: break
             case let .buffer(name, type, _):
                 let n = Naming.identifier(name)
                 declarations.append("_ \(n): UnsafeMutableBufferPointer<\(type)>")

@@ -34,8 +34,6 @@ struct LayoutFacts {
         TypeDecl.Shape(size: t.size, alignment: t.alignment, fields: t.fields, underlying: t.underlying)
     }
 
-    func cSpelling(_ t: TypeDecl) -> String { t.kind == .typedef || !t.key.contains(" ") ? t.key : t.key }
-
     /// Every model type, placed under the named C type that contains it.
     func checkedTypes(view: Visibility) -> [CheckedType] {
         var out: [CheckedType] = []

@@ -26,12 +26,12 @@ public enum HeaderSource: Sendable {
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("abigen-git-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
             try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
             let archive = work.appendingPathComponent("public.tar")
-            let git = try Self.run(["git", "-C", repository, "archive", "--format=tar", "-o", archive.path, ref, "xen/include/public", "xen/Makefile"])
+            let git = try Subprocess.run(["git", "-C", repository, "archive", "--format=tar", "-o", archive.path, ref, "xen/include/public", "xen/Makefile"])
             guard git.status == 0 else {
                 try? FileManager.default.removeItem(at: work)
                 throw ABIGenError("cannot read \(ref) from the xen.git clone \(repository): \(git.output.trimmingCharacters(in: .whitespacesAndNewlines))")
             }
-            let tar = try Self.run(["tar", "-x", "-f", archive.path, "-C", work.path])
+            let tar = try Subprocess.run(["tar", "-x", "-f", archive.path, "-C", work.path])
             guard tar.status == 0 else {
                 try? FileManager.default.removeItem(at: work)
                 throw ABIGenError("cannot unpack \(ref)'s headers: \(tar.output)")
@@ -54,18 +54,5 @@ public enum HeaderSource: Sendable {
             throw ABIGenError("no XEN_VERSION/XEN_SUBVERSION in \(makefile.path)")
         }
         return "\(major).\(minor)"
-    }
-
-    static func run(_ args: [String]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

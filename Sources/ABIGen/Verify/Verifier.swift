@@ -62,7 +62,7 @@ public struct Verifier {
             var args = ["gcc", "-std=gnu11", "-fmax-errors=0", "-w", "-I", includeDir.path,
                         "-D__XEN_INTERFACE_VERSION__=\(model.interfaceVersion)", "-o", exe.path, source.path]
             if tools { args.insert("-D__XEN_TOOLS__", at: 1) }
-            let compile = try Self.run(args)
+            let compile = try Subprocess.run(args)
             let failed = compile.output.split(separator: "\n").compactMap { line -> String? in
                 guard let r = line.range(of: "static assertion failed: ") else { return nil }
                 return "gcc (\(name) view): " + line[r.upperBound...].trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
@@ -72,7 +72,7 @@ public struct Verifier {
                 if failed.isEmpty { throw ABIGenError("gcc could not compile the \(name) layout check:\n\(compile.output.prefix(4000))") }
                 continue
             }
-            let runResult = try Self.run([exe.path])
+            let runResult = try Subprocess.run([exe.path])
             report.mismatches += runResult.output.split(separator: "\n").filter { $0.hasPrefix("MISMATCH ") }.map { "gcc (\(name) view): " + $0.dropFirst(9) }
             if let last = runResult.output.split(separator: "\n").last(where: { $0.hasPrefix("bitfields and strings checked: ") }),
                let n = Int(last.dropFirst("bitfields and strings checked: ".count).prefix { $0.isNumber }) {
@@ -102,10 +102,10 @@ public struct Verifier {
              "-o", build.appendingPathComponent("check").path, tree.appendingPathComponent("check/SwiftLayoutCheck.swift").path],
         ]
         for step in steps {
-            let r = try Self.run(step, directory: build)
+            let r = try Subprocess.run(step, directory: build)
             guard r.status == 0 else { throw ABIGenError("the generated Swift does not compile (\(step[0]) \(step[6])):\n\(r.output.prefix(4000))") }
         }
-        let r = try Self.run([build.appendingPathComponent("check").path])
+        let r = try Subprocess.run([build.appendingPathComponent("check").path])
         report.mismatches += r.output.split(separator: "\n").filter { $0.hasPrefix("MISMATCH ") }.map { "swift: " + $0.dropFirst(9) }
         if let line = r.output.split(separator: "\n").last(where: { $0.hasPrefix("swift layout checks: ") }) {
             report.swiftChecks = Int(line.dropFirst("swift layout checks: ".count).prefix { $0.isNumber })
@@ -121,21 +121,5 @@ public struct Verifier {
             for f in (t.fields ?? []) + (t.toolsShape?.fields ?? []) { seen.insert("\(t.key).\(f.name ?? "@\(f.offset)")") }
         }
         return seen.count
-    }
-
-    struct Result { var status: Int32; var output: String }
-
-    static func run(_ args: [String], directory: URL? = nil) throws -> Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        if let directory { p.currentDirectoryURL = directory }
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        do { try p.run() } catch { throw ABIGenError("cannot run \(args[0]): \(error.localizedDescription)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, output: String(decoding: data, as: UTF8.self))
     }
 }
