@@ -47,9 +47,11 @@ let package = Package(
         // The generated layer for the pinned Xen version (Sources/XenABI/Generated links to
         // Generated/xen-4.17/Swift/Guest) plus the hand-written primitives. Builds on the host and,
         // with -enable-experimental-feature Embedded, for x86_64-unknown-none-elf.
-        .target(name: "XenABI", dependencies: ["XenHypercallPage"], swiftSettings: embedded),
+        .target(name: "XenABI", dependencies: ["XenHypercallPage", "XenSharedMemory"], swiftSettings: embedded),
         // The one hand-written way into Xen: a call through the hypercall page (inline asm).
         .target(name: "XenHypercallPage", cSettings: kernelBuild ? [.unsafeFlags(kernelCFlags)] : []),
+        // The other hand-written primitives: barriers and single accesses to memory a peer can write.
+        .target(name: "XenSharedMemory", cSettings: kernelBuild ? [.unsafeFlags(kernelCFlags)] : []),
         // The tools-only view (__XEN_TOOLS__: domctl, sysctl, ...), host only.
         .target(name: "XenToolsABI", dependencies: ["XenABI"], path: "Sources/XenToolsABI"),
         // `xen-guest build` and `xen-guest boot`: the kernel's build and its boot under real Xen.

@@ -20,6 +20,10 @@ public struct ABIModel: Codable, Sendable {
     public var families: [Family]
     public var hypercalls: [Hypercall]
     public var rings: [RingInstance]
+    /// Byte rings (`char buf[N]` with `buf_cons`/`buf_prod`) and flex rings
+    /// (`DEFINE_XEN_FLEX_RING`). Optional so that manifests written before them still read.
+    public var byteRings: [ByteRingInstance]?
+    public var flexRings: [FlexRingInstance]?
     /// The boot stub's include: constant names and type keys from the spec's `bootConstants`.
     public var bootConstants: [String] = []
     public var bootLayouts: [String] = []
@@ -222,4 +226,31 @@ public struct RingInstance: Codable, Sendable {
     public var location: SourceLocation
     /// Entries in a one-page ring (`__CONST_RING_SIZE(name, 4096)`).
     public var pageRingSize: Int
+}
+
+/// One direction of a byte ring: `char buffer[capacity]` in `interface`, indexed by the
+/// free-running `buffer_cons` and `buffer_prod` beside it (io/console.h, io/xs_wire.h).
+public struct ByteRingInstance: Codable, Sendable {
+    /// The interface struct's key, `struct xencons_interface`.
+    public var interface: String
+    public var buffer: String
+    public var dataOffset: Int
+    public var capacity: Int
+    public var consumerOffset: Int
+    public var producerOffset: Int
+    public var location: SourceLocation
+}
+
+/// A flex ring's interface (`DEFINE_XEN_FLEX_RING_AND_INTF(name)`, or `DEFINE_XEN_FLEX_RING(name)`
+/// beside a hand-written `struct name_data_intf`): the offsets of both directions' indexes.
+public struct FlexRingInstance: Codable, Sendable {
+    public var name: String
+    public var interface: String
+    public var inConsumerOffset: Int
+    public var inProducerOffset: Int
+    public var outConsumerOffset: Int
+    public var outProducerOffset: Int
+    public var ringOrderOffset: Int
+    public var referencesOffset: Int
+    public var location: SourceLocation
 }

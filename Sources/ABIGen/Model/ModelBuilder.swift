@@ -79,6 +79,8 @@ public struct ModelBuilder {
         try mergeTypes(guest: guestFacts, tools: toolsFacts, into: &model)
         mergeConstants(guest: guestFacts, tools: toolsFacts, into: &model)
         model.rings = RingFinder.rings(in: model)
+        model.byteRings = RingFinder.byteRings(in: model)
+        model.flexRings = RingFinder.flexRings(in: model)
         Naming.assignSwiftNames(&model)
         if options.interfaceRanges {
             try recordInterfaceRanges(&model, selection: selection, candidates: candidates, own: own, latest: latest)

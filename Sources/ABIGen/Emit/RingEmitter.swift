@@ -1,0 +1,152 @@
+// Emits the ring layouts: for every DEFINE_RING_TYPES instance a type conforming to
+// XenRingLayout (entry types, index offsets, sizes), for every byte ring a XenByteRingLayout, for
+// every flex ring a XenFlexRingLayout. Only numbers and names: the protocol is written once, in
+// XenABI/Rings. Also emits the C reference's instance list and the Swift cases that pair each
+// ring with it for the differential tests.
+
+struct RingEmitter {
+    let model: ABIModel
+    let types: SwiftTypes
+
+    /// A ring with everything the emitters need, resolved from the model.
+    struct Resolved {
+        var ring: RingInstance
+        var swiftName: String
+        var request: String
+        var response: String
+        var header: String
+        var visibility: Visibility
+        var offsets: [String: Int]
+        var entryStride: Int
+    }
+
+    var resolvedRings: [Resolved] {
+        let taken = Set(model.types.map(\.swiftName)).union(model.constants.map(\.name))
+        return model.rings.compactMap { r -> Resolved? in
+            guard let entry = types.index["union \(r.name)_sring_entry"], let ef = entry.fields, ef.count == 2,
+                  let sring = types.index["struct \(r.name)_sring"], let sf = sring.fields,
+                  let req = types.spelling(ef[0].type), let rsp = types.spelling(ef[1].type) else { return nil }
+            var offsets: [String: Int] = [:]
+            for f in sf { if let n = f.name { offsets[n] = f.offset } }
+            guard ["req_prod", "req_event", "rsp_prod", "rsp_event", "pvt", "ring"].allSatisfy({ offsets[$0] != nil }) else { return nil }
+            var name = "\(r.name)_ring"
+            if taken.contains(name) { name += "_layout" }
+            return Resolved(ring: r, swiftName: name, request: req, response: rsp, header: r.location.header,
+                            visibility: sring.visibility, offsets: offsets, entryStride: entry.size)
+        }
+    }
+
+    func emit(view: Visibility) -> String {
+        var s = ""
+        for r in resolvedRings where r.visibility == view {
+            let o = r.offsets
+            s += """
+            /// `DEFINE_RING_TYPES(\(r.ring.name), \(r.ring.request), \(r.ring.response))` (\(r.header):\(r.ring.location.line)):
+            /// \(r.ring.pageRingSize) entries of \(r.entryStride) bytes in a one-page ring.
+            public enum \(r.swiftName): XenRingLayout {
+                public typealias Request = \(r.request)
+                public typealias Response = \(r.response)
+                public static var name: StaticString { "\(r.ring.name)" }
+                public static var requestProducerOffset: Int { \(o["req_prod"]!) }
+                public static var requestEventOffset: Int { \(o["req_event"]!) }
+                public static var responseProducerOffset: Int { \(o["rsp_prod"]!) }
+                public static var responseEventOffset: Int { \(o["rsp_event"]!) }
+                public static var privateAreaOffset: Int { \(o["pvt"]!) }
+                public static var entriesOffset: Int { \(o["ring"]!) }
+                public static var entryStride: Int { \(r.entryStride) }
+                public static var pageRingSize: RING_IDX { \(r.ring.pageRingSize) }
+                /// The front end: `struct \(r.ring.name)_front_ring` with ring.h's front-side macros.
+                public typealias Front = XenFrontRing<\(r.swiftName)>
+                /// The back end: `struct \(r.ring.name)_back_ring` with ring.h's back-side macros.
+                public typealias Back = XenBackRing<\(r.swiftName)>
+            }
+
+
+            """
+        }
+        guard view == .guest else { return s }
+        let taken = Set(model.types.map(\.swiftName)).union(model.constants.map(\.name))
+        var interfaces: [String] = []
+        for b in model.byteRings ?? [] {
+            guard let t = types.index[b.interface], t.visibility == .guest else { continue }
+            if !interfaces.contains(b.interface) { interfaces.append(b.interface) }
+            var name = "\(t.swiftName)_\(b.buffer)"
+            if taken.contains(name) { name += "_ring" }
+            s += """
+            /// The `\(b.buffer)` byte ring of `\(b.interface)` (\(b.location.header):\(b.location.line)): \(b.capacity) bytes,
+            /// indexed by the free-running `\(b.buffer)_cons` and `\(b.buffer)_prod`.
+            public enum \(name): XenByteRingLayout {
+                public static var name: StaticString { "\(t.cName).\(b.buffer)" }
+                public static var dataOffset: Int { \(b.dataOffset) }
+                public static var capacity: RING_IDX { \(b.capacity) }
+                public static var consumerOffset: Int { \(b.consumerOffset) }
+                public static var producerOffset: Int { \(b.producerOffset) }
+            }
+
+
+            """
+        }
+        // The other fields of a byte-ring page (xenstore's features, connection and error) are
+        // read one at a time from shared memory, by offset.
+        for key in interfaces {
+            guard let t = types.index[key], let fields = t.fields else { continue }
+            s += "extension \(t.swiftName) {\n    /// Field offsets, for single accesses to the shared page.\n    public enum FieldOffset {\n"
+            for f in fields { if let n = f.name { s += "        public static var \(Naming.identifier(n)): Int { \(f.offset) }\n" } }
+            s += "    }\n}\n\n"
+        }
+        for f in model.flexRings ?? [] {
+            guard let t = types.index[f.interface], t.visibility == .guest else { continue }
+            var name = "\(f.name)_flex_ring"
+            if taken.contains(name) { name += "_layout" }
+            s += """
+            /// The flex ring `\(f.name)` (`struct \(f.name)_data`, interface `\(f.interface)`, \(f.location.header):\(f.location.line)).
+            public enum \(name): XenFlexRingLayout {
+                public static var name: StaticString { "\(f.name)" }
+                public static var inConsumerOffset: Int { \(f.inConsumerOffset) }
+                public static var inProducerOffset: Int { \(f.inProducerOffset) }
+                public static var outConsumerOffset: Int { \(f.outConsumerOffset) }
+                public static var outProducerOffset: Int { \(f.outProducerOffset) }
+                public static var ringOrderOffset: Int { \(f.ringOrderOffset) }
+                public static var referencesOffset: Int { \(f.referencesOffset) }
+                /// Both directions, as the front end or the back end sees them.
+                public typealias Ring = XenFlexRing<\(name)>
+            }
+
+
+            """
+        }
+        return s
+    }
+
+    /// The C reference's instance list: every guest ring, instantiated with ring.h's own macros
+    /// by Tests/RingReference.
+    func cReferenceInstances(provenance: String) -> String {
+        let rings = resolvedRings.filter { $0.visibility == .guest }
+        var s = "/* Generated by \(provenance)\n * Xen \(model.xenVersion), \(model.target): every ring instance of the guest view, for Tests/RingReference.\n * Do not edit: regenerate. */\n\n"
+        for h in Set(rings.map(\.header) + (model.flexRings ?? []).map(\.location.header)).sorted() { s += "#include <xen/\(h)>\n" }
+        s += "\n#define RING_REFERENCE_INSTANCES(X) \\\n"
+        s += rings.map { "    X(\($0.ring.name))" }.joined(separator: " \\\n") + "\n\n"
+        let flex = (model.flexRings ?? []).filter { types.index[$0.interface]?.visibility == .guest }
+        s += "#define FLEX_RING_REFERENCE_INSTANCES(X) \\\n"
+        s += (flex.isEmpty ? "    /* none */" : flex.map { "    X(\($0.name))" }.joined(separator: " \\\n")) + "\n"
+        return s
+    }
+
+    /// Swift cases pairing each guest ring with its C reference.
+    func testCases() -> String {
+        var s = "import XenABI\nimport RingReference\n\n/// Every guest ring's layout with the C reference built from ring.h's macros.\n"
+        s += "let generatedRingCases: [RingCase] = [\n"
+        for r in resolvedRings where r.visibility == .guest {
+            s += "    RingCase(name: \"\(r.ring.name)\") { try $0.run(\(r.swiftName).self, reference: ring_reference_\(r.ring.name)) },\n"
+        }
+        s += "]\n\n/// Every flex ring's layout with the C reference built from DEFINE_XEN_FLEX_RING.\n"
+        s += "let generatedFlexRingCases: [FlexRingCase] = [\n"
+        for f in model.flexRings ?? [] where types.index[f.interface]?.visibility == .guest {
+            var name = "\(f.name)_flex_ring"
+            if Set(model.types.map(\.swiftName)).contains(name) { name += "_layout" }
+            s += "    FlexRingCase(name: \"\(f.name)\") { try $0.run(\(name).self, reference: flex_ring_reference_\(f.name)) },\n"
+        }
+        s += "]\n"
+        return s
+    }
+}

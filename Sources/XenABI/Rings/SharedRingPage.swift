@@ -1,0 +1,48 @@
+// The shared page of a request/response ring as this domain may touch it: single volatile
+// accesses to the four indexes, and slots addressed only through a masked index.
+import XenSharedMemory
+
+@frozen @usableFromInline
+struct XenSharedRingPage<Layout: XenRingLayout> {
+    @usableFromInline let base: UnsafeMutableRawPointer
+    /// `nr_ents`: a power of two, at least 1, and every slot lies inside the area it was given.
+    @usableFromInline let size: RING_IDX
+
+    @inlinable
+    init(_ base: UnsafeMutableRawPointer, bytes: Int) throws(XenRingError) {
+        let size = Layout.ringSize(forSharedBytes: bytes)
+        guard size > 0 else { throw .sharedAreaTooSmall(bytes: bytes, needed: Layout.entriesOffset + Layout.entryStride) }
+        self.base = base
+        self.size = size
+    }
+
+    @inlinable func read(_ offset: Int) -> RING_IDX { xen_shared_read_u32(base + offset) }
+    @inlinable func write(_ offset: Int, _ value: RING_IDX) { xen_shared_write_u32(base + offset, value) }
+
+    /// `&ring[idx & (nr_ents - 1)]`: the mask keeps every index, however the peer chose it, in bounds.
+    @inlinable func slot(_ index: RING_IDX) -> UnsafeMutableRawPointer {
+        base + (Layout.entriesOffset &+ Int(index & (size &- 1)) &* Layout.entryStride)
+    }
+
+    /// `RING_COPY_*`: the entry is copied out once, and the compiler barrier stops the copy from
+    /// being rematerialised as a second read of the page (XSA-155's double fetch). Callers validate
+    /// the copy, never the slot.
+    @inlinable func copy<Entry: BitwiseCopyable>(_ index: RING_IDX, as: Entry.Type) -> Entry {
+        let entry = slot(index).loadUnaligned(as: Entry.self)
+        xen_shared_compiler_barrier()
+        return entry
+    }
+
+    @inlinable func store<Entry: BitwiseCopyable>(_ entry: Entry, at index: RING_IDX) {
+        slot(index).storeBytes(of: entry, as: Entry.self)
+    }
+
+    /// SHARED_RING_INIT: producers 0, events 1, `pvt` and `__pad` zeroed.
+    @inlinable func initialise() {
+        write(Layout.requestProducerOffset, 0)
+        write(Layout.responseProducerOffset, 0)
+        write(Layout.requestEventOffset, 1)
+        write(Layout.responseEventOffset, 1)
+        (base + Layout.privateAreaOffset).initializeMemory(as: UInt8.self, repeating: 0, count: Layout.entriesOffset - Layout.privateAreaOffset)
+    }
+}
