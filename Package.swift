@@ -66,6 +66,15 @@ let package = Package(
             dependencies: ["ABIGen", "XenABI", "XenToolsABI", "XenGuestHarness"],
             swiftSettings: libclangFlags,
             linkerSettings: libclangLink),
+        // The C reference for the ring tests: ring.h's macros over every instance of the installed
+        // headers (the interface version the committed layer was generated at).
+        .target(
+            name: "RingReference",
+            path: "Tests/RingReference",
+            cSettings: [.define("__XEN_INTERFACE_VERSION__", to: "0x00040e00"), .unsafeFlags(["-O2"])]),
+        // The rings against the C reference, against themselves on two threads, and against a
+        // hostile peer.
+        .testTarget(name: "RingTests", dependencies: ["XenABI", "RingReference"]),
     ] + (kernelBuild ? kernelTargets : []),
     swiftLanguageModes: [.v5]
 )

@@ -134,17 +134,17 @@ struct RingEmitter {
 
     /// Swift cases pairing each guest ring with its C reference.
     func testCases() -> String {
-        var s = "import XenABI\nimport RingReference\n\n/// Every guest ring's layout with the C reference built from ring.h's macros.\n"
+        var s = "import XenABI\n\n/// Every guest ring's layout with the C reference built from ring.h's macros.\n"
         s += "let generatedRingCases: [RingCase] = [\n"
         for r in resolvedRings where r.visibility == .guest {
-            s += "    RingCase(name: \"\(r.ring.name)\") { try $0.run(\(r.swiftName).self, reference: ring_reference_\(r.ring.name)) },\n"
+            s += "    RingCase(name: \"\(r.ring.name)\") { try $0.run(\(r.swiftName).self) },\n"
         }
         s += "]\n\n/// Every flex ring's layout with the C reference built from DEFINE_XEN_FLEX_RING.\n"
         s += "let generatedFlexRingCases: [FlexRingCase] = [\n"
         for f in model.flexRings ?? [] where types.index[f.interface]?.visibility == .guest {
             var name = "\(f.name)_flex_ring"
             if Set(model.types.map(\.swiftName)).contains(name) { name += "_layout" }
-            s += "    FlexRingCase(name: \"\(f.name)\") { try $0.run(\(name).self, reference: flex_ring_reference_\(f.name)) },\n"
+            s += "    FlexRingCase(name: \"\(f.name)\") { try $0.run(\(name).self) },\n"
         }
         s += "]\n"
         return s

@@ -46,7 +46,7 @@ public struct SwiftEmitter {
         let rings = RingEmitter(model: model, types: types)
         files.append(GeneratedFile(path: "Swift/Guest/_Rings.swift", contents: fileHeader("ring layouts for XenABI/Rings", imports: []) + rings.emit(view: .guest)))
         files.append(GeneratedFile(path: "Swift/Tools/_Rings.swift", contents: fileHeader("ring layouts of the tools view", imports: ["XenABI"]) + rings.emit(view: .toolsOnly)))
-        files.append(GeneratedFile(path: "Swift/TestCases/RingCases.swift", contents: fileHeader("the differential ring cases", imports: []) + rings.testCases()))
+        files.append(GeneratedFile(path: "Swift/RingTestCases/RingCases.swift", contents: fileHeader("the differential ring cases", imports: []) + rings.testCases()))
         files.append(GeneratedFile(path: "check/ring_reference_instances.h", contents: rings.cReferenceInstances(provenance: provenance)))
         files.append(GeneratedFile(path: "Swift/Guest/_Support.swift", contents: fileHeader("layout support", imports: []) + SwiftSupport.source))
         return files

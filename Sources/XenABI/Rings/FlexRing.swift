@@ -16,18 +16,18 @@ public struct XenFlexRing<Layout: XenFlexRingLayout>: ~Copyable {
     @inlinable
     public static func halfSize(order: RING_IDX) -> RING_IDX { RING_IDX(1) << (order &+ RING_IDX(XEN_PAGE_SHIFT) &- 1) }
 
-    /// The front end, on a fresh interface it owns: writes `ring_order`, starts all four offsets
-    /// at 0. `data` holds `2^order` pages.
+    /// The front end, on a fresh interface it owns: writes `ring_order` and starts all four offsets
+    /// at `offset` (0 for a new ring). `data` holds `2^order` pages.
     @inlinable
-    public init(frontendOf interface: UnsafeMutableRawPointer, data: UnsafeMutableRawPointer, order: RING_IDX) throws(XenRingError) {
+    public init(frontendOf interface: UnsafeMutableRawPointer, data: UnsafeMutableRawPointer, order: RING_IDX, startingAt offset: RING_IDX = 0) throws(XenRingError) {
         guard order <= Self.maximumOrder else { throw .badRingSize(order) }
         let size = Self.halfSize(order: order)
         let in_ = try XenByteStream(indexes: interface, consumerOffset: Layout.inConsumerOffset, producerOffset: Layout.inProducerOffset, data: data, size: size)
         let out = try XenByteStream(indexes: interface, consumerOffset: Layout.outConsumerOffset, producerOffset: Layout.outProducerOffset, data: data + Int(size), size: size)
-        reader = XenByteReader(in_, at: 0)
-        writer = XenByteWriter(out, at: 0)
-        XenSharedMemoryAccess.write(interface + Layout.inProducerOffset, 0)
-        XenSharedMemoryAccess.write(interface + Layout.outConsumerOffset, 0)
+        reader = XenByteReader(in_, at: offset)
+        writer = XenByteWriter(out, at: offset)
+        XenSharedMemoryAccess.write(interface + Layout.inProducerOffset, offset)
+        XenSharedMemoryAccess.write(interface + Layout.outConsumerOffset, offset)
         XenSharedMemoryAccess.write(interface + Layout.ringOrderOffset, order)
     }
 
