@@ -36,3 +36,9 @@ func entryBytes<T: BitwiseCopyable>(of value: T) -> [UInt8] { withUnsafeBytes(of
 
 func poke(_ base: UnsafeMutableRawPointer, _ offset: Int, _ value: UInt32) { (base + offset).storeBytes(of: value, as: UInt32.self) }
 func peek(_ base: UnsafeMutableRawPointer, _ offset: Int) -> UInt32 { (base + offset).load(as: UInt32.self) }
+
+/// Shared memory handed to another thread, as it is handed to another domain.
+struct SharedArea: @unchecked Sendable {
+    let base: UnsafeMutableRawPointer
+    init(_ base: UnsafeMutableRawPointer) { self.base = base }
+}

@@ -46,6 +46,7 @@ public struct XenBackRing<Layout: XenRingLayout>: ~Copyable {
         xen_shared_rmb()  // the requests are read after the index that covers them
         let ahead = producer &- responseProducerPrivate
         guard ahead <= page.size, ahead >= unansweredRequests else {
+            requestBatchEnd = requestConsumer  // nothing more is taken on an earlier reading's word
             throw .producerOverflow(producer: producer, consumer: requestConsumer, limit: page.size &- unansweredRequests)
         }
         requestBatchEnd = producer

@@ -73,7 +73,10 @@ public struct XenFrontRing<Layout: XenRingLayout>: ~Copyable {
         xen_shared_rmb()  // the responses are read after the index that covers them
         let owed = publishedRequests &- responseConsumer
         let waiting = producer &- responseConsumer
-        guard waiting <= owed else { throw .producerOverflow(producer: producer, consumer: responseConsumer, limit: owed) }
+        guard waiting <= owed else {
+            responseBatchEnd = responseConsumer  // nothing more is taken on an earlier reading's word
+            throw .producerOverflow(producer: producer, consumer: responseConsumer, limit: owed)
+        }
         responseBatchEnd = producer
         return waiting
     }
