@@ -59,6 +59,8 @@ let package = Package(
         .executableTarget(
             name: "xen-guest",
             dependencies: ["XenGuestHarness", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Benchmarks/ring-throughput.sh's Swift side: the ring API on two threads.
+        .executableTarget(name: "ring-throughput", dependencies: ["XenABI"], path: "Benchmarks/RingThroughput"),
         // Call sites of generated wrappers for Benchmarks/hypercall-zero-cost.sh (Embedded only).
         .target(name: "ZeroCostProbe", dependencies: ["XenABI"], path: "Benchmarks/ZeroCostProbe"),
         .testTarget(
@@ -72,6 +74,9 @@ let package = Package(
             name: "RingReference",
             path: "Tests/RingReference",
             cSettings: [.define("__XEN_INTERFACE_VERSION__", to: "0x00040e00"), .unsafeFlags(["-O2"])]),
+        // The ring engine's barrier paths, compiled for the kernel (Embedded) by scripts/test and
+        // disassembled by RingTests.
+        .target(name: "RingFenceProbe", dependencies: ["XenABI"], path: "Tests/RingFenceProbe"),
         // The rings against the C reference, against themselves on two threads, and against a
         // hostile peer.
         .testTarget(name: "RingTests", dependencies: ["XenABI", "RingReference"]),
