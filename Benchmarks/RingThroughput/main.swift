@@ -63,7 +63,8 @@ func backEnd(_ back: inout XenBackRing<BenchRing>, expected: inout UInt64, notif
 func now() -> Double { var t = timespec(); clock_gettime(CLOCK_MONOTONIC, &t); return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9 }
 
 let ringSize = BenchRing.ringSize(forSharedBytes: bytes)
-if threads == 1 {
+/// Both ends in one thread, taking turns: the rings are locals, as in a driver's loop.
+func oneThread() throws(XenRingError) -> Double {
     var front = try XenFrontRing<BenchRing>(attachingTo: area.base, bytes: bytes, index: 0)
     var back = try XenBackRing<BenchRing>(attachingTo: area.base, bytes: bytes, index: 0)
     var sent: UInt64 = 0, answered: UInt64 = 0, expected: UInt64 = 0, nf = 0, nb = 0
@@ -72,7 +73,11 @@ if threads == 1 {
         try frontEnd(&front, sent: &sent, answered: &answered, notifies: &nf)
         try backEnd(&back, expected: &expected, notifies: &nb)
     }
-    let s = now() - t0
+    return now() - t0
+}
+
+if threads == 1 {
+    let s = try oneThread()
     print(String(format: "Swift XenABI, one thread: %llu requests, %u entries, %.3f s, %.1f M requests/s", total, ringSize, s, Double(total) / s / 1e6))
 } else {
     final class Counts: @unchecked Sendable { var front = 0, back = 0 }

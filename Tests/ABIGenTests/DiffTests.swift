@@ -67,6 +67,14 @@ import Testing
         #expect(r.breaking == 0)
     }
 
+    @Test func aRingHoldingAnotherNumberOfEntriesPerPageIsBreaking() throws {
+        let (a, b) = try models { $0.replacingOccurrences(of: "struct demo_req { uint64_t id; };", with: "struct demo_req { uint64_t id; uint64_t extra[3]; };") }
+        let r = ABIDiff.compare(a, b)
+        let c = try #require(change(r, "ring demo"))
+        #expect(c.severity == .breaking && c.rule == "a ring's entries per page")
+        #expect(c.old == "128 entries per page" && c.new == "64 entries per page")
+    }
+
     @Test func renameWithTheSameLayoutIsShownAsARename() throws {
         let (a, b) = try models { $0.replacingOccurrences(of: "struct demo_tail {", with: "struct demo_tail_v2 {") }
         let r = ABIDiff.compare(a, b)

@@ -102,9 +102,49 @@ public enum ABIDiff {
                                      severity: toolsOnly || gate ? .compatible : .breaking, rule: rule,
                                      old: value(o), new: value(c)))
         }
+        changes += compareRings(a, b)
         changes.sort { ($0.severity == .breaking ? 0 : 1, $0.header, $0.entity) < ($1.severity == .breaking ? 0 : 1, $1.header, $1.entity) }
         return ABIDiffReport(oldVersion: a.xenVersion, newVersion: b.xenVersion, oldInterface: a.interfaceVersion,
                              newInterface: b.interfaceVersion, changes: changes)
+    }
+
+    /// Rings: how many entries a one-page ring holds, and a byte ring's capacity, are what the two
+    /// ends agree on without negotiating; each instance appearing or going is reported on its own.
+    static func compareRings(_ a: ABIModel, _ b: ABIModel) -> [ABIChange] {
+        var out: [ABIChange] = []
+        let newTypes = b.typeIndex, oldTypes = a.typeIndex
+        let oldRings = Dictionary(a.rings.map { ($0.name, $0) }, uniquingKeysWith: { x, _ in x })
+        let newRings = Dictionary(b.rings.map { ($0.name, $0) }, uniquingKeysWith: { x, _ in x })
+        func toolsOnly(_ name: String, _ types: [String: TypeDecl]) -> Bool { types["struct \(name)_sring"]?.visibility == .toolsOnly }
+        for r in a.rings where newRings[r.name] == nil {
+            let tools = toolsOnly(r.name, oldTypes)
+            out.append(ABIChange(entity: "ring \(r.name)", header: r.location.header, line: r.location.line, kind: .removed,
+                                 severity: tools ? .compatible : .breaking, rule: tools ? "tools-only: not part of a guest's ABI" : "removal of a ring instance",
+                                 old: "\(r.pageRingSize) entries per page", new: nil))
+        }
+        for r in b.rings {
+            guard let o = oldRings[r.name] else {
+                out.append(ABIChange(entity: "ring \(r.name)", header: r.location.header, line: r.location.line, kind: .added,
+                                     severity: .compatible, rule: "addition", old: nil, new: "\(r.pageRingSize) entries per page"))
+                continue
+            }
+            guard o.pageRingSize != r.pageRingSize else { continue }
+            let tools = toolsOnly(r.name, newTypes)
+            let gate = gated(newTypes["struct \(r.name)_sring"]?.interfaceRanges, at: a.interfaceVersion)
+                || gated(newTypes["union \(r.name)_sring_entry"]?.interfaceRanges, at: a.interfaceVersion)
+            let base = "a ring's entries per page"
+            out.append(ABIChange(entity: "ring \(r.name)", header: r.location.header, line: r.location.line, kind: .changed,
+                                 severity: tools || gate ? .compatible : .breaking,
+                                 rule: tools ? "tools-only: not part of a guest's ABI (would be: \(base))" : gate ? "growth behind an interface-version gate (would be: \(base))" : base,
+                                 old: "\(o.pageRingSize) entries per page", new: "\(r.pageRingSize) entries per page"))
+        }
+        let oldBytes = Dictionary((a.byteRings ?? []).map { ("\($0.interface).\($0.buffer)", $0) }, uniquingKeysWith: { x, _ in x })
+        for r in b.byteRings ?? [] {
+            guard let o = oldBytes["\(r.interface).\(r.buffer)"], o.capacity != r.capacity else { continue }
+            out.append(ABIChange(entity: "byte ring \(r.interface).\(r.buffer)", header: r.location.header, line: r.location.line, kind: .changed,
+                                 severity: .breaking, rule: "a byte ring's capacity", old: "\(o.capacity) bytes", new: "\(r.capacity) bytes"))
+        }
+        return out
     }
 
     /// True when `ranges` (the new side's) leave out `version`: the change only applies to guests

@@ -37,7 +37,7 @@ struct RingEmitter {
     }
 
     func emit(view: Visibility) -> String {
-        var s = ""
+        var s = view == .guest ? SwiftSupport.ringProtocols + "\n\n" : ""
         for r in resolvedRings where r.visibility == view {
             let o = r.offsets
             s += """
@@ -55,10 +55,6 @@ struct RingEmitter {
                 public static var entriesOffset: Int { \(o["ring"]!) }
                 public static var entryStride: Int { \(r.entryStride) }
                 public static var pageRingSize: RING_IDX { \(r.ring.pageRingSize) }
-                /// The front end: `struct \(r.ring.name)_front_ring` with ring.h's front-side macros.
-                public typealias Front = XenFrontRing<\(r.swiftName)>
-                /// The back end: `struct \(r.ring.name)_back_ring` with ring.h's back-side macros.
-                public typealias Back = XenBackRing<\(r.swiftName)>
             }
 
 
@@ -108,8 +104,6 @@ struct RingEmitter {
                 public static var outProducerOffset: Int { \(f.outProducerOffset) }
                 public static var ringOrderOffset: Int { \(f.ringOrderOffset) }
                 public static var referencesOffset: Int { \(f.referencesOffset) }
-                /// Both directions, as the front end or the back end sees them.
-                public typealias Ring = XenFlexRing<\(name)>
             }
 
 

@@ -61,4 +61,62 @@ public func _xenBitsSet<Record>(_ record: inout Record, bitOffset: Int, width: I
     }
 }
 """#
+
+    /// The contract between the ring layouts abigen emits and the engine in XenABI/Rings: emitted
+    /// with the layouts so that the layer (and `abigen verify`) stands alone.
+    static let ringProtocols = #"""
+/// What one `DEFINE_RING_TYPES(name, req_t, rsp_t)` instance is: its entry types and where its
+/// shared page keeps the indexes and the entries. Each instance found in the headers conforms
+/// below; the protocol logic is written once, in XenABI's XenFrontRing and XenBackRing.
+public protocol XenRingLayout {
+    /// `req_t`: what the front end produces.
+    associatedtype Request: BitwiseCopyable
+    /// `rsp_t`: what the back end produces.
+    associatedtype Response: BitwiseCopyable
+    /// The instance's name in the headers (`blkif`, `netif_tx`, ...).
+    static var name: StaticString { get }
+    /// `offsetof(struct name_sring, req_prod)`, and the other three indexes.
+    static var requestProducerOffset: Int { get }
+    static var requestEventOffset: Int { get }
+    static var responseProducerOffset: Int { get }
+    static var responseEventOffset: Int { get }
+    /// `offsetof(struct name_sring, pvt)` and its size: SHARED_RING_INIT zeroes it and `__pad`.
+    static var privateAreaOffset: Int { get }
+    /// `offsetof(struct name_sring, ring)`: the first entry.
+    static var entriesOffset: Int { get }
+    /// `sizeof(union name_sring_entry)`: one slot, the larger of request and response.
+    static var entryStride: Int { get }
+    /// `__CONST_RING_SIZE(name, 4096)`: the entries of a one-page ring.
+    static var pageRingSize: UInt32 { get }
+}
+
+/// What abigen finds as a byte ring: an interface struct with a power-of-two `char NAME[N]`
+/// buffer and the `NAME_cons` / `NAME_prod` offsets beside it (`xencons_interface`'s `in` and
+/// `out`, `xenstore_domain_interface`'s `req` and `rsp`). One conforming type per buffer.
+public protocol XenByteRingLayout {
+    /// `struct.buffer`, as in the headers.
+    static var name: StaticString { get }
+    /// The buffer's offset in the interface struct.
+    static var dataOffset: Int { get }
+    /// The buffer's size in bytes, a power of two.
+    static var capacity: UInt32 { get }
+    /// The offsets of `NAME_cons` and `NAME_prod` in the interface struct.
+    static var consumerOffset: Int { get }
+    static var producerOffset: Int { get }
+}
+
+/// What abigen finds as a flex ring (`DEFINE_XEN_FLEX_RING_AND_INTF`, or `DEFINE_XEN_FLEX_RING`
+/// with its own `name_data_intf`): the interface page's offsets for both directions. The data
+/// lives apart, `2 << order` pages split into `in` and `out` halves.
+public protocol XenFlexRingLayout {
+    static var name: StaticString { get }
+    static var inConsumerOffset: Int { get }
+    static var inProducerOffset: Int { get }
+    static var outConsumerOffset: Int { get }
+    static var outProducerOffset: Int { get }
+    static var ringOrderOffset: Int { get }
+    /// `ref[]`: the grant references of the data pages.
+    static var referencesOffset: Int { get }
+}
+"""#
 }

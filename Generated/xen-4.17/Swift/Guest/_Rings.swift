@@ -2,6 +2,60 @@
 // Xen 4.17, x86_64, __XEN_INTERFACE_VERSION__ 0x00040e00: ring layouts for XenABI/Rings.
 // Do not edit: regenerate.
 
+/// What one `DEFINE_RING_TYPES(name, req_t, rsp_t)` instance is: its entry types and where its
+/// shared page keeps the indexes and the entries. Each instance found in the headers conforms
+/// below; the protocol logic is written once, in XenABI's XenFrontRing and XenBackRing.
+public protocol XenRingLayout {
+    /// `req_t`: what the front end produces.
+    associatedtype Request: BitwiseCopyable
+    /// `rsp_t`: what the back end produces.
+    associatedtype Response: BitwiseCopyable
+    /// The instance's name in the headers (`blkif`, `netif_tx`, ...).
+    static var name: StaticString { get }
+    /// `offsetof(struct name_sring, req_prod)`, and the other three indexes.
+    static var requestProducerOffset: Int { get }
+    static var requestEventOffset: Int { get }
+    static var responseProducerOffset: Int { get }
+    static var responseEventOffset: Int { get }
+    /// `offsetof(struct name_sring, pvt)` and its size: SHARED_RING_INIT zeroes it and `__pad`.
+    static var privateAreaOffset: Int { get }
+    /// `offsetof(struct name_sring, ring)`: the first entry.
+    static var entriesOffset: Int { get }
+    /// `sizeof(union name_sring_entry)`: one slot, the larger of request and response.
+    static var entryStride: Int { get }
+    /// `__CONST_RING_SIZE(name, 4096)`: the entries of a one-page ring.
+    static var pageRingSize: UInt32 { get }
+}
+
+/// What abigen finds as a byte ring: an interface struct with a power-of-two `char NAME[N]`
+/// buffer and the `NAME_cons` / `NAME_prod` offsets beside it (`xencons_interface`'s `in` and
+/// `out`, `xenstore_domain_interface`'s `req` and `rsp`). One conforming type per buffer.
+public protocol XenByteRingLayout {
+    /// `struct.buffer`, as in the headers.
+    static var name: StaticString { get }
+    /// The buffer's offset in the interface struct.
+    static var dataOffset: Int { get }
+    /// The buffer's size in bytes, a power of two.
+    static var capacity: UInt32 { get }
+    /// The offsets of `NAME_cons` and `NAME_prod` in the interface struct.
+    static var consumerOffset: Int { get }
+    static var producerOffset: Int { get }
+}
+
+/// What abigen finds as a flex ring (`DEFINE_XEN_FLEX_RING_AND_INTF`, or `DEFINE_XEN_FLEX_RING`
+/// with its own `name_data_intf`): the interface page's offsets for both directions. The data
+/// lives apart, `2 << order` pages split into `in` and `out` halves.
+public protocol XenFlexRingLayout {
+    static var name: StaticString { get }
+    static var inConsumerOffset: Int { get }
+    static var inProducerOffset: Int { get }
+    static var outConsumerOffset: Int { get }
+    static var outProducerOffset: Int { get }
+    static var ringOrderOffset: Int { get }
+    /// `ref[]`: the grant references of the data pages.
+    static var referencesOffset: Int { get }
+}
+
 /// `DEFINE_RING_TYPES(blkif, struct blkif_request, struct blkif_response)` (io/blkif.h:697):
 /// 32 entries of 112 bytes in a one-page ring.
 public enum blkif_ring: XenRingLayout {
@@ -16,10 +70,6 @@ public enum blkif_ring: XenRingLayout {
     public static var entriesOffset: Int { 64 }
     public static var entryStride: Int { 112 }
     public static var pageRingSize: RING_IDX { 32 }
-    /// The front end: `struct blkif_front_ring` with ring.h's front-side macros.
-    public typealias Front = XenFrontRing<blkif_ring>
-    /// The back end: `struct blkif_back_ring` with ring.h's back-side macros.
-    public typealias Back = XenBackRing<blkif_ring>
 }
 
 /// `DEFINE_RING_TYPES(fsif, struct fsif_request, struct fsif_response)` (io/fsif.h:167):
@@ -36,10 +86,6 @@ public enum fsif_ring: XenRingLayout {
     public static var entriesOffset: Int { 64 }
     public static var entryStride: Int { 56 }
     public static var pageRingSize: RING_IDX { 64 }
-    /// The front end: `struct fsif_front_ring` with ring.h's front-side macros.
-    public typealias Front = XenFrontRing<fsif_ring>
-    /// The back end: `struct fsif_back_ring` with ring.h's back-side macros.
-    public typealias Back = XenBackRing<fsif_ring>
 }
 
 /// `DEFINE_RING_TYPES(netif_rx, struct netif_rx_request, struct netif_rx_response)` (io/netif.h:1073):
@@ -56,10 +102,6 @@ public enum netif_rx_ring: XenRingLayout {
     public static var entriesOffset: Int { 64 }
     public static var entryStride: Int { 8 }
     public static var pageRingSize: RING_IDX { 256 }
-    /// The front end: `struct netif_rx_front_ring` with ring.h's front-side macros.
-    public typealias Front = XenFrontRing<netif_rx_ring>
-    /// The back end: `struct netif_rx_back_ring` with ring.h's back-side macros.
-    public typealias Back = XenBackRing<netif_rx_ring>
 }
 
 /// `DEFINE_RING_TYPES(netif_tx, struct netif_tx_request, struct netif_tx_response)` (io/netif.h:1072):
@@ -76,10 +118,6 @@ public enum netif_tx_ring: XenRingLayout {
     public static var entriesOffset: Int { 64 }
     public static var entryStride: Int { 12 }
     public static var pageRingSize: RING_IDX { 256 }
-    /// The front end: `struct netif_tx_front_ring` with ring.h's front-side macros.
-    public typealias Front = XenFrontRing<netif_tx_ring>
-    /// The back end: `struct netif_tx_back_ring` with ring.h's back-side macros.
-    public typealias Back = XenBackRing<netif_tx_ring>
 }
 
 /// `DEFINE_RING_TYPES(usbif_conn, struct usbif_conn_request, struct usbif_conn_response)` (io/usbif.h:405):
@@ -96,10 +134,6 @@ public enum usbif_conn_ring: XenRingLayout {
     public static var entriesOffset: Int { 64 }
     public static var entryStride: Int { 4 }
     public static var pageRingSize: RING_IDX { 512 }
-    /// The front end: `struct usbif_conn_front_ring` with ring.h's front-side macros.
-    public typealias Front = XenFrontRing<usbif_conn_ring>
-    /// The back end: `struct usbif_conn_back_ring` with ring.h's back-side macros.
-    public typealias Back = XenBackRing<usbif_conn_ring>
 }
 
 /// `DEFINE_RING_TYPES(usbif_urb, struct usbif_urb_request, struct usbif_urb_response)` (io/usbif.h:383):
@@ -116,10 +150,6 @@ public enum usbif_urb_ring: XenRingLayout {
     public static var entriesOffset: Int { 64 }
     public static var entryStride: Int { 148 }
     public static var pageRingSize: RING_IDX { 16 }
-    /// The front end: `struct usbif_urb_front_ring` with ring.h's front-side macros.
-    public typealias Front = XenFrontRing<usbif_urb_ring>
-    /// The back end: `struct usbif_urb_back_ring` with ring.h's back-side macros.
-    public typealias Back = XenBackRing<usbif_urb_ring>
 }
 
 /// `DEFINE_RING_TYPES(vscsiif, struct vscsiif_request, struct vscsiif_response)` (io/vscsiif.h:352):
@@ -136,10 +166,6 @@ public enum vscsiif_ring: XenRingLayout {
     public static var entriesOffset: Int { 64 }
     public static var entryStride: Int { 252 }
     public static var pageRingSize: RING_IDX { 16 }
-    /// The front end: `struct vscsiif_front_ring` with ring.h's front-side macros.
-    public typealias Front = XenFrontRing<vscsiif_ring>
-    /// The back end: `struct vscsiif_back_ring` with ring.h's back-side macros.
-    public typealias Back = XenBackRing<vscsiif_ring>
 }
 
 /// `DEFINE_RING_TYPES(xen_cameraif, struct xencamera_req, struct xencamera_resp)` (io/cameraif.h:1314):
@@ -156,10 +182,6 @@ public enum xen_cameraif_ring: XenRingLayout {
     public static var entriesOffset: Int { 64 }
     public static var entryStride: Int { 64 }
     public static var pageRingSize: RING_IDX { 32 }
-    /// The front end: `struct xen_cameraif_front_ring` with ring.h's front-side macros.
-    public typealias Front = XenFrontRing<xen_cameraif_ring>
-    /// The back end: `struct xen_cameraif_back_ring` with ring.h's back-side macros.
-    public typealias Back = XenBackRing<xen_cameraif_ring>
 }
 
 /// `DEFINE_RING_TYPES(xen_displif, struct xendispl_req, struct xendispl_resp)` (io/displif.h:897):
@@ -176,10 +198,6 @@ public enum xen_displif_ring: XenRingLayout {
     public static var entriesOffset: Int { 64 }
     public static var entryStride: Int { 64 }
     public static var pageRingSize: RING_IDX { 32 }
-    /// The front end: `struct xen_displif_front_ring` with ring.h's front-side macros.
-    public typealias Front = XenFrontRing<xen_displif_ring>
-    /// The back end: `struct xen_displif_back_ring` with ring.h's back-side macros.
-    public typealias Back = XenBackRing<xen_displif_ring>
 }
 
 /// `DEFINE_RING_TYPES(xen_netif_ctrl, struct xen_netif_ctrl_request, struct xen_netif_ctrl_response)` (io/netif.h:752):
@@ -196,10 +214,6 @@ public enum xen_netif_ctrl_ring: XenRingLayout {
     public static var entriesOffset: Int { 64 }
     public static var entryStride: Int { 16 }
     public static var pageRingSize: RING_IDX { 128 }
-    /// The front end: `struct xen_netif_ctrl_front_ring` with ring.h's front-side macros.
-    public typealias Front = XenFrontRing<xen_netif_ctrl_ring>
-    /// The back end: `struct xen_netif_ctrl_back_ring` with ring.h's back-side macros.
-    public typealias Back = XenBackRing<xen_netif_ctrl_ring>
 }
 
 /// `DEFINE_RING_TYPES(xen_pvcalls, struct xen_pvcalls_request, struct xen_pvcalls_response)` (io/pvcalls.h:130):
@@ -216,10 +230,6 @@ public enum xen_pvcalls_ring: XenRingLayout {
     public static var entriesOffset: Int { 64 }
     public static var entryStride: Int { 64 }
     public static var pageRingSize: RING_IDX { 32 }
-    /// The front end: `struct xen_pvcalls_front_ring` with ring.h's front-side macros.
-    public typealias Front = XenFrontRing<xen_pvcalls_ring>
-    /// The back end: `struct xen_pvcalls_back_ring` with ring.h's back-side macros.
-    public typealias Back = XenBackRing<xen_pvcalls_ring>
 }
 
 /// `DEFINE_RING_TYPES(xen_sndif, struct xensnd_req, struct xensnd_resp)` (io/sndif.h:1031):
@@ -236,10 +246,6 @@ public enum xen_sndif_ring: XenRingLayout {
     public static var entriesOffset: Int { 64 }
     public static var entryStride: Int { 64 }
     public static var pageRingSize: RING_IDX { 32 }
-    /// The front end: `struct xen_sndif_front_ring` with ring.h's front-side macros.
-    public typealias Front = XenFrontRing<xen_sndif_ring>
-    /// The back end: `struct xen_sndif_back_ring` with ring.h's back-side macros.
-    public typealias Back = XenBackRing<xen_sndif_ring>
 }
 
 /// The `in` byte ring of `struct xencons_interface` (io/console.h:17): 1024 bytes,
@@ -318,8 +324,6 @@ public enum pvcalls_flex_ring: XenFlexRingLayout {
     public static var outProducerOffset: Int { 68 }
     public static var ringOrderOffset: Int { 128 }
     public static var referencesOffset: Int { 132 }
-    /// Both directions, as the front end or the back end sees them.
-    public typealias Ring = XenFlexRing<pvcalls_flex_ring>
 }
 
 /// The flex ring `xen_9pfs` (`struct xen_9pfs_data`, interface `struct xen_9pfs_data_intf`, io/9pfs.h:20).
@@ -331,7 +335,5 @@ public enum xen_9pfs_flex_ring: XenFlexRingLayout {
     public static var outProducerOffset: Int { 68 }
     public static var ringOrderOffset: Int { 128 }
     public static var referencesOffset: Int { 132 }
-    /// Both directions, as the front end or the back end sees them.
-    public typealias Ring = XenFlexRing<xen_9pfs_flex_ring>
 }
 

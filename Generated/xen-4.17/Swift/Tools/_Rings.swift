@@ -18,9 +18,5 @@ public enum vm_event_ring: XenRingLayout {
     public static var entriesOffset: Int { 64 }
     public static var entryStride: Int { 400 }
     public static var pageRingSize: RING_IDX { 8 }
-    /// The front end: `struct vm_event_front_ring` with ring.h's front-side macros.
-    public typealias Front = XenFrontRing<vm_event_ring>
-    /// The back end: `struct vm_event_back_ring` with ring.h's back-side macros.
-    public typealias Back = XenBackRing<vm_event_ring>
 }
 
