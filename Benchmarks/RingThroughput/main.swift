@@ -42,7 +42,7 @@ let bytes = 4096 * pages
 let area = Area(base: UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 4096))
 _ = try XenFrontRing<BenchRing>(initializing: area.base, bytes: bytes)
 
-func frontEnd(_ front: inout XenFrontRing<BenchRing>, sent: inout UInt64, answered: inout UInt64, notifies: inout Int) throws(XenRingError) {
+@inline(__always) func frontEnd(_ front: inout XenFrontRing<BenchRing>, sent: inout UInt64, answered: inout UInt64, notifies: inout Int) throws(XenRingError) {
     while sent < total && !front.isFull { try front.enqueue(request(sent)); sent &+= 1 }
     if front.pushRequests() { notifies += 1 }
     while let response = try front.takeResponse() {
@@ -51,7 +51,7 @@ func frontEnd(_ front: inout XenFrontRing<BenchRing>, sent: inout UInt64, answer
     }
 }
 
-func backEnd(_ back: inout XenBackRing<BenchRing>, expected: inout UInt64, notifies: inout Int) throws(XenRingError) {
+@inline(__always) func backEnd(_ back: inout XenBackRing<BenchRing>, expected: inout UInt64, notifies: inout Int) throws(XenRingError) {
     while let r = try back.takeRequest() {
         guard r.sequence == expected, r.words.6 == (r.sequence &* 0x9E37_79B9_7F4A_7C15) ^ 6 else { fail("request \(r.sequence) bad") }
         try back.enqueue(r.sequence)
