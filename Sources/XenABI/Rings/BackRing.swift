@@ -83,13 +83,8 @@ public struct XenBackRing<Layout: XenRingLayout>: ~Copyable {
     @inlinable
     public mutating func pushResponses() -> Bool {
         let old = publishedResponses
-        let new = responseProducerPrivate
-        xen_shared_wmb()  // the front end sees the responses before the index that covers them
-        page.write(Layout.responseProducerOffset, new)
-        publishedResponses = new
-        xen_shared_mb()  // the new index is visible before rsp_event is read: store then load, a real fence
-        let event = page.read(Layout.responseEventOffset)
-        return (new &- event) < (new &- old)
+        publishedResponses = responseProducerPrivate
+        return page.publish(responseProducerPrivate, old: old, producerOffset: Layout.responseProducerOffset, eventOffset: Layout.responseEventOffset)
     }
 
     /// `RING_FINAL_CHECK_FOR_REQUESTS`: true if requests wait; otherwise asks to be notified of
@@ -97,8 +92,7 @@ public struct XenBackRing<Layout: XenRingLayout>: ~Copyable {
     @inlinable
     public mutating func finalCheckForRequests() throws(XenRingError) -> Bool {
         if try beginRequestBatch() != 0 { return true }
-        page.write(Layout.requestEventOffset, requestConsumer &+ 1)
-        xen_shared_mb()  // req_event is visible before req_prod is read again: store then load
+        page.requestNotification(after: requestConsumer, eventOffset: Layout.requestEventOffset)
         return try beginRequestBatch() != 0
     }
 }

@@ -55,13 +55,8 @@ public struct XenFrontRing<Layout: XenRingLayout>: ~Copyable {
     @inlinable
     public mutating func pushRequests() -> Bool {
         let old = publishedRequests
-        let new = requestProducerPrivate
-        xen_shared_wmb()  // the back end sees the requests before the index that covers them
-        page.write(Layout.requestProducerOffset, new)
-        publishedRequests = new
-        xen_shared_mb()  // the new index is visible before req_event is read: store then load, a real fence
-        let event = page.read(Layout.requestEventOffset)
-        return (new &- event) < (new &- old)
+        publishedRequests = requestProducerPrivate
+        return page.publish(requestProducerPrivate, old: old, producerOffset: Layout.requestProducerOffset, eventOffset: Layout.requestEventOffset)
     }
 
     /// Reads the peer's `rsp_prod` once and validates it: the back end cannot have answered more
@@ -103,8 +98,7 @@ public struct XenFrontRing<Layout: XenRingLayout>: ~Copyable {
     @inlinable
     public mutating func finalCheckForResponses() throws(XenRingError) -> Bool {
         if try beginResponseBatch() != 0 { return true }
-        page.write(Layout.responseEventOffset, responseConsumer &+ 1)
-        xen_shared_mb()  // rsp_event is visible before rsp_prod is read again: store then load
+        page.requestNotification(after: responseConsumer, eventOffset: Layout.responseEventOffset)
         return try beginResponseBatch() != 0
     }
 }

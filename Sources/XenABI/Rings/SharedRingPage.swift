@@ -37,6 +37,24 @@ struct XenSharedRingPage<Layout: XenRingLayout> {
         slot(index).storeBytes(of: entry, as: Entry.self)
     }
 
+    /// `RING_PUSH_*_AND_CHECK_NOTIFY`, for either direction: publishes `new` as this end's
+    /// producer index (it was `old`) and says whether the peer's event index lies in the range
+    /// just published, i.e. whether it asked to be notified.
+    @inlinable func publish(_ new: RING_IDX, old: RING_IDX, producerOffset: Int, eventOffset: Int) -> Bool {
+        xen_shared_wmb()  // the peer sees the entries before the index that covers them
+        write(producerOffset, new)
+        xen_shared_mb()  // the new index is visible before the event index is read: store then load, a real fence
+        let event = read(eventOffset)
+        return (new &- event) < (new &- old)
+    }
+
+    /// The middle of `RING_FINAL_CHECK_FOR_*`: asks to be notified of the next entry after
+    /// `consumed`, fenced so that the producer index is read again only after the request is visible.
+    @inlinable func requestNotification(after consumed: RING_IDX, eventOffset: Int) {
+        write(eventOffset, consumed &+ 1)
+        xen_shared_mb()  // the event index is visible before the producer index is read again: store then load
+    }
+
     /// SHARED_RING_INIT: producers 0, events 1, `pvt` and `__pad` zeroed.
     @inlinable func initialise() {
         write(Layout.requestProducerOffset, 0)
