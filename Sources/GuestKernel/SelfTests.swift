@@ -14,6 +14,7 @@ enum SelfTests {
         timed("event storm", eventStorm)
         timed("timer", timerWakesFromBlock)
         timed("grant table", grantTable)
+        timed("ring", RingSelfTest.run)
         timed("faults", faults)
         #if GUEST_INJECT_FAILURE
         Report.fail("injected failure", "built with --inject-failure")
