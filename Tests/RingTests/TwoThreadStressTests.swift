@@ -71,6 +71,7 @@ struct TwoThreadStressTests {
         _ = try XenFrontRing<StressRing>(initializing: area.base, bytes: bytes)
         let toBack = SimulatedPort(), toFront = SimulatedPort()
         let failure = Mutex<String?>(nil)
+        let stop = Atomic<Bool>(false)
         let timeout: TimeInterval = 3
         let backSleeps = Atomic<Int>(0), frontSleeps = Atomic<Int>(0)
 
@@ -91,11 +92,14 @@ struct TwoThreadStressTests {
                     backSleeps.add(1, ordering: .relaxed)
                     // A sleep that times out with work on the ring is a lost notification; one
                     // without is only a slow peer, and the end sleeps again.
-                    if !toBack.block(timeout: timeout), case let pending = try back.unconsumedRequests(), pending > 0 {
-                        throw StressFailure(description: "back end slept \(timeout) s with \(pending) requests pending: a lost notification")
+                    if !toBack.block(timeout: timeout) {
+                        if stop.load(ordering: .relaxed) { return }  // the other end failed
+                        if case let pending = try back.unconsumedRequests(), pending > 0 {
+                            throw StressFailure(description: "back end slept \(timeout) s with \(pending) requests pending: a lost notification")
+                        }
                     }
                 }
-            } catch { failure.withLock { $0 = "back end: \(error)" } }
+            } catch { failure.withLock { $0 = "back end: \(error)" }; stop.store(true, ordering: .relaxed) }
         }
         // The front end works like a driver with a queue depth that varies: it sends a burst,
         // then sleeps until the burst is answered, so a lost notification in either direction
@@ -120,12 +124,15 @@ struct TwoThreadStressTests {
                         }
                         if try answered == sent || front.finalCheckForResponses() { continue }
                         frontSleeps.add(1, ordering: .relaxed)
-                        if !toFront.block(timeout: timeout), case let pending = try front.unconsumedResponses(), pending > 0 {
-                            throw StressFailure(description: "front end slept \(timeout) s with \(pending) responses pending and \(sent - answered) outstanding: a lost notification")
+                        if !toFront.block(timeout: timeout) {
+                            if stop.load(ordering: .relaxed) { return }
+                            if case let pending = try front.unconsumedResponses(), pending > 0 {
+                                throw StressFailure(description: "front end slept \(timeout) s with \(pending) responses pending and \(sent - answered) outstanding: a lost notification")
+                            }
                         }
                     }
                 }
-            } catch { failure.withLock { $0 = "front end: \(error)" } }
+            } catch { failure.withLock { $0 = "front end: \(error)" }; stop.store(true, ordering: .relaxed) }
         }
         let started = Date()
         backEnd.start(); frontEnd.start()
