@@ -1,5 +1,5 @@
 // libFuzzer target: the request/response rings' consumers, with the shared area as the input.
-// Input: one byte choosing the ring and the end, two bytes for the area's size, then the area.
+// Input: one byte choosing the ring (every 4.17 guest instance) and the end, two bytes for the area's size, then the area.
 // The area is allocated at exactly that size, so AddressSanitizer sees any read past it.
 import XenABI
 
@@ -57,13 +57,19 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     defer { area.deallocate() }
     area.copyMemory(from: data + 3, byteCount: bytes)
     let front = selector & 1 == 0, requests = selector >> 4
-    switch (selector >> 1) % 6 {
+    switch (selector >> 1) % 12 {
     case 0: consume(blkif_ring.self, front: front, area: area, bytes: bytes, requests: requests)
     case 1: consume(netif_tx_ring.self, front: front, area: area, bytes: bytes, requests: requests)
     case 2: consume(netif_rx_ring.self, front: front, area: area, bytes: bytes, requests: requests)
     case 3: consume(xen_netif_ctrl_ring.self, front: front, area: area, bytes: bytes, requests: requests)
     case 4: consume(vscsiif_ring.self, front: front, area: area, bytes: bytes, requests: requests)
-    default: consume(usbif_urb_ring.self, front: front, area: area, bytes: bytes, requests: requests)
+    case 5: consume(usbif_urb_ring.self, front: front, area: area, bytes: bytes, requests: requests)
+    case 6: consume(usbif_conn_ring.self, front: front, area: area, bytes: bytes, requests: requests)
+    case 7: consume(fsif_ring.self, front: front, area: area, bytes: bytes, requests: requests)
+    case 8: consume(xen_cameraif_ring.self, front: front, area: area, bytes: bytes, requests: requests)
+    case 9: consume(xen_displif_ring.self, front: front, area: area, bytes: bytes, requests: requests)
+    case 10: consume(xen_pvcalls_ring.self, front: front, area: area, bytes: bytes, requests: requests)
+    default: consume(xen_sndif_ring.self, front: front, area: area, bytes: bytes, requests: requests)
     }
     return 0
 }
