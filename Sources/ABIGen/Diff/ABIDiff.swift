@@ -64,7 +64,7 @@ public enum ABIDiff {
             // Recorded with --interface-ranges: if the new layout does not hold at the interface
             // version the old ABI was read at, a guest that keeps that version keeps the old layout.
             if gated(t.interfaceRanges, at: a.interfaceVersion) {
-                found = found.map { var c = $0; if c.severity == .breaking { c.severity = .compatible; c.rule = "growth behind an interface-version gate (would be: \(c.rule))" }; return c }
+                found = found.map { var c = $0; if c.severity == .breaking { (c.severity, c.rule) = judged(c.rule, toolsOnly: false, gated: true) }; return c }
             }
             changes += found
         }
@@ -93,14 +93,10 @@ public enum ABIDiff {
         }
         for c in b.constants {
             guard let o = oldConstants[c.name], o.value != c.value || o.cType != c.cType else { continue }
-            let toolsOnly = c.visibility == .toolsOnly
-            let gate = gated(c.interfaceRanges, at: a.interfaceVersion)
-            let base = o.value != c.value ? "a constant's value" : "a constant's C type"
-            let rule = toolsOnly ? "tools-only: not part of a guest's ABI (would be: \(base))"
-                : gate ? "growth behind an interface-version gate (would be: \(base))" : base
+            let (severity, rule) = judged(o.value != c.value ? "a constant's value" : "a constant's C type",
+                                          toolsOnly: c.visibility == .toolsOnly, gated: gated(c.interfaceRanges, at: a.interfaceVersion))
             changes.append(ABIChange(entity: c.name, header: c.location.header, line: c.location.line, kind: .changed,
-                                     severity: toolsOnly || gate ? .compatible : .breaking, rule: rule,
-                                     old: value(o), new: value(c)))
+                                     severity: severity, rule: rule, old: value(o), new: value(c)))
         }
         changes += compareRings(a, b)
         changes.sort { ($0.severity == .breaking ? 0 : 1, $0.header, $0.entity) < ($1.severity == .breaking ? 0 : 1, $1.header, $1.entity) }
@@ -129,13 +125,11 @@ public enum ABIDiff {
                 continue
             }
             guard o.pageRingSize != r.pageRingSize else { continue }
-            let tools = toolsOnly(r.name, newTypes)
             let gate = gated(newTypes["struct \(r.name)_sring"]?.interfaceRanges, at: a.interfaceVersion)
                 || gated(newTypes["union \(r.name)_sring_entry"]?.interfaceRanges, at: a.interfaceVersion)
-            let base = "a ring's entries per page"
+            let (severity, rule) = judged("a ring's entries per page", toolsOnly: toolsOnly(r.name, newTypes), gated: gate)
             out.append(ABIChange(entity: "ring \(r.name)", header: r.location.header, line: r.location.line, kind: .changed,
-                                 severity: tools || gate ? .compatible : .breaking,
-                                 rule: tools ? "tools-only: not part of a guest's ABI (would be: \(base))" : gate ? "growth behind an interface-version gate (would be: \(base))" : base,
+                                 severity: severity, rule: rule,
                                  old: "\(o.pageRingSize) entries per page", new: "\(r.pageRingSize) entries per page"))
         }
         let oldBytes = Dictionary((a.byteRings ?? []).map { ("\($0.interface).\($0.buffer)", $0) }, uniquingKeysWith: { x, _ in x })
@@ -145,6 +139,14 @@ public enum ABIDiff {
                                  severity: .breaking, rule: "a byte ring's capacity", old: "\(o.capacity) bytes", new: "\(r.capacity) bytes"))
         }
         return out
+    }
+
+    /// A change that would break a guest by `rule`, unless it is tools-only or behind an
+    /// interface-version gate: then compatible, and the rule says what it would have been.
+    static func judged(_ rule: String, toolsOnly: Bool, gated: Bool) -> (ABIChange.Severity, String) {
+        if toolsOnly { return (.compatible, "tools-only: not part of a guest's ABI (would be: \(rule))") }
+        if gated { return (.compatible, "growth behind an interface-version gate (would be: \(rule))") }
+        return (.breaking, rule)
     }
 
     /// True when `ranges` (the new side's) leave out `version`: the change only applies to guests
@@ -163,8 +165,8 @@ public enum ABIDiff {
         var out: [ABIChange] = []
         let toolsOnly = n.visibility == .toolsOnly && o.visibility == .toolsOnly
         func add(_ entity: String, _ kind: ABIChange.Kind, _ breakingRule: String, _ old: String?, _ new: String?, compatibleRule: String? = nil) {
-            let severity: ABIChange.Severity = toolsOnly || compatibleRule != nil ? .compatible : .breaking
-            let rule = toolsOnly ? "tools-only: not part of a guest's ABI (would be: \(breakingRule))" : (compatibleRule ?? breakingRule)
+            let (severity, rule): (ABIChange.Severity, String) = !toolsOnly && compatibleRule != nil
+                ? (.compatible, compatibleRule!) : judged(breakingRule, toolsOnly: toolsOnly, gated: false)
             out.append(ABIChange(entity: entity, header: n.location.header, line: n.location.line, kind: kind, severity: severity, rule: rule, old: old, new: new))
         }
         let oldFields = Dictionary((o.fields ?? []).compactMap { f in f.name.map { ($0, f) } }, uniquingKeysWith: { a, _ in a })

@@ -16,14 +16,20 @@ public struct XenFlexRing<Layout: XenFlexRingLayout>: ~Copyable {
     @inlinable
     public static func halfSize(order: RING_IDX) -> RING_IDX { RING_IDX(1) << (order &+ RING_IDX(XEN_PAGE_SHIFT) &- 1) }
 
+    /// The two directions: `in` in the first half of `data`, `out` in the second.
+    @inlinable
+    static func streams(_ interface: UnsafeMutableRawPointer, data: UnsafeMutableRawPointer, order: RING_IDX) throws(XenRingError) -> (in: XenByteStream, out: XenByteStream) {
+        guard order <= Self.maximumOrder else { throw .badRingSize(order) }
+        let size = Self.halfSize(order: order)
+        return (try XenByteStream(indexes: interface, consumerOffset: Layout.inConsumerOffset, producerOffset: Layout.inProducerOffset, data: data, size: size),
+                try XenByteStream(indexes: interface, consumerOffset: Layout.outConsumerOffset, producerOffset: Layout.outProducerOffset, data: data + Int(size), size: size))
+    }
+
     /// The front end, on a fresh interface it owns: writes `ring_order` and starts all four offsets
     /// at `offset` (0 for a new ring). `data` holds `2^order` pages.
     @inlinable
     public init(frontendOf interface: UnsafeMutableRawPointer, data: UnsafeMutableRawPointer, order: RING_IDX, startingAt offset: RING_IDX = 0) throws(XenRingError) {
-        guard order <= Self.maximumOrder else { throw .badRingSize(order) }
-        let size = Self.halfSize(order: order)
-        let in_ = try XenByteStream(indexes: interface, consumerOffset: Layout.inConsumerOffset, producerOffset: Layout.inProducerOffset, data: data, size: size)
-        let out = try XenByteStream(indexes: interface, consumerOffset: Layout.outConsumerOffset, producerOffset: Layout.outProducerOffset, data: data + Int(size), size: size)
+        let (in_, out) = try Self.streams(interface, data: data, order: order)
         reader = XenByteReader(in_, at: offset)
         writer = XenByteWriter(out, at: offset)
         XenSharedMemoryAccess.write(interface + Layout.inProducerOffset, offset)
@@ -44,10 +50,7 @@ public struct XenFlexRing<Layout: XenFlexRingLayout>: ~Copyable {
     /// (from `ringOrder(of:)`).
     @inlinable
     public init(backendOf interface: UnsafeMutableRawPointer, data: UnsafeMutableRawPointer, order: RING_IDX) throws(XenRingError) {
-        guard order <= Self.maximumOrder else { throw .badRingSize(order) }
-        let size = Self.halfSize(order: order)
-        let out = try XenByteStream(indexes: interface, consumerOffset: Layout.outConsumerOffset, producerOffset: Layout.outProducerOffset, data: data + Int(size), size: size)
-        let in_ = try XenByteStream(indexes: interface, consumerOffset: Layout.inConsumerOffset, producerOffset: Layout.inProducerOffset, data: data, size: size)
+        let (in_, out) = try Self.streams(interface, data: data, order: order)
         reader = XenByteReader(out)
         writer = XenByteWriter(in_)
     }

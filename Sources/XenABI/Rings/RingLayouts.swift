@@ -12,9 +12,7 @@ extension XenRingLayout {
         let capped = RING_IDX(truncatingIfNeeded: min(fit, Int(RING_IDX.max)))
         return RING_IDX(1) << (RING_IDX(RING_IDX.bitWidth - 1) - RING_IDX(capped.leadingZeroBitCount))
     }
-}
 
-extension XenRingLayout {
     /// The front end of this ring: `struct name_front_ring` with ring.h's front-side macros.
     public typealias Front = XenFrontRing<Self>
     /// The back end of this ring: `struct name_back_ring` with ring.h's back-side macros.

@@ -72,10 +72,7 @@ public struct XenStoreRing: ~Copyable {
     public mutating func reattachIfConnected() throws(XenRingError) -> Bool {
         guard XenSharedMemoryAccess.read(interface + xenstore_domain_interface.FieldOffset.connection) == UInt32(bitPattern: XENSTORE_CONNECTED) else { return false }
         XenSharedMemoryAccess.fullBarrier()
-        let req = try XenByteStream(xenstore_domain_interface_req.self, interface: interface)
-        let rsp = try XenByteStream(xenstore_domain_interface_rsp.self, interface: interface)
-        requests = XenByteWriter(req)
-        responses = XenByteReader(rsp)
+        self = try XenStoreRing(interface)
         return true
     }
 }
