@@ -11,3 +11,8 @@ public struct ABIGenError: Error, CustomStringConvertible, Sendable {
 
     public var description: String { location.map { "\($0): error: \(message)" } ?? "error: \(message)" }
 }
+
+extension ABIGenError {
+    /// The one line every subcommand prints for an error: `abigen: FILE:LINE: error: ...`.
+    public var diagnostic: String { "abigen: \(self)" }
+}

@@ -16,7 +16,7 @@ public enum DiffReportWriter {
                     header = c.header
                     s += "\n### \(header)\n\n| entity | change | old | new | rule | line |\n|---|---|---|---|---|---|\n"
                 }
-                s += "| `\(c.entity)` | \(c.kind.rawValue) | \(cell(c.old)) | \(cell(c.new)) | \(c.rule) | \(c.line) |\n"
+                s += "| `\(c.entity)` | \(c.kind.rawValue) | \(cell(c.old)) | \(cell(c.new)) | \(c.rule) | \(c.line == 0 ? "" : String(c.line)) |\n"
             }
         }
         return s

@@ -103,12 +103,16 @@ public struct ABIUsage: Sendable {
         s += "\n## Constants\n\n" + constants.sorted().map { "`\($0)`" }.joined(separator: ", ") + "\n"
         if let diff {
             let touched = diff.changes.filter { c in
-                constants.contains(c.entity) || types.contains(c.entity) || types.contains(String(c.entity.split(separator: ".").first ?? ""))
+                if constants.contains(c.entity) || types.contains(c.entity) || types.contains(String(c.entity.split(separator: ".").first ?? "")) { return true }
+                // `hypercall NAME` and `hypercall NAME: SUBOP` (SpecDiff's entities).
+                guard c.entity.hasPrefix("hypercall ") else { return false }
+                let name = c.entity.dropFirst("hypercall ".count).split(separator: ":").first.map(String.init) ?? ""
+                return hypercalls[name] != nil
             }
             s += "\n## Upgrade checklist: \(diff.oldVersion) → \(diff.newVersion)\n\n"
             if touched.isEmpty { s += "Nothing the kernel uses changed.\n" }
             for c in touched {
-                s += "- [ ] **\(c.severity.rawValue)** `\(c.entity)` (\(c.header):\(c.line)): \(c.kind.rawValue)"
+                s += "- [ ] **\(c.severity.rawValue)** `\(c.entity)` (\(c.line == 0 ? c.header : "\(c.header):\(c.line)")): \(c.kind.rawValue)"
                 s += c.old.map { ", was `\($0)`" } ?? ""
                 s += c.new.map { ", now `\($0)`" } ?? ""
                 s += " — \(c.rule)\n"

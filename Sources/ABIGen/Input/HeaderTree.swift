@@ -17,11 +17,19 @@ public struct HeaderTree: Sendable {
             throw ABIGenError("\(root.path) has no xen.h: not a Xen public header tree")
         }
         self.root = root.standardizedFileURL
-        let staging = FileManager.default.temporaryDirectory
-            .appendingPathComponent("abigen-include-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(at: staging.appendingPathComponent("xen"), withDestinationURL: self.root)
+        let staging = try TemporaryDirectory.make("include")
+        do { try FileManager.default.createSymbolicLink(at: staging.appendingPathComponent("xen"), withDestinationURL: self.root) } catch {
+            try? FileManager.default.removeItem(at: staging)
+            throw ABIGenError("cannot stage \(self.root.path) for inclusion: \(error.localizedDescription)")
+        }
         includeDir = staging
+    }
+
+    /// The tree at `root` for the length of `body`; its staging directory is removed after.
+    public static func with<T>(root: URL, _ body: (HeaderTree) throws -> T) throws -> T {
+        let tree = try HeaderTree(root: root)
+        defer { tree.removeStaging() }
+        return try body(tree)
     }
 
     public func removeStaging() { try? FileManager.default.removeItem(at: includeDir) }

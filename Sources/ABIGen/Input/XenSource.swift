@@ -1,7 +1,8 @@
-// Other ways to get a release's public headers: a Xen source tree, or a ref of a xen.git clone.
+// The three places a release's public headers come from: a tree laid out as installed, a Xen
+// source tree, or a ref of a xen.git clone.
 import Foundation
 
-public enum HeaderSource: Sendable {
+public enum HeaderSource: Sendable, Equatable {
     /// A tree laid out as installed (`DIR/xen.h`, `DIR/io/...`); carries no release number.
     case installed(String)
     /// A Xen source tree: `DIR/xen/include/public`, the release in `DIR/xen/Makefile`.
@@ -9,34 +10,33 @@ public enum HeaderSource: Sendable {
     /// A ref of a xen.git clone, bare or not, read from its objects with no checkout.
     case git(repository: String, ref: String)
 
-    /// The header directory to read, the release it is (when the source says), and a directory
-    /// to remove afterwards.
-    public func materialize() throws -> (headers: URL, release: String?, temporary: URL?) {
+    /// Runs `body` on the header tree and the release it is (when the source says). Whatever the
+    /// source needed on disk (a git ref's unpacked headers, the include staging) is removed when
+    /// `body` returns or throws.
+    public func withTree<T>(_ body: (HeaderTree, _ release: String?) throws -> T) throws -> T {
         switch self {
         case let .installed(dir):
-            return (URL(fileURLWithPath: dir), nil, nil)
+            return try HeaderTree.with(root: URL(fileURLWithPath: dir)) { try body($0, nil) }
         case let .sourceTree(dir):
             let root = URL(fileURLWithPath: dir)
             let headers = root.appendingPathComponent("xen/include/public")
             guard FileManager.default.fileExists(atPath: headers.appendingPathComponent("xen.h").path) else {
                 throw ABIGenError("\(dir) is not a Xen source tree: no xen/include/public/xen.h")
             }
-            return (headers, try Self.release(makefile: root.appendingPathComponent("xen/Makefile")), nil)
+            let release = try Self.release(makefile: root.appendingPathComponent("xen/Makefile"))
+            return try HeaderTree.with(root: headers) { try body($0, release) }
         case let .git(repository, ref):
-            let work = FileManager.default.temporaryDirectory.appendingPathComponent("abigen-git-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
-            try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-            let archive = work.appendingPathComponent("public.tar")
-            let git = try Subprocess.run(["git", "-C", repository, "archive", "--format=tar", "-o", archive.path, ref, "xen/include/public", "xen/Makefile"])
-            guard git.status == 0 else {
-                try? FileManager.default.removeItem(at: work)
-                throw ABIGenError("cannot read \(ref) from the xen.git clone \(repository): \(git.output.trimmingCharacters(in: .whitespacesAndNewlines))")
+            return try TemporaryDirectory.with("git") { work in
+                let archive = work.appendingPathComponent("public.tar")
+                let git = try Subprocess.run(["git", "-C", repository, "archive", "--format=tar", "-o", archive.path, ref, "xen/include/public", "xen/Makefile"])
+                guard git.status == 0 else {
+                    throw ABIGenError("cannot read \(ref) from the xen.git clone \(repository): \(git.output.trimmingCharacters(in: .whitespacesAndNewlines))")
+                }
+                let tar = try Subprocess.run(["tar", "-x", "-f", archive.path, "-C", work.path])
+                guard tar.status == 0 else { throw ABIGenError("cannot unpack \(ref)'s headers: \(tar.output)") }
+                let release = try Self.release(makefile: work.appendingPathComponent("xen/Makefile"))
+                return try HeaderTree.with(root: work.appendingPathComponent("xen/include/public")) { try body($0, release) }
             }
-            let tar = try Subprocess.run(["tar", "-x", "-f", archive.path, "-C", work.path])
-            guard tar.status == 0 else {
-                try? FileManager.default.removeItem(at: work)
-                throw ABIGenError("cannot unpack \(ref)'s headers: \(tar.output)")
-            }
-            return (work.appendingPathComponent("xen/include/public"), try Self.release(makefile: work.appendingPathComponent("xen/Makefile")), work)
         }
     }
 

@@ -37,4 +37,17 @@ public enum OutputWriter {
         }
         try? fm.removeItem(at: old)
     }
+
+    /// Replaces the file at `url` with `contents`: written beside it, then renamed over it, so a
+    /// reader sees the old file or the new one, never part of either.
+    public static func replaceFile(_ url: URL, with contents: String) throws {
+        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).abigen-new-\(ProcessInfo.processInfo.processIdentifier)")
+        do {
+            try Data(contents.utf8).write(to: tmp)
+            guard rename(tmp.path, url.path) == 0 else { throw ABIGenError(String(cString: strerror(errno))) }
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            throw ABIGenError("cannot write \(url.path): \((error as? ABIGenError)?.message ?? error.localizedDescription)")
+        }
+    }
 }

@@ -57,12 +57,13 @@ public struct Spec: Sendable {
         public var line: Int
     }
 
-    public static func load(_ url: URL) throws -> Spec {
+    /// Reads the spec at `url`; errors name it `name` (as given, or relative to the project).
+    public static func load(_ url: URL, name: String? = nil) throws -> Spec {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw ABIGenError("cannot read the spec \(url.path): \(error.localizedDescription)")
+            throw ABIGenError("cannot read the spec \(name ?? url.path): \(error.localizedDescription)")
         }
-        return try parse(text, file: url.path)
+        return try parse(text, file: name ?? url.path)
     }
 
     public static func parse(_ text: String, file: String) throws -> Spec {

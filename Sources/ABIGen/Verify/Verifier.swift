@@ -45,8 +45,7 @@ public struct Verifier {
 
     public func run() throws -> VerificationReport {
         let model = generation.model
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("abigen-verify-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
-        try? FileManager.default.removeItem(at: work)
+        let work = try TemporaryDirectory.make("verify")
         defer { try? FileManager.default.removeItem(at: work) }
         let tree = work.appendingPathComponent("generated")
         try OutputWriter.replace(tree, with: generation.files)
