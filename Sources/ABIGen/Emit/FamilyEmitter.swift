@@ -50,6 +50,7 @@ struct FamilyEmitter {
                 out += "@frozen public struct \(f.swiftName): RawRepresentable, Equatable, BitwiseCopyable {\n"
                 out += "    public var rawValue: \(raw)\n    @inline(__always) public init(rawValue: \(raw)) { self.rawValue = rawValue }\n"
                 for m in f.members { out += member(m, "    ") }
+                out += CNameEmitter.property(f.members.map { ("Self.\(Self.caseName($0, prefix: prefix)).rawValue", $0) }, indent: "    ")
                 out += "}\n\n"
             }
         }

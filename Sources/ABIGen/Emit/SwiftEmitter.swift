@@ -112,6 +112,7 @@ public struct SwiftEmitter {
                 s += "    /// `\(e.name)` = \(e.value)\n"
                 s += "    public static var \(Naming.identifier(e.name)): Self { Self(rawValue: \(e.value)) }\n"
             }
+            s += CNameEmitter.property((t.enumerators ?? []).map { (String($0.value), $0.name) }, indent: "    ")
             return opener + s + "}\n" + closer + "\n"
         case .typedef:
             let u = shape?.underlying ?? t.underlying

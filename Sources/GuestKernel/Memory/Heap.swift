@@ -1,71 +1,9 @@
-// Memory: a page allocator over every page of the domain and the heap the Swift runtime uses.
+// The heap the Swift runtime allocates from (`posix_memalign`/`free`): first fit with boundary
+// headers over one run of mapped pages.
 import GuestKernelRuntime
 import XenABI
 
-/// One bit per pseudo-physical page: set = in use. Pages below `first` belong to the image and
-/// Xen's bootstrap structures and are never handed out.
-enum PageAllocator {
-    nonisolated(unsafe) static var bitmap: UnsafeMutablePointer<UInt64> = .init(bitPattern: 8)!
-    nonisolated(unsafe) static var first = 0
-    nonisolated(unsafe) static var count = 0
-    nonisolated(unsafe) static var free = 0
-    nonisolated(unsafe) static var hint = 0
-
-    /// Manages pfns `first..<count`; the bitmap itself is carved from the front of that range.
-    static func start(first: Int, count: Int) {
-        let words = (count + 63) / 64
-        let bitmapPages = (words * 8 + Boot.pageSize - 1) / Boot.pageSize
-        bitmap = UnsafeMutableRawPointer(bitPattern: Boot.address(ofPFN: first))!.bindMemory(to: UInt64.self, capacity: words)
-        for i in 0..<words { bitmap[i] = 0 }
-        self.first = first + bitmapPages
-        self.count = count
-        for pfn in 0..<self.first { mark(pfn, used: true) }
-        free = count - self.first
-        hint = self.first
-    }
-
-    static func isUsed(_ pfn: Int) -> Bool { bitmap[pfn / 64] & (1 << UInt64(pfn % 64)) != 0 }
-
-    static func mark(_ pfn: Int, used: Bool) {
-        if used { bitmap[pfn / 64] |= 1 << UInt64(pfn % 64) } else { bitmap[pfn / 64] &= ~(1 << UInt64(pfn % 64)) }
-    }
-
-    /// A free page's pfn, or nil when none is left. Its virtual address is `Boot.address(ofPFN:)`.
-    static func allocate() -> Int? {
-        guard free > 0 else { return nil }
-        var pfn = hint
-        for _ in 0..<count {
-            if pfn >= count { pfn = first }
-            if !isUsed(pfn) {
-                mark(pfn, used: true)
-                free -= 1
-                hint = pfn + 1
-                return pfn
-            }
-            pfn += 1
-        }
-        return nil
-    }
-
-    /// A free page below `limit` (page tables must come from pages that are already mapped).
-    static func allocate(below limit: Int) -> Int? {
-        for pfn in first..<min(limit, count) where !isUsed(pfn) {
-            mark(pfn, used: true)
-            free -= 1
-            return pfn
-        }
-        return nil
-    }
-
-    static func release(_ pfn: Int) {
-        precondition(pfn >= first && pfn < count && isUsed(pfn), "freeing a page that is not allocated")
-        mark(pfn, used: false)
-        free += 1
-    }
-}
-
-/// First-fit heap with boundary headers over a fixed run of mapped pages, for the Swift runtime
-/// (`posix_memalign`/`free`). Freed blocks merge with a free successor.
+/// Freed blocks merge with a free successor when the next allocation passes them.
 enum Heap {
     struct Header { var size: Int; var free: Bool }
     nonisolated(unsafe) static var base: UnsafeMutableRawPointer = .init(bitPattern: 8)!

@@ -1,37 +1,44 @@
-// The grant table: sized, set up and mapped; entries granted and ended with the result checked.
+// The grant table (v1): sized, set up and mapped once; entries granted and ended with the
+// result checked. The toolstack reserves entries 0..7 (xenconsoled maps the console ring through
+// 0, xenstored the store page through 1): the kernel hands out refs from 8 on.
 import GuestKernelBoot
 import XenABI
 
 enum GrantTable {
     nonisolated(unsafe) static var entries: UnsafeMutablePointer<grant_entry_v1> = .init(bitPattern: 8)!
     nonisolated(unsafe) static var count = 0
-    /// Refs below this are reserved by convention (the console and xenstore use 0..7).
+    nonisolated(unsafe) static var frames: (now: UInt32, max: UInt32) = (0, 0)
     static let firstFree: UInt32 = 8
 
     /// GNTTABOP_query_size, then GNTTABOP_setup_table for one frame, mapped over a page of ours.
-    static func start() throws(XenError) -> (frames: UInt32, max: UInt32) {
+    static func start() throws(BootError) {
         var size = gnttab_query_size()
         size.dom = domid_t(truncatingIfNeeded: DOMID_SELF)
-        _ = try withUnsafeMutablePointer(to: &size) { (p) throws(XenError) in
-            try Xen.grant_table_op.query_size(UnsafeMutableBufferPointer(start: p, count: 1))
-        }
-        guard size.status == Int16(GNTST_okay) else { throw XenError(code: 22) }
+        do {
+            _ = try withUnsafeMutablePointer(to: &size) { (p) throws(XenError) in
+                try Xen.grant_table_op.query_size(UnsafeMutableBufferPointer(start: p, count: 1))
+            }
+        } catch { throw .xen(error) }
+        guard size.status == Int16(GNTST_okay) else { throw .kernel(.grantStatus(size.status)) }
         var frame: xen_pfn_t = 0
         var setup = gnttab_setup_table()
         setup.dom = domid_t(truncatingIfNeeded: DOMID_SELF)
         setup.nr_frames = 1
-        try withUnsafeMutablePointer(to: &frame) { (f) throws(XenError) in
-            setup.frame_list = XenGuestHandle(f)
-            _ = try withUnsafeMutablePointer(to: &setup) { (p) throws(XenError) in
-                try Xen.grant_table_op.setup_table(UnsafeMutableBufferPointer(start: p, count: 1))
+        do {
+            try withUnsafeMutablePointer(to: &frame) { (f) throws(XenError) in
+                setup.frame_list = XenGuestHandle(f)
+                _ = try withUnsafeMutablePointer(to: &setup) { (p) throws(XenError) in
+                    try Xen.grant_table_op.setup_table(UnsafeMutableBufferPointer(start: p, count: 1))
+                }
             }
-        }
-        guard setup.status == Int16(GNTST_okay), let pfn = PageAllocator.allocate() else { throw XenError(code: 22) }
+        } catch { throw .xen(error) }
+        guard setup.status == Int16(GNTST_okay) else { throw .kernel(.grantStatus(setup.status)) }
+        guard let pfn = PageAllocator.allocate() else { throw .kernel(.noFreePage) }
         let va = Boot.address(ofPFN: pfn)
-        try Memory.map(mfn: UInt64(frame), at: va)
+        do { try Memory.map(mfn: UInt64(frame), at: va) } catch { throw .xen(error) }
         entries = UnsafeMutablePointer(bitPattern: va)!
         count = Boot.pageSize / MemoryLayout<grant_entry_v1>.stride
-        return (size.nr_frames, size.max_nr_frames)
+        frames = (size.nr_frames, size.max_nr_frames)
     }
 
     /// Grants `domid` access to machine frame `mfn`: frame and domid first, then the flags that
@@ -46,7 +53,8 @@ enum GrantTable {
     }
 
     /// Ends access unless the grantee is using the frame right now (GTF_reading/GTF_writing):
-    /// compare-and-swap the flags to 0 only from a state without those bits.
+    /// compare-and-swap the flags to 0 only from a state without those bits. False: the peer
+    /// still maps it, and the page must not be reused (XSA-396).
     static func endAccess(_ ref: UInt32) -> Bool {
         let flagsPointer = UnsafeMutableRawPointer(entries + Int(ref)).assumingMemoryBound(to: UInt16.self)
         var current = flagsPointer.pointee

@@ -37,18 +37,6 @@ enum Boot {
         return end
     }
 
-    /// Whether `word` appears in the module command line (start_info.cmd_line).
-    static func commandLineHas(_ word: StaticString) -> Bool {
-        withUnsafeBytes(of: startInfo.pointee.cmd_line) { line in
-            word.withUTF8Buffer { w in
-                var n = 0
-                while n < line.count && line[n] != 0 { n += 1 }
-                guard w.count <= n else { return false }
-                return (0...(n - w.count)).contains { i in w.indices.allSatisfy { line[i + $0] == w[$0] } }
-            }
-        }
-    }
-
     static func printStartInfo() {
         let si = startInfo.pointee
         Console.write("guest: start_info magic ")

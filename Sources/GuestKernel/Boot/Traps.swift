@@ -1,16 +1,19 @@
-// The trap table: every exception reaches Swift, which either handles an expected one or prints
-// the vector, error code and registers and crashes the domain (Xen would otherwise kill it silently).
+// The trap table: every exception reaches Swift, which resumes one that code said to expect (a
+// probe of an instruction that may fault) or prints the vector, error code and registers and
+// crashes the domain (Xen would otherwise kill it silently).
 import GuestKernelBoot
 import XenABI
 
 enum Traps {
-    /// An exception a self-test is about to cause, and how far to step past it.
-    nonisolated(unsafe) static var expected: (vector: UInt, skip: UInt)?
-    nonisolated(unsafe) static var taken: (vector: UInt, rip: UInt)?
+    static let vectors = 20
+    /// Per vector: how far to step past an expected exception (-1: not expected), and where the
+    /// last expected one was taken.
+    nonisolated(unsafe) static var skip = [Int](repeating: -1, count: vectors)
+    nonisolated(unsafe) static var takenAt = [UInt](repeating: 0, count: vectors)
 
     static func start() throws(XenError) {
-        var table = [trap_info](repeating: trap_info(), count: 21)
-        for v in 0..<20 {
+        var table = [trap_info](repeating: trap_info(), count: vectors + 1)
+        for v in 0..<vectors {
             table[v].vector = UInt8(v)
             // The kernel runs in ring 3: int3 and into must be allowed from there.
             table[v].flags = v == 3 || v == 4 ? 3 : 0
@@ -21,12 +24,23 @@ enum Traps {
         _ = try table.withUnsafeBufferPointer { (p) throws(XenError) in try Xen.set_trap_table(p) }
     }
 
+    /// The next exception of `vector` is expected: it is resumed `skip` bytes past where Xen
+    /// reports it (a fault reports the instruction, a trap the one after).
+    static func expect(vector: Int, skip bytes: Int) {
+        takenAt[vector] = 0
+        skip[vector] = bytes
+    }
+
+    /// Where the expected exception of `vector` was taken, or nil if it was not.
+    static func taken(vector: Int) -> UInt? { takenAt[vector] == 0 ? nil : takenAt[vector] }
+
     static func handle(_ frame: UnsafeMutablePointer<trap_frame>) {
         let f = frame.pointee
-        if let e = expected, e.vector == f.vector {
-            expected = nil
-            taken = (f.vector, f.rip)
-            frame.pointee.rip += e.skip
+        let v = Int(f.vector)
+        if v < vectors, skip[v] >= 0 {
+            takenAt[v] = f.rip
+            frame.pointee.rip += UInt(skip[v])
+            skip[v] = -1
             return
         }
         Console.write("guest: trap: vector "); Console.write(UInt64(f.vector))
@@ -43,8 +57,7 @@ enum Traps {
         Console.write(" rcx "); Console.write(UInt64(f.rcx), hex: true); Console.write(" rdx "); Console.write(UInt64(f.rdx), hex: true)
         Console.write(" rsi "); Console.write(UInt64(f.rsi), hex: true); Console.write(" rdi "); Console.write(UInt64(f.rdi), hex: true)
         Console.write(" rbp "); Console.write(UInt64(f.rbp), hex: true); Console.newline()
-        Report.fail("unexpected exception", "the kernel took a fault it did not expect")
-        Report.finish()
+        Panic.fail("unexpected exception")
     }
 }
 

@@ -1,21 +1,26 @@
-// Event channels: the upcall Xen makes into boot.S, the 2-level pending/mask scan, delivery counts.
+// Event channels, the hardware half: the upcall Xen makes into boot.S only records which ports
+// fired (EventLoop hands them to their owners), and the 2-level ABI's mask and unmask.
 import GuestKernelBoot
 import XenABI
 
 enum Events {
+    /// The 2-level ABI on x86_64: 64 selector bits, each for a word of 64 ports.
     static let maxPorts = 64 * 64
-    /// Deliveries per port, counted by the upcall.
-    nonisolated(unsafe) static var delivered: UnsafeMutablePointer<UInt32> = .init(bitPattern: 8)!
+    /// Ports the upcall found pending and unmasked, not yet taken by the loop: one bit each in
+    /// words 0..<64 and, in word 64, which of those words have any, set with locked instructions
+    /// (the upcall interrupts the loop on the same vCPU).
+    nonisolated(unsafe) static var fired = UnsafeMutablePointer<UInt>(bitPattern: 8)!
+    static var firedWords: UnsafeMutablePointer<UInt> { fired + 64 }
     nonisolated(unsafe) static var upcalls = 0
-    /// What a port's delivery does besides counting.
-    nonisolated(unsafe) static var onTimer: Int32 = -1
-    nonisolated(unsafe) static var timerFired = false
+    nonisolated(unsafe) static var started = false
 
     /// Registers the upcall and failsafe entries, then lets Xen deliver (dom0 starts masked).
-    static func start() throws(XenError) {
-        delivered = UnsafeMutablePointer<UInt32>.allocate(capacity: maxPorts)
-        delivered.initialize(repeating: 0, count: maxPorts)
-        try Xen.set_callbacks(UInt64(hypervisor_callback_address()), UInt64(failsafe_callback_address()), 0)
+    static func start() throws(BootError) {
+        guard let page = PageAllocator.allocate() else { throw .kernel(.noFreePage) }
+        fired = UnsafeMutablePointer<UInt>(bitPattern: Boot.address(ofPFN: page))!
+        fired.initialize(repeating: 0, count: 65)
+        do { try Xen.set_callbacks(UInt64(hypervisor_callback_address()), UInt64(failsafe_callback_address()), 0) } catch { throw .xen(error) }
+        started = true
         unmaskUpcalls()
     }
 
@@ -38,8 +43,16 @@ enum Events {
         try Xen.event_channel_op.unmask(evtchn_unmask(port: port))
     }
 
-    /// The upcall: for each selector bit Xen set, each pending and unmasked port, clear and count.
-    /// Everything read from shared_info is read once and bounded by the 2-level ABI's 64x64 ports.
+    /// Takes the words that have fired ports, then the ports of one word.
+    static func takeWords() -> UInt { atomic_xchg_ulong(firedWords, 0) }
+    static func take(word: Int) -> UInt { atomic_xchg_ulong(fired + word, 0) }
+
+    static var anyFired: Bool { firedWords.pointee != 0 }
+
+    /// The upcall: for each selector bit Xen set, each pending and unmasked port, clear it in
+    /// shared_info and record it. Everything read from shared_info is read once and bounded by
+    /// the 2-level ABI's 64x64 ports; no owner runs here, so a port that keeps firing costs the
+    /// upcall one bit each time, never an owner's work (XSA-391).
     static func upcall() {
         upcalls += 1
         repeat {
@@ -54,9 +67,8 @@ enum Events {
                     let bit = ready.trailingZeroBitCount
                     ready &= ready - 1
                     guard atomic_test_and_clear_bit(SharedInfo.pending + word, UInt32(bit)) != 0 else { continue }
-                    let port = word * 64 + bit
-                    delivered[port] &+= 1
-                    if Int32(port) == onTimer { timerFired = true }
+                    atomic_set_bit(fired + word, UInt32(bit))
+                    atomic_set_bit(firedWords, UInt32(word))
                 }
             }
         } while SharedInfo.upcallPending.pointee != 0

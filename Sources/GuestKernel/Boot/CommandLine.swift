@@ -1,0 +1,67 @@
+// What the kernel does, chosen by its command line (start_info.cmd_line: xl's `extra=`, a dom0's
+// module arguments): words separated by spaces.
+//   (empty)          every self-test group, then power off with the verdict
+//   tests=G1,G2,...  only these self-test groups (SelfTests.groups names them; `none` for none)
+//   timings          each self-test's time as a `guest: figure` line
+import XenABI
+
+enum CommandLine {
+    /// The command line's bytes, up to its NUL (at most the 1024 bytes start_info holds).
+    static var bytes: UnsafeBufferPointer<UInt8> {
+        let base = UnsafeRawPointer(Boot.startInfo).advanced(by: MemoryLayout<start_info>.offset(of: \.cmd_line)!).assumingMemoryBound(to: UInt8.self)
+        var n = 0
+        while n < Int(MAX_GUEST_CMDLINE) && base[n] != 0 { n += 1 }
+        return UnsafeBufferPointer(start: base, count: n)
+    }
+
+    static var isEmpty: Bool { var w = words(); return w.next() == nil }
+
+    /// The words, each a slice of the command line.
+    static func words() -> Words { Words(line: bytes) }
+
+    struct Words: IteratorProtocol {
+        let line: UnsafeBufferPointer<UInt8>
+        var at = 0
+        mutating func next() -> UnsafeBufferPointer<UInt8>? {
+            while at < line.count && line[at] == 0x20 { at += 1 }
+            guard at < line.count else { return nil }
+            let start = at
+            while at < line.count && line[at] != 0x20 { at += 1 }
+            return UnsafeBufferPointer(rebasing: line[start..<at])
+        }
+    }
+
+    /// Whether `word` is one of the words.
+    static func has(_ word: StaticString) -> Bool {
+        var w = words()
+        while let next = w.next() { if equal(next, word) { return true } }
+        return false
+    }
+
+    /// The value of `key=value`, if the key is given.
+    static func value(_ key: StaticString) -> UnsafeBufferPointer<UInt8>? {
+        var w = words()
+        while let next = w.next() {
+            let k = key.utf8CodeUnitCount
+            if next.count > k, next[k] == 0x3D, equal(UnsafeBufferPointer(rebasing: next[0..<k]), key) {
+                return UnsafeBufferPointer(rebasing: next[(k + 1)...])
+            }
+        }
+        return nil
+    }
+
+    /// Whether the comma-separated list `key=a,b` names `item`; with no `key=` at all, `absent`.
+    static func list(_ key: StaticString, contains item: StaticString, absent: Bool) -> Bool {
+        guard let v = value(key) else { return absent }
+        var start = 0
+        for i in 0...v.count where i == v.count || v[i] == 0x2C {
+            if equal(UnsafeBufferPointer(rebasing: v[start..<i]), item) { return true }
+            start = i + 1
+        }
+        return false
+    }
+
+    static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: StaticString) -> Bool {
+        b.withUTF8Buffer { b in a.count == b.count && a.indices.allSatisfy { a[$0] == b[$0] } }
+    }
+}

@@ -1,0 +1,125 @@
+// The kernel's one loop: each fired port goes to the owner that bound it, each deadline to the
+// owner that asked for it, and with nothing to run the vCPU blocks in SCHEDOP_block.
+import XenABI
+
+/// What an owner is woken for.
+enum Wake {
+    case port(UInt32)
+    case deadline
+    /// The owner said it had more to do: it goes on without a new event.
+    case resume
+}
+
+/// An owner's answer: done, or more work left than its budget allowed (it runs again next round
+/// without waiting for another event).
+enum Progress { case done, more }
+
+enum EventLoop {
+    /// Units of work (ring entries, messages) an owner does per call: a port that never stops
+    /// firing gets one call per round like every other, so it cannot starve them (XSA-391).
+    static let budget = 64
+    typealias Handler = (Wake) -> Progress
+
+    nonisolated(unsafe) static var handlers: [Handler] = []
+    nonisolated(unsafe) static var deadlines: [UInt64] = []
+    nonisolated(unsafe) static var again: [Bool] = []
+    /// The owner of each port, or -1.
+    nonisolated(unsafe) static var owners = [Int16](repeating: -1, count: Events.maxPorts)
+    nonisolated(unsafe) static var timerPort: UInt32 = 0
+    nonisolated(unsafe) static var armed: UInt64 = 0
+    nonisolated(unsafe) static var rounds = 0
+    nonisolated(unsafe) static var blocks = 0
+
+    /// Binds VIRQ_TIMER, which the loop uses for deadlines.
+    static func start() throws(XenError) {
+        var bind = evtchn_bind_virq(virq: UInt32(bitPattern: VIRQ_TIMER), vcpu: 0)
+        try Xen.event_channel_op.bind_virq(&bind)
+        timerPort = bind.port
+    }
+
+    /// A new owner; ports and deadlines are then bound to it.
+    static func register(_ handler: @escaping Handler) -> Int {
+        handlers.append(handler)
+        deadlines.append(0)
+        again.append(false)
+        return handlers.count - 1
+    }
+
+    static func bind(_ port: UInt32, to owner: Int) throws(KernelError) {
+        guard port < UInt32(Events.maxPorts), port != timerPort else { throw .portOutOfRange }
+        guard owners[Int(port)] < 0 else { throw .portAlreadyBound }
+        owners[Int(port)] = Int16(owner)
+    }
+
+    static func unbind(_ port: UInt32) {
+        if port < UInt32(Events.maxPorts) { owners[Int(port)] = -1 }
+    }
+
+    /// Wakes `owner` with `.deadline` once Xen's system time has reached `time` (0: no deadline).
+    static func wake(_ owner: Int, at time: UInt64) { deadlines[owner] = time }
+
+    /// One round: every owner whose port fired, whose deadline passed or who had more to do is
+    /// called once. Returns whether anyone was.
+    @discardableResult
+    static func runRound() -> Bool {
+        rounds += 1
+        var ran = false
+        var words = Events.takeWords()
+        while words != 0 {
+            let word = words.trailingZeroBitCount
+            words &= words - 1
+            var bits = Events.take(word: word)
+            while bits != 0 {
+                let port = UInt32(word * 64 + bits.trailingZeroBitCount)
+                bits &= bits - 1
+                // The one-shot timer has fired: the deadlines are looked at below.
+                if port == timerPort { armed = 0; continue }
+                let owner = owners[Int(port)]
+                // An unowned port is dropped (a backend may signal a port we closed).
+                guard owner >= 0 else { continue }
+                ran = true
+                if handlers[Int(owner)](.port(port)) == .more { again[Int(owner)] = true }
+            }
+        }
+        let now = Time.now()
+        for owner in deadlines.indices where deadlines[owner] != 0 && deadlines[owner] <= now {
+            deadlines[owner] = 0
+            ran = true
+            if handlers[owner](.deadline) == .more { again[owner] = true }
+        }
+        for owner in again.indices where again[owner] {
+            again[owner] = false
+            ran = true
+            if handlers[owner](.resume) == .more { again[owner] = true }
+        }
+        return ran
+    }
+
+    /// Runs rounds until `done` holds, blocking when nothing is runnable. With a `timeout` (Xen
+    /// system time), gives up then and returns false.
+    static func run(until done: () -> Bool, timeout: UInt64 = 0) -> Bool {
+        while !done() {
+            if runRound() { continue }
+            if timeout != 0 && Time.now() >= timeout { return done() }
+            block(until: timeout)
+        }
+        return true
+    }
+
+    /// Mask, check, block: with upcalls masked nothing can fire unseen between the check and
+    /// SCHEDOP_block, which unmasks them and sleeps only if no event is pending. The one-shot
+    /// timer is set to the earliest deadline (Xen may run it up to its slop early: the next
+    /// round simply finds the deadline not yet passed and blocks again).
+    static func block(until timeout: UInt64) {
+        Events.maskUpcalls()
+        if Events.anyFired || again.contains(true) { Events.unmaskUpcalls(); return }
+        var earliest = timeout
+        for d in deadlines where d != 0 && (earliest == 0 || d < earliest) { earliest = d }
+        if earliest != armed {
+            do { try Xen.set_timer_op(earliest) } catch { Panic.fail("set_timer_op", error) }
+            armed = earliest
+        }
+        blocks += 1
+        do { try Xen.sched_op.block() } catch { Panic.fail("SCHEDOP_block", error) }
+    }
+}

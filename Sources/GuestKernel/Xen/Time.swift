@@ -1,0 +1,42 @@
+// Xen's system time, read from shared_info's vcpu_time_info.
+import GuestKernelBoot
+import XenABI
+
+/// Xen system time from vcpu_time_info: the version counter protocol (odd while Xen updates;
+/// read until two reads of it agree and are even) and TSC scaling.
+enum Time {
+    /// The last time returned. Extrapolating from one set of vcpu_time_info parameters can give a
+    /// value a little past what the next set (Xen refreshes them) gives for the same instant, so a
+    /// reader that must never see time go backwards keeps the high-water mark (as Linux's pvclock).
+    nonisolated(unsafe) static var last: UInt64 = 0
+    /// How often the raw reading fell behind the mark (reported, not hidden).
+    nonisolated(unsafe) static var backwardSteps = 0
+
+    static func now() -> UInt64 {
+        let t = raw()
+        if t < last { backwardSteps += 1; return last }
+        last = t
+        return t
+    }
+
+    static func raw() -> UInt64 {
+        let t = SharedInfo.time
+        let versionOffset = MemoryLayout<vcpu_time_info>.offset(of: \.version)!
+        while true {
+            let version = t.load(fromByteOffset: versionOffset, as: UInt32.self)
+            cpu_barrier()
+            if version & 1 != 0 { continue }
+            let stamp = t.load(fromByteOffset: MemoryLayout<vcpu_time_info>.offset(of: \.tsc_timestamp)!, as: UInt64.self)
+            let system = t.load(fromByteOffset: MemoryLayout<vcpu_time_info>.offset(of: \.system_time)!, as: UInt64.self)
+            let mul = t.load(fromByteOffset: MemoryLayout<vcpu_time_info>.offset(of: \.tsc_to_system_mul)!, as: UInt32.self)
+            let shift = t.load(fromByteOffset: MemoryLayout<vcpu_time_info>.offset(of: \.tsc_shift)!, as: Int8.self)
+            let tsc = cpu_rdtsc()
+            cpu_barrier()
+            guard t.load(fromByteOffset: versionOffset, as: UInt32.self) == version else { continue }
+            var delta = tsc &- stamp
+            delta = shift < 0 ? delta >> UInt64(-Int(shift)) : delta << UInt64(shift)
+            let scaled = delta.multipliedFullWidth(by: UInt64(mul))
+            return system &+ (scaled.high << 32 | scaled.low >> 32)
+        }
+    }
+}
