@@ -34,15 +34,16 @@ public struct BootEnvironment: Sendable {
 
     /// The QEMU line: software emulation, serial on stdout, Xen as the multiboot kernel and the
     /// guest as dom0, its first module (module arguments follow its path; commas doubled).
-    public func arguments(kernel: String, moduleArguments: String) -> [String] {
+    /// `memory`: dom0's MiB (Xen's `dom0_mem`); the machine gets that and room for Xen.
+    public func arguments(kernel: String, moduleArguments: String, memory: Int = 16) -> [String] {
         let module = ([kernel] + (moduleArguments.isEmpty ? [] : [moduleArguments.replacingOccurrences(of: ",", with: ",,")])).joined(separator: " ")
         // -mem-prealloc: the host backs all guest RAM before Xen starts. Without it the first
         // touch of each untouched 2 MiB of host memory (a huge page to fault in and zero) landed
         // inside the guest's timeline, some 4.5 ms each.
-        return ["-machine", "q35,accel=tcg", "-cpu", "qemu64", "-m", "512", "-mem-prealloc", "-smp", "1", "-display", "none",
+        return ["-machine", "q35,accel=tcg", "-cpu", "qemu64", "-m", String(max(512, memory + 384)), "-mem-prealloc", "-smp", "1", "-display", "none",
                 "-nodefaults", "-monitor", "none", "-serial", "stdio", "-no-reboot",
                 "-kernel", hypervisor,
-                "-append", "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all console_timestamps=boot dom0_mem=16M dom0_max_vcpus=1",
+                "-append", "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all console_timestamps=boot dom0_mem=\(memory)M dom0_max_vcpus=1",
                 "-initrd", module]
     }
 }
@@ -55,11 +56,11 @@ public struct HarnessError: Error, CustomStringConvertible {
 public enum QEMURun {
     /// Runs one boot, passing each serial line to `echo` as it arrives, until Xen says what became
     /// of dom0 (then QEMU is stopped: it does not exit on a halt) or the timeout passes.
-    public static func boot(_ env: BootEnvironment, kernel: String, moduleArguments: String = "",
+    public static func boot(_ env: BootEnvironment, kernel: String, moduleArguments: String = "", memory: Int = 16,
                             timeout: TimeInterval, echo: @escaping (Substring) -> Void) throws -> (SerialVerdict, timedOut: Bool) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: env.qemu)
-        p.arguments = env.arguments(kernel: kernel, moduleArguments: moduleArguments)
+        p.arguments = env.arguments(kernel: kernel, moduleArguments: moduleArguments, memory: memory)
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = pipe

@@ -7,8 +7,8 @@ import XenGuestHarness
 @Suite(.serialized) struct GuestKernelBootTests {
     static var xenGuest: URL { Paths.abigen.deletingLastPathComponent().appendingPathComponent("xen-guest") }
 
-    func boot(_ kernel: String) throws -> CommandResult {
-        try runTool(Self.xenGuest, ["boot", "--kernel", kernel, "--timeout", "120"])
+    func boot(_ kernel: String, _ extra: [String] = []) throws -> CommandResult {
+        try runTool(Self.xenGuest, ["boot", "--kernel", kernel, "--timeout", "120"] + extra)
     }
 
     @Test func kernelPassesEveryXenSelfTestUnderRealXen() throws {
@@ -21,6 +21,18 @@ import XenGuestHarness
         let passed = verdict.flatMap { Int($0.dropFirst("guest: ".count).prefix { $0.isNumber }) } ?? 0
         #expect(passed >= 20, "expected at least 20 self-tests; serial log:\n\(r.stdout)")
         #expect(r.stdout.contains("Hardware Dom0 halted"), "Xen must report a power-off halt")
+    }
+
+    /// Whatever memory Xen gives dom0 is mapped: just below the 1 GiB boundary (the boot L2
+    /// suffices), just past it (the kernel's first L2 of its own), and past 2 GiB (a second).
+    @Test(arguments: [(1020, 0), (1030, 1), (2100, 2)])
+    func everyPageIsMappedWhateverTheMemorySize(_ mib: Int, _ l2Tables: Int) throws {
+        let kernel = Paths.packageRoot.appendingPathComponent(".build-kernel/GuestKernel.stripped").path
+        try #require(FileManager.default.fileExists(atPath: kernel), "build the kernel first: xen-guest build (scripts/test does)")
+        let r = try boot(kernel, ["--memory", String(mib), "--args", "tests=memory timings"])
+        #expect(r.status == 0, "dom0 with \(mib) MiB; serial log:\n\(r.stdout)\n\(r.stderr)")
+        #expect(r.stdout.contains("guest: pass pages past the boot mapping written and read back"), "\(mib) MiB: \(r.stdout)")
+        #expect(r.stdout.contains("guest: figure L2 tables made \(l2Tables) tables"), "\(mib) MiB needs \(l2Tables) L2 tables of the kernel's own: \(r.stdout)")
     }
 
     @Test func injectedFailureMakesTheBootFail() throws {
