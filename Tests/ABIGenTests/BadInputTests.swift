@@ -49,6 +49,12 @@ import Testing
         try expectFailureLeavesOutputUntouched(f, message: "\(f.spec.path):3: error: family: unknown key 'prefx'")
     }
 
+    @Test func subopDirectionOutsideTheFixedSetIsRefused() throws {
+        let f = try FixtureTree.make()
+        try f.writeSpec("families:\n  - swift: FixtureOp\n    prefix: FIXTURE_OP_\n    shape: enum\nhypercalls:\n  - name: fixture_op\n    number: __HYPERVISOR_fixture_op\n    args:\n      - {name: cmd, type: subop}\n    subops:\n      family: FixtureOp\n      struct: none\n      direction: both\n")
+        try expectFailureLeavesOutputUntouched(f, message: "\(f.spec.path):13: error: subops of fixture_op: direction must be in, out or inout, not 'both'")
+    }
+
     @Test func hypercallArgumentOfUnknownTypeIsRefused() throws {
         let f = try FixtureTree.make()
         try f.writeSpec("hypercalls:\n  - name: fixture_op\n    number: __HYPERVISOR_fixture_op\n    args:\n      - {name: p, type: \"struct no_such *\", dir: in}\n")

@@ -2,89 +2,26 @@
 // wrappers (sub-op by sub-op, with argument directions and Xen's error numbers), the same
 // operations as multicall entries, and a test case for every wrapper.
 
-/// How one hypercall argument register is filled, decided once and rendered three ways.
-enum ArgumentPlan {
-    /// A constant: the sub-op number, or 0 where the sub-op takes no argument.
-    case constant(String)
-    /// A scalar parameter.
-    case value(name: String, type: String, signed: Bool)
-    /// A pointer to one struct: `in` passes a copy, `out` returns one, `inout` takes `inout`.
-    case pointer(name: String, type: String, zero: String, direction: String)
-    /// A counted array; `count` names the argument that carries its length.
-    case buffer(name: String, type: String, direction: String)
-    /// The length of the buffer `owner`.
-    case count(owner: String)
-}
-
-struct HypercallEmitter {
+struct HypercallEmitter: Emitter {
     let model: ABIModel
     let types: SwiftTypes
+    let provenance: String
 
-    struct Operation {
-        var hypercall: Hypercall
-        var subop: Hypercall.SubOp?
-        /// Swift name: the hypercall's, or the sub-op's suffix inside the hypercall's namespace.
-        var name: String
-        var arguments: [ArgumentPlan]
+    /// The plans the expressibility step has admitted: every typed operation of the spec.
+    func operations() -> [HypercallOperation] {
+        let plan = HypercallPlanner(model: model, types: types).plan()
+        precondition(plan.unplanned.isEmpty, "the expressibility step admits only plannable hypercalls")
+        return plan.operations
     }
 
-    /// Every typed operation of the spec, in spec order.
-    func operations() -> [Operation] {
-        var out: [Operation] = []
-        for h in model.hypercalls where h.typed != false {
-            if let familyName = h.family {
-                guard let family = model.families.first(where: { $0.swiftName == familyName }) else { continue }
-                for op in h.subops {
-                    let name = FamilyEmitter.memberName(op.constant, prefix: family.prefix)
-                    if let args = plan(h, subop: op) { out.append(Operation(hypercall: h, subop: op, name: name, arguments: args)) }
-                }
-            } else if let args = plan(h, subop: nil) {
-                out.append(Operation(hypercall: h, subop: nil, name: h.name, arguments: args))
-            }
-        }
-        return out
-    }
-
-    func plan(_ h: Hypercall, subop: Hypercall.SubOp?) -> [ArgumentPlan]? {
-        var plans: [ArgumentPlan] = []
-        for a in h.arguments {
-            if let owner = h.arguments.first(where: { $0.count == a.name }) {
-                plans.append(.count(owner: owner.name))
-                continue
-            }
-            switch a.cType {
-            case "subop":
-                guard let subop else { return nil }
-                plans.append(.constant(subop.constant))
-            case "subop-arg":
-                guard let subop else { return nil }
-                guard let key = subop.argument else { plans.append(.constant("0")); continue }
-                guard let t = types.spelling(.named(key)) else { return nil }
-                plans.append(a.count != nil ? .buffer(name: a.name, type: t, direction: subop.direction)
-                                            : .pointer(name: a.name, type: t, zero: types.zero(.named(key)), direction: subop.direction))
-            default:
-                guard let ref = a.type else { return nil }
-                if case let .pointer(to, _) = ref {
-                    let t = to.flatMap { types.spelling($0) } ?? "UInt8"
-                    // A sub-op's direction describes its data (console_io: write reads the buffer,
-                    // read fills it); the argument's own applies when there are no sub-ops.
-                    let dir = subop?.direction ?? a.direction ?? "in"
-                    plans.append(a.count != nil ? .buffer(name: a.name, type: t, direction: dir)
-                                                : .pointer(name: a.name, type: t, zero: to.map { types.zero($0) } ?? "0", direction: dir))
-                } else {
-                    guard let t = types.spelling(ref) else { return nil }
-                    var signed = false
-                    if case let .integer(_, s) = types.resolved(ref) { signed = s }
-                    plans.append(.value(name: a.name, type: t, signed: signed))
-                }
-            }
-        }
-        return plans.count <= 5 ? plans : nil
+    func emit() -> [GeneratedFile] {
+        [GeneratedFile(path: "Swift/Guest/_Hypercalls.swift", contents: fileHeader(model, provenance, "hypercalls of Specs/xen.yaml") + layer()),
+         GeneratedFile(path: "Swift/TestCases/HypercallCases.swift", contents: fileHeader(model, provenance, "a host test case for every typed hypercall wrapper") + testCases())]
     }
 
     // MARK: the layer
 
-    func emit() -> String {
+    func layer() -> String {
         var s = """
         /// A hypercall's failure: the `XEN_E*` number it returned, negated.
         @frozen public struct XenError: Error, Equatable {
@@ -157,8 +94,8 @@ struct HypercallEmitter {
     func raw() -> String {
         var s = "extension XenHypercall {\n"
         let numbers = model.families.first { $0.prefix == "__HYPERVISOR_" }?.members ?? []
+        // Family members are integer constants (SpecApplier), so each has its number.
         for c in model.constants where numbers.contains(c.name) {
-            guard case .integer = c.value else { continue }
             let name = String(c.name.dropFirst("__HYPERVISOR_".count))
             s += "    /// `\(c.name)` (\(c.location.header):\(c.location.line)), untyped.\n"
             s += "    @inline(__always) public static func raw_\(name)(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {\n"
@@ -167,9 +104,9 @@ struct HypercallEmitter {
         return s + "}\n\n"
     }
 
-    func doc(_ op: Operation) -> String {
+    func doc(_ op: HypercallOperation) -> String {
         guard let sub = op.subop else { return "`\(op.hypercall.numberConstant)`" }
-        return "`\(op.hypercall.numberConstant)` with `\(sub.constant)`\(sub.argument.map { ", `\($0)`" } ?? ""), \(sub.direction)"
+        return "`\(op.hypercall.numberConstant)` with `\(sub.constant)`\(sub.argument.map { ", `\($0)`" } ?? ""), \(sub.direction.rawValue)"
     }
 
     /// The declaration and register expression the wrapper and the multicall entry share; nil
@@ -185,7 +122,7 @@ struct HypercallEmitter {
         }
     }
 
-    func wrapper(_ op: Operation, indent: String) -> String {
+    func wrapper(_ op: HypercallOperation, indent: String) -> String {
         var declarations: [String] = [], setup: [String] = [], registers: [String] = [], scopes: [String] = []
         var result: (name: String, type: String)?
         for a in op.arguments {
@@ -198,19 +135,19 @@ struct HypercallEmitter {
             case .constant, .value, .count: break
             case let .buffer(name, type, direction):
                 let n = Naming.identifier(name)
-                declarations.append("_ \(n): \(direction == "in" ? "UnsafeBufferPointer" : "UnsafeMutableBufferPointer")<\(type)>")
+                declarations.append("_ \(n): \(direction == .in ? "UnsafeBufferPointer" : "UnsafeMutableBufferPointer")<\(type)>")
                 registers.append("UInt(bitPattern: \(n).baseAddress)")
             case let .pointer(name, type, zero, direction):
                 let n = Naming.identifier(name), local = "_\(name)", p = "_\(name)Pointer"
                 switch direction {
-                case "out":
+                case .out:
                     setup.append("var \(local): \(type) = \(zero)")
                     scopes.append("withUnsafeMutablePointer(to: &\(local)) { \(p) in")
                     result = (local, type)
-                case "inout":
+                case .inout:
                     declarations.append("_ \(n): inout \(type)")
                     scopes.append("withUnsafeMutablePointer(to: &\(n)) { \(p) in")
-                default:
+                case .in:
                     declarations.append("_ \(n): \(type)")
                     setup.append("var \(local) = \(n)")
                     scopes.append("withUnsafeMutablePointer(to: &\(local)) { \(p) in")
@@ -229,7 +166,7 @@ struct HypercallEmitter {
         return s + "\(indent)    return \(result?.name ?? "rc")\n\(indent)}\n"
     }
 
-    func entry(_ op: Operation, indent: String) -> String {
+    func entry(_ op: HypercallOperation, indent: String) -> String {
         var declarations: [String] = [], registers: [String] = []
         for a in op.arguments {
             if let (declaration, register) = shared(a) {
@@ -299,22 +236,22 @@ struct HypercallEmitter {
                 case .count: registers.append("2")
                 case let .buffer(_, type, dir):
                     setup.append("var buffer = [patterned(\(type).self), patterned(\(type).self)]")
-                    args.append(dir == "in" ? "UnsafeBufferPointer(b)" : "b")
+                    args.append(dir == .in ? "UnsafeBufferPointer(b)" : "b")
                     registers.append("nil")
-                    argRegister = "\(i)"; argBytes = "2 * MemoryLayout<\(type)>.stride"; direction = dir; elements = 2
-                    resultExpr = dir == "in" ? "nil" : "buffer.withUnsafeBytes { Array($0) }"
+                    argRegister = "\(i)"; argBytes = "2 * MemoryLayout<\(type)>.stride"; direction = dir.rawValue; elements = 2
+                    resultExpr = dir == .in ? "nil" : "buffer.withUnsafeBytes { Array($0) }"
                 case let .pointer(_, type, _, dir):
                     registers.append("nil")
-                    argRegister = "\(i)"; argBytes = "MemoryLayout<\(type)>.size"; direction = dir
+                    argRegister = "\(i)"; argBytes = "MemoryLayout<\(type)>.size"; direction = dir.rawValue
                     switch dir {
-                    case "out":
+                    case .out:
                         ret = "let value = "
                         resultExpr = "withUnsafeBytes(of: value) { Array($0) }"
-                    case "inout":
+                    case .inout:
                         setup.append("var value = patterned(\(type).self)")
                         args.append("&value")
                         resultExpr = "withUnsafeBytes(of: value) { Array($0) }"
-                    default:
+                    case .in:
                         args.append("patterned(\(type).self)")
                     }
                 }

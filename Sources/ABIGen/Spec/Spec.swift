@@ -14,7 +14,7 @@ public struct Spec: Sendable {
     public struct FamilySpec: Sendable {
         public var swift: String
         public var prefix: String
-        public var shape: String
+        public var shape: Family.Shape
         public var exclude: [String] = []
         public var excludePrefixes: [String] = []
         public var mayBeAbsent = false
@@ -36,7 +36,7 @@ public struct Spec: Sendable {
     public struct ArgumentSpec: Sendable {
         public var name: String
         public var type: String
-        public var dir: String?
+        public var dir: Hypercall.Direction?
         public var count: String?
         public var line: Int
     }
@@ -44,7 +44,7 @@ public struct Spec: Sendable {
     public struct SubopRule: Sendable {
         public var family: String
         public var structRule: String
-        public var direction: String
+        public var direction: Hypercall.Direction
         public var exceptions: [SubopException] = []
         public var line: Int
     }
@@ -52,7 +52,7 @@ public struct Spec: Sendable {
     public struct SubopException: Sendable {
         public var subop: String
         public var structName: String?
-        public var direction: String?
+        public var direction: Hypercall.Direction?
         public var mayBeAbsent = false
         public var line: Int
     }
@@ -112,6 +112,16 @@ struct SpecReader {
         }
     }
 
+    /// A key whose value is one of a fixed set (a family's shape, a direction), or nil if absent.
+    func oneOf<T: RawRepresentable>(_ m: [String: Node], _ key: String, what: String) throws -> T? where T.RawValue == String {
+        guard let v = m[key] else { return nil }
+        guard let s = v.string, let value = T(rawValue: s) else {
+            let expected = T.self == Family.Shape.self ? "enum, options or typed-flags" : "in, out or inout"
+            throw ABIGenError("\(what): \(key) must be \(expected), not '\(v.string ?? "?")'", at: at(v))
+        }
+        return value
+    }
+
     func bool(_ node: Node?) throws -> Bool {
         guard let node else { return false }
         guard let b = node.bool else { throw ABIGenError("expected true or false", at: at(node)) }
@@ -135,11 +145,9 @@ struct SpecReader {
     func family(_ n: Node) throws -> Spec.FamilySpec {
         let m = try mapping(n, allowed: ["swift", "prefix", "shape", "exclude", "excludePrefixes", "mayBeAbsent", "typeField"], what: "family")
         let swift = try string(m, "swift", in: n, what: "family")
+        _ = try string(m, "shape", in: n, what: "family \(swift)")
         var f = Spec.FamilySpec(swift: swift, prefix: try string(m, "prefix", in: n, what: "family \(swift)"),
-                                shape: try string(m, "shape", in: n, what: "family \(swift)"), line: n.mark?.line ?? 0)
-        guard ["enum", "options", "typed-flags"].contains(f.shape) else {
-            throw ABIGenError("family \(swift): shape must be enum, options or typed-flags, not '\(f.shape)'", at: at(m["shape"]!))
-        }
+                                shape: try oneOf(m, "shape", what: "family \(swift)")!, line: n.mark?.line ?? 0)
         f.exclude = try strings(m["exclude"])
         f.excludePrefixes = try strings(m["excludePrefixes"])
         f.mayBeAbsent = try bool(m["mayBeAbsent"])
@@ -148,7 +156,7 @@ struct SpecReader {
             f.typeFieldMask = try string(t, "mask", in: tf, what: "typeField of \(swift)")
             f.typeFieldSwift = try string(t, "swift", in: tf, what: "typeField of \(swift)")
         }
-        if f.shape == "typed-flags" && f.typeFieldMask == nil {
+        if f.shape == .typedFlags && f.typeFieldMask == nil {
             throw ABIGenError("family \(swift): typed-flags needs a typeField", at: at(n))
         }
         return f
@@ -164,23 +172,20 @@ struct SpecReader {
             let am = try mapping(a, allowed: ["name", "type", "dir", "count"], what: "argument of \(name)")
             var arg = Spec.ArgumentSpec(name: try string(am, "name", in: a, what: "argument of \(name)"),
                                         type: try string(am, "type", in: a, what: "argument of \(name)"), line: a.mark?.line ?? 0)
-            arg.dir = am["dir"]?.string
+            arg.dir = try oneOf(am, "dir", what: "argument \(arg.name) of \(name)")
             arg.count = am["count"]?.string
-            if let d = arg.dir, !["in", "out", "inout"].contains(d) {
-                throw ABIGenError("argument \(arg.name) of \(name): dir must be in, out or inout", at: at(am["dir"]!))
-            }
             h.args.append(arg)
         }
         if let s = m["subops"] {
             let sm = try mapping(s, allowed: ["family", "struct", "direction", "exceptions"], what: "subops of \(name)")
             var rule = Spec.SubopRule(family: try string(sm, "family", in: s, what: "subops of \(name)"),
                                       structRule: try string(sm, "struct", in: s, what: "subops of \(name)"),
-                                      direction: sm["direction"]?.string ?? "inout", line: s.mark?.line ?? 0)
+                                      direction: try oneOf(sm, "direction", what: "subops of \(name)") ?? .inout, line: s.mark?.line ?? 0)
             for e in sm["exceptions"]?.sequence ?? [] {
                 let em = try mapping(e, allowed: ["subop", "struct", "direction", "mayBeAbsent"], what: "sub-op exception of \(name)")
                 var ex = Spec.SubopException(subop: try string(em, "subop", in: e, what: "sub-op exception of \(name)"), line: e.mark?.line ?? 0)
                 ex.structName = em["struct"]?.string
-                ex.direction = em["direction"]?.string
+                ex.direction = try oneOf(em, "direction", what: "sub-op exception \(ex.subop) of \(name)")
                 ex.mayBeAbsent = try bool(em["mayBeAbsent"])
                 rule.exceptions.append(ex)
             }
