@@ -69,6 +69,10 @@ struct CheckEmitter: Emitter {
             case let .integer(v, unsigned):
                 s += "CHECK(\(c.name) == \(Self.cLiteral(v, unsigned: unsigned)), \"\(c.name) is \(v)\");\n"
                 s += "CHECK(__builtin_types_compatible_p(__typeof__(\(c.name)), \(c.cType)), \"\(c.name) is \(c.cType)\");\n"
+                if let t = c.specType {
+                    // The spec's type holds the value: unchanged by the conversion, sign included.
+                    s += "CHECK((\(t.cType))(\(c.name)) == (\(c.name)) && (((\(t.cType))(\(c.name)) < 0) == ((\(c.name)) < 0)), \"\(c.name) fits \(t.cType)\");\n"
+                }
             case let .string(v): strings.append((c.name, v))
             }
         }

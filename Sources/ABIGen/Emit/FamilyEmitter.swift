@@ -18,7 +18,7 @@ struct FamilyEmitter: Emitter {
             let prefix = f.prefix
             func member(_ name: String, _ indent: String) -> String {
                 let c = constants[name]!
-                let rawRef = types.spelling(c.type) == raw ? name : "\(raw)(truncatingIfNeeded: \(name))"
+                let rawRef = types.spelling(types.constantType(c)) == raw ? name : "\(raw)(truncatingIfNeeded: \(name))"
                 return "\(indent)/// `\(name)` (\(c.location.header):\(c.location.line))\n" +
                     "\(indent)public static var \(Self.caseName(name, prefix: prefix)): Self { Self(rawValue: \(rawRef)) }\n"
             }
@@ -42,7 +42,7 @@ struct FamilyEmitter: Emitter {
                 out += "        public var rawValue: \(raw)\n        @inline(__always) public init(rawValue: \(raw)) { self.rawValue = rawValue }\n"
                 for m in f.typeFieldMembers ?? [] { out += member(m, "        ") }
                 out += "    }\n\n"
-                let maskRef = types.spelling(constants[mask]!.type) == raw ? mask : "\(raw)(truncatingIfNeeded: \(mask))"
+                let maskRef = types.spelling(types.constantType(constants[mask]!)) == raw ? mask : "\(raw)(truncatingIfNeeded: \(mask))"
                 out += "    /// The field under `\(mask)`.\n"
                 out += "    public var \(fieldName): \(nested) {\n"
                 out += "        @inline(__always) get { \(nested)(rawValue: rawValue & \(maskRef)) }\n"

@@ -64,7 +64,8 @@ struct HypercallEmitter: Emitter {
             done.insert(op.hypercall.name)
             let group = ops.filter { $0.hypercall.name == op.hypercall.name }
             if op.subop == nil {
-                s += "extension XenHypercall {\n\(wrapper(op, indent: "    "))}\n\nextension XenMulticall {\n\(entry(op, indent: "    "))}\n\n"
+                // The operation and, for a counted array of records, its single-element form.
+                s += "extension XenHypercall {\n\(group.map { wrapper($0, indent: "    ") }.joined())}\n\nextension XenMulticall {\n\(group.map { entry($0, indent: "    ") }.joined())}\n\n"
             } else {
                 s += "extension XenHypercall {\n    /// `\(op.hypercall.numberConstant)`: one function per sub-op.\n    public enum \(op.hypercall.name) {\n"
                 for o in group { s += wrapper(o, indent: "        ") }
@@ -105,8 +106,9 @@ struct HypercallEmitter: Emitter {
     }
 
     func doc(_ op: HypercallOperation) -> String {
-        guard let sub = op.subop else { return "`\(op.hypercall.numberConstant)`" }
-        return "`\(op.hypercall.numberConstant)` with `\(sub.constant)`\(sub.argument.map { ", `\($0)`" } ?? ""), \(sub.direction.rawValue)"
+        let one = op.isElementForm ? ", on one element (count 1)" : ""
+        guard let sub = op.subop else { return "`\(op.hypercall.numberConstant)`\(one)" }
+        return "`\(op.hypercall.numberConstant)` with `\(sub.constant)`\(sub.argument.map { ", `\($0)`" } ?? ""), \(sub.direction.rawValue)\(one)"
     }
 
     /// The declaration and register expression the wrapper and the multicall entry share; nil
@@ -118,7 +120,7 @@ struct HypercallEmitter: Emitter {
             let n = Naming.identifier(name)
             return ("_ \(n): \(type)", signed ? "UInt(bitPattern: Int(\(n)))" : "UInt(truncatingIfNeeded: \(n))")
         case let .count(owner): return (nil, "UInt(\(Naming.identifier(owner)).count)")
-        case .buffer, .pointer: return nil
+        case .buffer, .pointer, .element: return nil
         }
     }
 
@@ -133,10 +135,21 @@ struct HypercallEmitter: Emitter {
             }
             switch a {
             case .constant, .value, .count: break
-            case let .buffer(name, type, direction):
+            case let .buffer(name, type, direction, _):
                 let n = Naming.identifier(name)
                 declarations.append("_ \(n): \(direction == .in ? "UnsafeBufferPointer" : "UnsafeMutableBufferPointer")<\(type)>")
                 registers.append("UInt(bitPattern: \(n).baseAddress)")
+            case let .element(name, type, direction):
+                let n = Naming.identifier(name), local = "_\(name)", p = "_\(name)Pointer"
+                if direction == .in {
+                    declarations.append("_ \(n): \(type)")
+                    setup.append("var \(local) = \(n)")
+                    scopes.append("withUnsafeMutablePointer(to: &\(local)) { \(p) in")
+                } else {
+                    declarations.append("_ \(n): inout \(type)")
+                    scopes.append("withUnsafeMutablePointer(to: &\(n)) { \(p) in")
+                }
+                registers.append("UInt(bitPattern: \(p))")
             case let .pointer(name, type, zero, direction):
                 let n = Naming.identifier(name), local = "_\(name)", p = "_\(name)Pointer"
                 switch direction {
@@ -176,11 +189,11 @@ struct HypercallEmitter: Emitter {
             }
             switch a {
             case .constant, .value, .count: break
-            case let .buffer(name, type, _):
+            case let .buffer(name, type, _, _):
                 let n = Naming.identifier(name)
                 declarations.append("_ \(n): UnsafeMutableBufferPointer<\(type)>")
                 registers.append("UInt(bitPattern: \(n).baseAddress)")
-            case let .pointer(name, type, _, _):
+            case let .pointer(name, type, _, _), let .element(name, type, _):
                 let n = Naming.identifier(name)
                 declarations.append("_ \(n): UnsafeMutablePointer<\(type)>")
                 registers.append("UInt(bitPattern: \(n))")
@@ -223,6 +236,7 @@ struct HypercallEmitter: Emitter {
         """
         for op in operations() {
             let qualified = op.subop == nil ? op.name : "\(op.hypercall.name).\(op.name)"
+            let element = op.isElementForm
             var registers: [String] = [], args: [String] = [], setup: [String] = []
             var argRegister = "nil", argBytes = "0", direction = "none", resultExpr = "nil", elements = 1
             var ret = "_ = "
@@ -234,12 +248,34 @@ struct HypercallEmitter: Emitter {
                     args.append(v)
                     registers.append(signed ? "UInt(bitPattern: Int(\(v)))" : "UInt(truncatingIfNeeded: \(v))")
                 case .count: registers.append("2")
-                case let .buffer(_, type, dir):
+                case let .buffer(_, type, dir, _):
                     setup.append("var buffer = [patterned(\(type).self), patterned(\(type).self)]")
                     args.append(dir == .in ? "UnsafeBufferPointer(b)" : "b")
                     registers.append("nil")
                     argRegister = "\(i)"; argBytes = "2 * MemoryLayout<\(type)>.stride"; direction = dir.rawValue; elements = 2
                     resultExpr = dir == .in ? "nil" : "buffer.withUnsafeBytes { Array($0) }"
+                case let .element(_, type, dir):
+                    // The element is the argument the case checks; a caller's element is
+                    // passed as it is and written back, whatever the array's direction.
+                    registers.append("nil")
+                    argRegister = "\(i)"; argBytes = "MemoryLayout<\(type)>.size"; direction = dir == .out ? "inout" : dir.rawValue
+                    if dir == .in {
+                        args.append("patterned(\(type).self)")
+                    } else {
+                        setup.append("var element = patterned(\(type).self)")
+                        args.append("&element")
+                        resultExpr = "withUnsafeBytes(of: element) { Array($0) }"
+                    }
+                case let .pointer(_, type, _, dir) where element:
+                    // A pointer beside the element (mmu_update's done count): not the one checked.
+                    registers.append("nil")
+                    switch dir {
+                    case .out: break
+                    case .inout:
+                        setup.append("var value = patterned(\(type).self)")
+                        args.append("&value")
+                    case .in: args.append("patterned(\(type).self)")
+                    }
                 case let .pointer(_, type, _, dir):
                     registers.append("nil")
                     argRegister = "\(i)"; argBytes = "MemoryLayout<\(type)>.size"; direction = dir.rawValue
@@ -262,7 +298,7 @@ struct HypercallEmitter: Emitter {
                 ret = "_ = "
                 if resultExpr.contains("value") { resultExpr = "nil" }
             }
-            s += "    HypercallCase(name: \"\(qualified)\", number: UInt(truncatingIfNeeded: \(op.hypercall.numberConstant)),\n"
+            s += "    HypercallCase(name: \"\(qualified)\(op.isElementForm ? " (one element)" : "")\", number: UInt(truncatingIfNeeded: \(op.hypercall.numberConstant)),\n"
             s += "                  registers: [\(registers.joined(separator: ", "))], argumentRegister: \(argRegister), argumentBytes: \(argBytes), elements: \(elements), direction: \"\(direction)\") { () throws(XenError) in\n"
             for line in setup { s += "        \(line)\n" }
             s += "        \(ret)\(callExpr)\n        return \(resultExpr)\n    },\n"

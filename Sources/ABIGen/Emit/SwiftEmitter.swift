@@ -102,12 +102,13 @@ struct SwiftEmitter: Emitter {
     }
 
     func constant(_ c: Constant) -> String {
-        let doc = "/// `\(c.name)` (\(c.location.header):\(c.location.line)): `\(c.cType)`.\n"
+        let typed = c.specType.map { ", a `\($0.cType)` by Specs/xen.yaml" } ?? ""
+        let doc = "/// `\(c.name)` (\(c.location.header):\(c.location.line)): `\(c.cType)`\(typed).\n"
         switch c.value {
         case let .string(s):
             return doc + "public var \(Naming.identifier(c.name)): StaticString { \(Self.stringLiteral(s)) }\n\n"
         case let .integer(v, unsigned):
-            guard let type = types.spelling(c.type) else { preconditionFailure("the expressibility step admits only constants of a Swift type: \(c.name)") }
+            guard let type = types.spelling(types.constantType(c)) else { preconditionFailure("the expressibility step admits only constants of a Swift type: \(c.name)") }
             return doc + "public var \(Naming.identifier(c.name)): \(type) { \(Self.literal(v, unsigned: unsigned)) }\n\n"
         }
     }

@@ -16,7 +16,7 @@ enum Expressibility {
             }
         }
         for c in model.constants {
-            if case .integer = c.value, types.spelling(c.type) == nil {
+            if case .integer = c.value, types.spelling(types.constantType(c)) == nil {
                 out.append(Unexpressed(entity: c.name, location: c.location, reason: "constant of C type \(c.cType) has no Swift equivalent"))
             }
         }

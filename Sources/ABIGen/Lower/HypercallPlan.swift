@@ -10,8 +10,12 @@ enum ArgumentPlan {
     case value(name: String, type: String, signed: Bool)
     /// A pointer to one struct: `in` passes a copy, `out` returns one, `inout` takes `inout`.
     case pointer(name: String, type: String, zero: String, direction: Hypercall.Direction)
-    /// A counted array; `count` names the argument that carries its length.
-    case buffer(name: String, type: String, direction: Hypercall.Direction)
+    /// A counted array; `count` names the argument that carries its length. `hasElementForm`:
+    /// a counted array of records, which also gets a form taking one element.
+    case buffer(name: String, type: String, direction: Hypercall.Direction, hasElementForm: Bool)
+    /// One element where the hypercall takes a counted array (its count is then 1): `in` takes
+    /// a value, `out` and `inout` take `inout` (the caller's element is written back).
+    case element(name: String, type: String, direction: Hypercall.Direction)
     /// The length of the buffer `owner`.
     case count(owner: String)
 }
@@ -23,6 +27,23 @@ struct HypercallOperation {
     /// Swift name: the hypercall's, or the sub-op's suffix inside the hypercall's namespace.
     var name: String
     var arguments: [ArgumentPlan]
+    /// The single-element form of an operation on a counted array of records.
+    var isElementForm = false
+
+    /// The same operation on one element: the array becomes the element, its count 1.
+    var elementForm: HypercallOperation? {
+        guard arguments.contains(where: { if case .buffer(_, _, _, true) = $0 { return true }; return false }) else { return nil }
+        var one = self
+        one.isElementForm = true
+        one.arguments = arguments.map { a in
+            switch a {
+            case let .buffer(name, type, direction, true): return .element(name: name, type: type, direction: direction)
+            case .count: return .constant("1")
+            default: return a
+            }
+        }
+        return one
+    }
 }
 
 struct HypercallPlanner {
@@ -44,14 +65,19 @@ struct HypercallPlanner {
                     }
                     switch arguments(h, subop: op) {
                     case let .success(args):
-                        out.append(HypercallOperation(hypercall: h, subop: op, name: FamilyEmitter.memberName(op.constant, prefix: prefix), arguments: args))
+                        let operation = HypercallOperation(hypercall: h, subop: op, name: FamilyEmitter.memberName(op.constant, prefix: prefix), arguments: args)
+                        out.append(operation)
+                        if let one = operation.elementForm { out.append(one) }
                     case let .failure(why):
                         unplanned.append(Unexpressed(entity: "\(h.name) \(op.constant)", location: nil, reason: why.reason))
                     }
                 }
             } else {
                 switch arguments(h, subop: nil) {
-                case let .success(args): out.append(HypercallOperation(hypercall: h, subop: nil, name: h.name, arguments: args))
+                case let .success(args):
+                    let operation = HypercallOperation(hypercall: h, subop: nil, name: h.name, arguments: args)
+                    out.append(operation)
+                    if let one = operation.elementForm { out.append(one) }
                 case let .failure(why): unplanned.append(Unexpressed(entity: h.name, location: nil, reason: why.reason))
                 }
             }
@@ -60,6 +86,13 @@ struct HypercallPlanner {
     }
 
     struct Unplannable: Error { var reason: String }
+
+    /// A counted array (not one ended by a sentinel) of structs or unions: one element is a
+    /// call of its own (one mmu_update, one grant copy). Byte buffers are not.
+    func hasElementForm(_ a: Hypercall.Argument, _ element: TypeRef) -> Bool {
+        guard let c = a.count, c != "terminated", case let .named(key) = types.resolved(element) else { return false }
+        return [.struct, .union].contains(types.index[key]?.kind)
+    }
 
     func arguments(_ h: Hypercall, subop: Hypercall.SubOp?) -> Result<[ArgumentPlan], Unplannable> {
         var plans: [ArgumentPlan] = []
@@ -76,7 +109,7 @@ struct HypercallPlanner {
                 guard let subop else { return .failure(Unplannable(reason: "argument \(a.name) is a sub-op's argument, but the spec gives no sub-ops")) }
                 guard let key = subop.argument else { plans.append(.constant("0")); continue }
                 guard let t = types.spelling(.named(key)) else { return .failure(Unplannable(reason: "\(key) has no Swift type")) }
-                plans.append(a.count != nil ? .buffer(name: a.name, type: t, direction: subop.direction)
+                plans.append(a.count != nil ? .buffer(name: a.name, type: t, direction: subop.direction, hasElementForm: hasElementForm(a, .named(key)))
                                             : .pointer(name: a.name, type: t, zero: types.zero(.named(key)), direction: subop.direction))
             default:
                 guard let ref = a.type else { return .failure(Unplannable(reason: "argument \(a.name) has no type")) }
@@ -85,7 +118,7 @@ struct HypercallPlanner {
                     // A sub-op's direction describes its data (console_io: write reads the buffer,
                     // read fills it); the argument's own applies when there are no sub-ops.
                     let dir = subop?.direction ?? a.direction ?? .in
-                    plans.append(a.count != nil ? .buffer(name: a.name, type: t, direction: dir)
+                    plans.append(a.count != nil ? .buffer(name: a.name, type: t, direction: dir, hasElementForm: to.map { hasElementForm(a, $0) } ?? false)
                                                 : .pointer(name: a.name, type: t, zero: to.map { types.zero($0) } ?? "0", direction: dir))
                 } else {
                     guard let t = types.spelling(ref) else { return .failure(Unplannable(reason: "argument \(a.name)'s type \(a.cType) has no Swift type")) }

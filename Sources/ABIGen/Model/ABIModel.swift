@@ -157,6 +157,16 @@ public struct Constant: Codable, Sendable {
     public var toolsValue: Value?
     /// With `--interface-ranges`: where this value holds, when not at every interface version.
     public var interfaceRanges: [InterfaceRange]?
+    /// Set where the spec gives the constant the C type it stands for (`DOMID_SELF` is a
+    /// `domid_t`, `VIRQ_TIMER` fits `evtchn_bind_virq.virq`): the Swift constant has that type,
+    /// and its value is checked to fit it (SpecApplier, then gcc).
+    public var specType: SpecType?
+
+    public struct SpecType: Codable, Sendable, Hashable {
+        /// As the spec spells it: `domid_t`, `uint32_t`.
+        public var cType: String
+        public var type: TypeRef
+    }
 }
 
 /// Interface versions `from` up to, not including, `to` (nil: through the release's latest).

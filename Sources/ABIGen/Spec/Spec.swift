@@ -6,6 +6,8 @@ public struct Spec: Sendable {
     public var file: String
     public var families: [FamilySpec] = []
     public var hypercalls: [HypercallSpec] = []
+    /// C types for constants that are not a family's members (`DOMID_*` are `domid_t`).
+    public var constantTypes: [ConstantTypeSpec] = []
     /// What the boot stub's assembler include carries: constants by prefix, layouts by type.
     public var bootConstantPrefixes: [String] = []
     public var bootLayouts: [String] = []
@@ -20,6 +22,18 @@ public struct Spec: Sendable {
         public var mayBeAbsent = false
         public var typeFieldMask: String?
         public var typeFieldSwift: String?
+        /// The C type the members stand for (`uint32_t` for `VIRQ_*`): the members' and the
+        /// family's raw type.
+        public var type: String?
+        public var line: Int
+    }
+
+    /// `{prefix: DOMID_, type: domid_t}` or `{name: X, type: T}`: the constants that stand for a C type.
+    public struct ConstantTypeSpec: Sendable {
+        public var name: String?
+        public var prefix: String?
+        public var type: String
+        public var mayBeAbsent = false
         public var line: Int
     }
 
@@ -129,10 +143,11 @@ struct SpecReader {
     }
 
     mutating func spec(_ root: Node) throws -> Spec {
-        let top = try mapping(root, allowed: ["families", "hypercalls", "bootConstants"], what: "the spec")
+        let top = try mapping(root, allowed: ["families", "hypercalls", "constantTypes", "bootConstants"], what: "the spec")
         var spec = Spec(file: file)
         for n in top["families"]?.sequence ?? [] { spec.families.append(try family(n)) }
         for n in top["hypercalls"]?.sequence ?? [] { spec.hypercalls.append(try hypercall(n)) }
+        for n in top["constantTypes"]?.sequence ?? [] { spec.constantTypes.append(try constantType(n)) }
         if let b = top["bootConstants"] {
             let m = try mapping(b, allowed: ["prefixes", "layouts"], what: "bootConstants")
             spec.bootConstantPrefixes = try strings(m["prefixes"])
@@ -143,7 +158,7 @@ struct SpecReader {
     }
 
     func family(_ n: Node) throws -> Spec.FamilySpec {
-        let m = try mapping(n, allowed: ["swift", "prefix", "shape", "exclude", "excludePrefixes", "mayBeAbsent", "typeField"], what: "family")
+        let m = try mapping(n, allowed: ["swift", "prefix", "shape", "type", "exclude", "excludePrefixes", "mayBeAbsent", "typeField"], what: "family")
         let swift = try string(m, "swift", in: n, what: "family")
         _ = try string(m, "shape", in: n, what: "family \(swift)")
         var f = Spec.FamilySpec(swift: swift, prefix: try string(m, "prefix", in: n, what: "family \(swift)"),
@@ -151,6 +166,7 @@ struct SpecReader {
         f.exclude = try strings(m["exclude"])
         f.excludePrefixes = try strings(m["excludePrefixes"])
         f.mayBeAbsent = try bool(m["mayBeAbsent"])
+        if m["type"] != nil { f.type = try string(m, "type", in: n, what: "family \(swift)") }
         if let tf = m["typeField"] {
             let t = try mapping(tf, allowed: ["mask", "swift"], what: "typeField of \(swift)")
             f.typeFieldMask = try string(t, "mask", in: tf, what: "typeField of \(swift)")
@@ -160,6 +176,18 @@ struct SpecReader {
             throw ABIGenError("family \(swift): typed-flags needs a typeField", at: at(n))
         }
         return f
+    }
+
+    func constantType(_ n: Node) throws -> Spec.ConstantTypeSpec {
+        let m = try mapping(n, allowed: ["name", "prefix", "type", "mayBeAbsent"], what: "constant type")
+        var c = Spec.ConstantTypeSpec(type: try string(m, "type", in: n, what: "constant type"), line: n.mark?.line ?? 0)
+        if m["name"] != nil { c.name = try string(m, "name", in: n, what: "constant type") }
+        if m["prefix"] != nil { c.prefix = try string(m, "prefix", in: n, what: "constant type") }
+        guard (c.name == nil) != (c.prefix == nil) else {
+            throw ABIGenError("constant type \(c.type): give either name or prefix", at: at(n))
+        }
+        c.mayBeAbsent = try bool(m["mayBeAbsent"])
+        return c
     }
 
     func hypercall(_ n: Node) throws -> Spec.HypercallSpec {
