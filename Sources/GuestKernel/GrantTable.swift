@@ -11,22 +11,18 @@ enum GrantTable {
     /// GNTTABOP_query_size, then GNTTABOP_setup_table for one frame, mapped over a page of ours.
     static func start() throws(XenError) -> (frames: UInt32, max: UInt32) {
         var size = gnttab_query_size()
-        size.dom = domid_t(truncatingIfNeeded: DOMID_SELF)
-        _ = try withUnsafeMutablePointer(to: &size) { (p) throws(XenError) in
-            try Xen.grant_table_op.query_size(UnsafeMutableBufferPointer(start: p, count: 1))
-        }
-        guard size.status == Int16(GNTST_okay) else { throw XenError(code: 22) }
+        size.dom = DOMID_SELF
+        try Xen.grant_table_op.query_size(&size)
+        guard size.status == GNTST_okay else { throw XenError(code: 22) }
         var frame: xen_pfn_t = 0
         var setup = gnttab_setup_table()
-        setup.dom = domid_t(truncatingIfNeeded: DOMID_SELF)
+        setup.dom = DOMID_SELF
         setup.nr_frames = 1
         try withUnsafeMutablePointer(to: &frame) { (f) throws(XenError) in
             setup.frame_list = XenGuestHandle(f)
-            _ = try withUnsafeMutablePointer(to: &setup) { (p) throws(XenError) in
-                try Xen.grant_table_op.setup_table(UnsafeMutableBufferPointer(start: p, count: 1))
-            }
+            try Xen.grant_table_op.setup_table(&setup)
         }
-        guard setup.status == Int16(GNTST_okay), let pfn = PageAllocator.allocate() else { throw XenError(code: 22) }
+        guard setup.status == GNTST_okay, let pfn = PageAllocator.allocate() else { throw XenError(code: 22) }
         let va = Boot.address(ofPFN: pfn)
         try Memory.map(mfn: UInt64(frame), at: va)
         entries = UnsafeMutablePointer(bitPattern: va)!
@@ -42,7 +38,7 @@ enum GrantTable {
         e.pointee.frame = UInt32(truncatingIfNeeded: mfn)
         cpu_barrier()
         let flags = GrantEntryFlags(type: .permit_access, readOnly ? [.readonly] : [])
-        e.pointee.flags = UInt16(truncatingIfNeeded: flags.rawValue)
+        e.pointee.flags = flags.rawValue
     }
 
     /// Ends access unless the grantee is using the frame right now (GTF_reading/GTF_writing):
@@ -51,7 +47,7 @@ enum GrantTable {
         let flagsPointer = UnsafeMutableRawPointer(entries + Int(ref)).assumingMemoryBound(to: UInt16.self)
         var current = flagsPointer.pointee
         while true {
-            let busy = UInt16(truncatingIfNeeded: GrantEntryFlags([.reading, .writing]).rawValue)
+            let busy = GrantEntryFlags([.reading, .writing]).rawValue
             if current & busy != 0 { return false }
             let seen = atomic_cmpxchg_u16(flagsPointer, current, 0)
             if seen == current { return true }

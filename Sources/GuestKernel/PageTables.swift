@@ -42,27 +42,23 @@ enum PageTables {
             let tableMFN = Memory.mfn(ofPFN: tablePFN)
             try Memory.map(mfn: tableMFN, at: tableVA, writable: false)
             var pin = mmuext_op()
-            pin.cmd = UInt32(bitPattern: MMUEXT_PIN_L1_TABLE)
+            pin.cmd = MMUEXT_PIN_L1_TABLE
             pin.arg1.mfn = xen_pfn_t(tableMFN)
-            _ = try withUnsafePointer(to: &pin) { (p) throws(XenError) in
-                try Xen.mmuext_op(UnsafeBufferPointer(start: p, count: 1), UInt32(DOMID_SELF))
-            }
+            _ = try Xen.mmuext_op(pin, DOMID_SELF)
             // Its entries, one mmu_update batch: the machine address of each entry and its value.
             var requests: [mmu_update] = []
             requests.reserveCapacity(entries)
             for i in 0..<entries where first + i >= from && first + i < to {
-                requests.append(mmu_update(ptr: (tableMFN << 12) + UInt64(i * 8) | UInt64(MMU_NORMAL_PT_UPDATE),
+                requests.append(mmu_update(ptr: (tableMFN << 12) + UInt64(i * 8) | MMU_NORMAL_PT_UPDATE,
                                            val: (Memory.mfn(ofPFN: first + i) << 12) | PTE.kernelData))
             }
-            let filled = try requests.withUnsafeBufferPointer { (p) throws(XenError) in try Xen.mmu_update(p, UInt32(DOMID_SELF)) }
+            let filled = try requests.withUnsafeBufferPointer { (p) throws(XenError) in try Xen.mmu_update(p, DOMID_SELF) }
             guard Int(filled) == requests.count else { throw XenError(code: 22) }
             mapped += requests.count
             // Hook it into the boot L2 (itself read-only to us): the machine address of the entry.
-            var update = mmu_update(ptr: (l2mfn << 12) + UInt64(i2 * 8) | UInt64(MMU_NORMAL_PT_UPDATE),
+            let update = mmu_update(ptr: (l2mfn << 12) + UInt64(i2 * 8) | MMU_NORMAL_PT_UPDATE,
                                     val: (tableMFN << 12) | PTE.present | PTE.writable | PTE.user | PTE.accessed)
-            let done = try withUnsafePointer(to: &update) { (p) throws(XenError) in
-                try Xen.mmu_update(UnsafeBufferPointer(start: p, count: 1), UInt32(DOMID_SELF))
-            }
+            let done = try Xen.mmu_update(update, DOMID_SELF)
             guard done == 1 else { throw XenError(code: 22) }
             pfn = first + entries
         }

@@ -33,7 +33,7 @@ enum RingSelfTest {
                     }
                     if front.pushRequests() { notifications += 1; notify(toBack.send) }
                     while let r = try front.takeResponse() {
-                        if r.id != UInt16(truncatingIfNeeded: answered) || r.status != Int16(NETIF_RSP_OKAY) { broken = true }
+                        if r.id != UInt16(truncatingIfNeeded: answered) || r.status != NETIF_RSP_OKAY { broken = true }
                         answered += 1
                     }
                     // Sleep only when the final check finds nothing, and nothing is left to send.
@@ -43,7 +43,7 @@ enum RingSelfTest {
                 if backRuns {
                     while let r = try back.takeRequest() {
                         if r.gref != grant_ref_t(expected) || r.id != UInt16(truncatingIfNeeded: expected) || r.size != UInt16(truncatingIfNeeded: expected &* 31) { broken = true }
-                        var rsp = netif_tx_response(); rsp.id = r.id; rsp.status = Int16(NETIF_RSP_OKAY)
+                        var rsp = netif_tx_response(); rsp.id = r.id; rsp.status = NETIF_RSP_OKAY
                         try back.enqueue(rsp)
                         expected += 1
                     }

@@ -115,9 +115,9 @@ enum SelfTests {
     /// A port pair to ourselves: alloc_unbound, then bind_interdomain to it; sending on one end
     /// raises the other.
     static func loopback() throws(XenError) -> (receive: UInt32, send: UInt32) {
-        var unbound = evtchn_alloc_unbound(dom: domid_t(truncatingIfNeeded: DOMID_SELF), remote_dom: domid_t(truncatingIfNeeded: DOMID_SELF))
+        var unbound = evtchn_alloc_unbound(dom: DOMID_SELF, remote_dom: DOMID_SELF)
         try Xen.event_channel_op.alloc_unbound(&unbound)
-        var bind = evtchn_bind_interdomain(remote_dom: domid_t(truncatingIfNeeded: DOMID_SELF), remote_port: unbound.port)
+        var bind = evtchn_bind_interdomain(remote_dom: DOMID_SELF, remote_port: unbound.port)
         try Xen.event_channel_op.bind_interdomain(&bind)
         return (unbound.port, bind.local_port)
     }
@@ -164,7 +164,7 @@ enum SelfTests {
     /// fires: the wake-up must not come before the deadline in Xen's own system time.
     static func timerWakesFromBlock() {
         do {
-            var bind = evtchn_bind_virq(virq: UInt32(bitPattern: VIRQ_TIMER), vcpu: 0)
+            var bind = evtchn_bind_virq(virq: VIRQ_TIMER, vcpu: 0)
             try Xen.event_channel_op.bind_virq(&bind)
             Events.onTimer = Int32(bind.port)
             Events.timerFired = false
@@ -227,26 +227,22 @@ enum SelfTests {
             // the machine frame for a PV guest): it must read the entry we wrote.
             var copy = gnttab_copy()
             copy.source.u.ref = ref
-            copy.source.domid = domid_t(truncatingIfNeeded: DOMID_SELF)
+            copy.source.domid = DOMID_SELF
             copy.source.offset = 0
             copy.dest.u.gmfn = xen_pfn_t(Memory.mfn(ofPFN: target))
-            copy.dest.domid = domid_t(truncatingIfNeeded: DOMID_SELF)
+            copy.dest.domid = DOMID_SELF
             copy.dest.offset = 0
             copy.len = 64
-            copy.flags = UInt16(truncatingIfNeeded: GrantCopyFlags.source_gref.rawValue)
-            _ = try withUnsafeMutablePointer(to: &copy) { (p) throws(XenError) in
-                try Xen.grant_table_op.copy(UnsafeMutableBufferPointer(start: p, count: 1))
-            }
+            copy.flags = GrantCopyFlags.source_gref.rawValue
+            try Xen.grant_table_op.copy(&copy)
             let same = (0..<64).allSatisfy { dst[$0] == src[$0] }
-            Report.check("grant table: Xen copies through our grant entry", copy.status == Int16(GNTST_okay) && same, "GNTST_okay and the bytes copied")
+            Report.check("grant table: Xen copies through our grant entry", copy.status == GNTST_okay && same, "GNTST_okay and the bytes copied")
             Report.check("grant table: access ended with the result checked", GrantTable.endAccess(ref), "flags cleared while not in use")
             let bad = (GrantTable.entries + Int(ref)).pointee.flags == 0
             var again = copy
             again.status = 0
-            _ = try withUnsafeMutablePointer(to: &again) { (p) throws(XenError) in
-                try Xen.grant_table_op.copy(UnsafeMutableBufferPointer(start: p, count: 1))
-            }
-            Report.check("grant table: an ended grant is refused", bad && again.status != Int16(GNTST_okay), "copy fails after end of access")
+            try Xen.grant_table_op.copy(&again)
+            Report.check("grant table: an ended grant is refused", bad && again.status != GNTST_okay, "copy fails after end of access")
         } catch {
             Report.fail("grant table", "hypercall failed")
         }
