@@ -78,12 +78,18 @@ import Testing
         model.types[j].fields![k].bitOffset = 4
         let c = try #require(model.constants.firstIndex { $0.name == "DOMID_SELF" })
         model.constants[c].value = .integer(0x7FF1, unsigned: true)
+        // A spec type the value does not fit: by width, and by sign alone ((uint32_t)-22 == -22 in C).
+        model.constants[c].specType = .init(cType: "uint8_t", type: .integer(bits: 8, signed: false))
+        let n = try #require(model.constants.firstIndex { $0.name == "FIXTURE_NEGATIVE" })
+        model.constants[n].specType = .init(cType: "uint32_t", type: .integer(bits: 32, signed: false))
         generation.model = model
         let checks = CheckEmitter(model: model, provenance: "test").emit()
         generation.files = generation.files.filter { f in !checks.contains { $0.path == f.path } } + checks
         let report = try Verifier(generation: generation, includeDir: tree.includeDir, checkSwift: true).run()
         #expect(report.mismatches.contains { $0.contains("size of struct fixture_beta is 24") })
         #expect(report.mismatches.contains { $0.contains("DOMID_SELF") })
+        #expect(report.mismatches.contains { $0.contains("DOMID_SELF fits uint8_t") })
+        #expect(report.mismatches.contains { $0.contains("FIXTURE_NEGATIVE fits uint32_t") })
         #expect(report.mismatches.contains { $0.contains("bitfield struct demo_bits.neg") })
         #expect(report.mismatches.contains { $0.hasPrefix("swift:") && $0.contains("fixture_beta") })
     }
