@@ -32,7 +32,8 @@ count() { objdump -d --no-show-raw-insn "$1" | awk -v f="$2" '
 show() { objdump -d --no-show-raw-insn "$1" | awk -v f="$2" '$2 ~ ("^<.*" f ".*>:$") && $2 !~ /^<swift_/ { on = 1; print; next } on && /^$/ { on = 0 } on { print }'; }
 
 printf '%-28s %8s %8s  %s\n' "call site" "Swift" "C" "target: Swift <= C"
-for pair in "evtchn_send:swiftEventChannelSend:EVTCHNOP_send with error mapping" "sched_yield:swiftSchedYield:SCHEDOP_yield, no argument"; do
+for pair in "evtchn_send:swiftEventChannelSend:EVTCHNOP_send with error mapping" "sched_yield:swiftSchedYield:SCHEDOP_yield, no argument" \
+            "mmu_update_one:swiftMMUUpdateOne:one mmu_update request, its done count written back"; do
   name=${pair%%:*}; rest=${pair#*:}; swiftName=${rest%%:*}; what=${rest#*:}
   s=0; for o in $objects; do n=$(count "$o" "$swiftName"); if [ "$n" -gt 0 ]; then s=$n; fi; done
   c=$(count "$work/probe_c.o" "c_$name")

@@ -22,3 +22,14 @@ public func swiftSchedYield() -> Int32 {
         return error.code
     }
 }
+
+/// One `mmu_update` request through the single-element form: the request, its count of 1, the
+/// done count Xen writes back, DOMID_SELF. Returns the done count or the negated XEN_E* number.
+@_cdecl("swift_mmu_update_one")
+public func swiftMMUUpdateOne(_ ptr: UInt64, _ val: UInt64) -> Int32 {
+    do {
+        return Int32(truncatingIfNeeded: try Xen.mmu_update(mmu_update(ptr: ptr, val: val), DOMID_SELF))
+    } catch {
+        return 0 &- error.code
+    }
+}

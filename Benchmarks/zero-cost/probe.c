@@ -16,3 +16,10 @@ int c_sched_yield(void) {
     long rc = xen_hypercall_page_call2(__HYPERVISOR_sched_op, SCHEDOP_yield, 0);
     return rc < 0 ? (int)-rc : 0;
 }
+
+int c_mmu_update_one(uint64_t ptr, uint64_t val) {
+    struct mmu_update req = { .ptr = ptr, .val = val };
+    unsigned int done = 0;
+    long rc = xen_hypercall_page_call4(__HYPERVISOR_mmu_update, (unsigned long)&req, 1, (unsigned long)&done, DOMID_SELF);
+    return rc < 0 ? (int)rc : (int)done;
+}

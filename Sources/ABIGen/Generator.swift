@@ -1,4 +1,4 @@
-// The pipeline end to end: headers -> clang front -> model -> spec -> emitters.
+// The pipeline end to end: headers -> clang front -> model -> spec -> expressibility -> emitters.
 import Foundation
 
 public struct Generation {
@@ -18,32 +18,42 @@ public struct Generator {
         self.tree = tree; self.options = options; self.spec = spec; self.provenance = provenance
     }
 
-    /// Reads the headers and applies the spec; no emission.
+    /// Reads the headers, applies the spec and decides what cannot be expressed; no emission.
     public func model() throws -> ABIModel {
         var model = try ModelBuilder(tree: tree, options: options).build()
         try SpecApplier(spec: spec).apply(to: &model)
+        model.unexpressed = Expressibility.unexpressed(in: model)
         return model
+    }
+
+    /// Every output of a run, in one list: each emitter reads the finished model and returns
+    /// its files.
+    static func emitters(_ model: ABIModel, provenance: String) -> [any Emitter] {
+        let types = SwiftTypes(model: model)
+        return [
+            SwiftEmitter(model: model, provenance: provenance),                       // Swift/Guest|Tools/<header>.swift, _Support
+            FamilyEmitter(model: model, types: types, provenance: provenance),        // Swift/Guest/_Families.swift
+            HypercallEmitter(model: model, types: types, provenance: provenance),     // _Hypercalls.swift, TestCases/
+            RingEmitter(model: model, types: types, provenance: provenance),          // _Rings.swift (both views), RingTestCases/, check/ring_reference_instances.h
+            ManifestEmitter(model: model),                                            // abi.json
+            CheckEmitter(model: model, provenance: provenance),                       // check/guest_layout.c, tools_layout.c, SwiftLayoutCheck.swift
+            BootConstantsEmitter(model: model, provenance: provenance),               // include/xen_boot_constants.h, check/boot_constants.c
+        ]
     }
 
     public func generate() throws -> Generation {
         let t0 = Date()
-        var model = try self.model()
+        let model = try self.model()
         let t1 = Date()
-        var swift = SwiftEmitter(model: model, provenance: provenance)
-        var files = swift.emit()
-        let t2 = Date()
-        defer {
-            if ProcessInfo.processInfo.environment["ABIGEN_TIMING"] != nil {
-                FileHandle.standardError.write(Data(String(format: "model %.3f s, swift %.3f s, manifest+checks %.3f s\n", t1.timeIntervalSince(t0), t2.timeIntervalSince(t1), Date().timeIntervalSince(t2)).utf8))
-            }
-        }
-        model.unexpressed = swift.problems
         if !model.unexpressed.isEmpty {
             let list = model.unexpressed.map { "  \($0.location?.description ?? "-"): \($0.entity): \($0.reason)" }.joined(separator: "\n")
             throw ABIGenError("the generator cannot express \(model.unexpressed.count) entities:\n\(list)")
         }
-        files.append(GeneratedFile(path: "abi.json", contents: try ManifestWriter.encode(model)))
-        files += CheckEmitter(model: model, provenance: provenance).emit()
+        var files: [GeneratedFile] = []
+        for emitter in Self.emitters(model, provenance: provenance) { files += try emitter.emit() }
+        if ProcessInfo.processInfo.environment["ABIGEN_TIMING"] != nil {
+            FileHandle.standardError.write(Data(String(format: "model %.3f s, emitters %.3f s\n", t1.timeIntervalSince(t0), Date().timeIntervalSince(t1)).utf8))
+        }
         return Generation(model: model, files: files.sorted { $0.path < $1.path }, summary: Self.summary(model))
     }
 
@@ -56,7 +66,7 @@ public struct Generator {
         s += "skipped \(model.skippedHeaders.count) files that are not Xen's x86_64 public ABI:\n"
         for k in model.skippedHeaders { s += "  \(k.header): \(k.reason)\n" }
         var byCategory: [String: [String]] = [:]
-        for m in model.nonValueMacros { byCategory[m.category, default: []].append(m.name) }
+        for m in model.nonValueMacros { byCategory[m.category.rawValue, default: []].append(m.name) }
         s += "\(model.nonValueMacros.count) object-like macros are not values (see docs/unexpressed.md):\n"
         for (c, names) in byCategory.sorted(by: { $0.key < $1.key }) {
             s += "  \(c) (\(names.count))\(c == "empty" ? "" : ": " + names.joined(separator: ", "))\n"

@@ -49,6 +49,29 @@ import Testing
         try expectFailureLeavesOutputUntouched(f, message: "\(f.spec.path):3: error: family: unknown key 'prefx'")
     }
 
+    @Test func subopDirectionOutsideTheFixedSetIsRefused() throws {
+        let f = try FixtureTree.make()
+        try f.writeSpec("families:\n  - swift: FixtureOp\n    prefix: FIXTURE_OP_\n    shape: enum\nhypercalls:\n  - name: fixture_op\n    number: __HYPERVISOR_fixture_op\n    args:\n      - {name: cmd, type: subop}\n    subops:\n      family: FixtureOp\n      struct: none\n      direction: both\n")
+        try expectFailureLeavesOutputUntouched(f, message: "\(f.spec.path):13: error: subops of fixture_op: direction must be in, out or inout, not 'both'")
+    }
+
+    @Test func typedConstantThatDoesNotFitItsTypeIsRefused() throws {
+        let f = try FixtureTree.make()
+        try f.writeSpec("constantTypes:\n  - {prefix: FIXTURE_OP_, type: domid_t}\n  - {name: DOMID_SELF, type: uint8_t}\n")
+        try expectFailureLeavesOutputUntouched(f, message: "\(f.spec.path):3: error: DOMID_SELF (xen.h:7) is 0x7FF0, which does not fit uint8_t, the type the spec gives it")
+    }
+
+    @Test func constantTypeOfUnknownTypeOrAbsentNameIsRefused() throws {
+        let f = try FixtureTree.make()
+        try f.writeSpec("constantTypes:\n  - {prefix: DOMID_, type: no_such_t}\n")
+        try expectFailureLeavesOutputUntouched(f, message: "\(f.spec.path):2: error: constant type: unknown C type 'no_such_t'")
+        try f.writeSpec("constantTypes:\n  - {name: DOMID_NONE, type: domid_t}\n")
+        try expectFailureLeavesOutputUntouched(f, message: "\(f.spec.path):2: error: constant type domid_t: the headers define no integer constant DOMID_NONE")
+        try f.writeSpec("constantTypes:\n  - {name: DOMID_NONE, type: domid_t, mayBeAbsent: true}\nfamilies:\n  - swift: FixtureOp\n    prefix: FIXTURE_OP_\n    shape: enum\n    type: int8_t\n  - swift: Domains\n    prefix: DOMID_\n    shape: enum\n    type: domid_t\n")
+        let r = try f.regenerate()
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+    }
+
     @Test func hypercallArgumentOfUnknownTypeIsRefused() throws {
         let f = try FixtureTree.make()
         try f.writeSpec("hypercalls:\n  - name: fixture_op\n    number: __HYPERVISOR_fixture_op\n    args:\n      - {name: p, type: \"struct no_such *\", dir: in}\n")

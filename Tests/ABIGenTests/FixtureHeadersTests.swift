@@ -13,7 +13,7 @@ import Testing
         #expect(c["FIXTURE_NAME"]?.value == .string("fixture-abi"))
         #expect(c["FIXTURE_NEGATIVE"]?.value == .integer(-22, unsigned: false))
         #expect(c["DEMO_RING_SIZE"]?.value == .integer(128, unsigned: true))
-        #expect(m.nonValueMacros.contains { $0.name == "FIXTURE_EMPTY_MARKER" && $0.category == "empty" })
+        #expect(m.nonValueMacros.contains { $0.name == "FIXTURE_EMPTY_MARKER" && $0.category == .empty })
         #expect(c["DEMO_TOOLS_ONLY"]?.visibility == .toolsOnly)
         // Enumerators of an anonymous enum are constants; a typedef'd one's belong to its type.
         #expect(c["DEMO_FEATURE_B"]?.value == .integer(5, unsigned: false))
@@ -78,11 +78,18 @@ import Testing
         model.types[j].fields![k].bitOffset = 4
         let c = try #require(model.constants.firstIndex { $0.name == "DOMID_SELF" })
         model.constants[c].value = .integer(0x7FF1, unsigned: true)
+        // A spec type the value does not fit: by width, and by sign alone ((uint32_t)-22 == -22 in C).
+        model.constants[c].specType = .init(cType: "uint8_t", type: .integer(bits: 8, signed: false))
+        let n = try #require(model.constants.firstIndex { $0.name == "FIXTURE_NEGATIVE" })
+        model.constants[n].specType = .init(cType: "uint32_t", type: .integer(bits: 32, signed: false))
         generation.model = model
-        generation.files = generation.files.filter { !$0.path.hasPrefix("check/") } + CheckEmitter(model: model, provenance: "test").emit()
+        let checks = CheckEmitter(model: model, provenance: "test").emit()
+        generation.files = generation.files.filter { f in !checks.contains { $0.path == f.path } } + checks
         let report = try Verifier(generation: generation, includeDir: tree.includeDir, checkSwift: true).run()
         #expect(report.mismatches.contains { $0.contains("size of struct fixture_beta is 24") })
         #expect(report.mismatches.contains { $0.contains("DOMID_SELF") })
+        #expect(report.mismatches.contains { $0.contains("DOMID_SELF fits uint8_t") })
+        #expect(report.mismatches.contains { $0.contains("FIXTURE_NEGATIVE fits uint32_t") })
         #expect(report.mismatches.contains { $0.contains("bitfield struct demo_bits.neg") })
         #expect(report.mismatches.contains { $0.hasPrefix("swift:") && $0.contains("fixture_beta") })
     }

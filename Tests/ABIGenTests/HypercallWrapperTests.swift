@@ -94,6 +94,44 @@ func patternBytes(_ count: Int, element: Int) -> [UInt8] {
         }
     }
 
+    @Test func countedArraysOfRecordsHaveSingleElementForms() throws {
+        let names = Set(hypercallCases.map(\.name))
+        for n in ["mmu_update (one element)", "mmuext_op (one element)", "grant_table_op.copy (one element)", "multicall (one element)"] {
+            #expect(names.contains(n), "no case for \(n)")
+        }
+        #expect(!names.contains("console_io.write (one element)"), "a byte buffer has no single-element form")
+        // One request, by value: count 1, DOMID_SELF zero-extended, the done count returned.
+        RecordingEntry.calls = []
+        RecordingEntry.result = 0
+        RecordingEntry.argumentRegister = 0
+        RecordingEntry.argumentBytes = MemoryLayout<mmu_update>.size
+        RecordingEntry.writeBack = false
+        let one = mmu_update(ptr: 0x1234_5000 | MMU_NORMAL_PT_UPDATE, val: 0x67)
+        _ = try XenHypercall<RecordingEntry>.mmu_update(one, DOMID_SELF)
+        let call = try #require(RecordingEntry.calls.first)
+        #expect(call.registers[1] == 1 && call.registers[3] == 0x7FF0)
+        #expect(call.argument == withUnsafeBytes(of: one) { Array($0) })
+        // One grant copy, inout: what Xen writes comes back to the caller's value.
+        RecordingEntry.calls = []
+        RecordingEntry.argumentRegister = 1
+        RecordingEntry.argumentBytes = MemoryLayout<gnttab_copy>.size
+        RecordingEntry.writeBack = true
+        var copy = gnttab_copy()
+        copy.source.domid = DOMID_SELF
+        try XenHypercall<RecordingEntry>.grant_table_op.copy(&copy)
+        #expect(RecordingEntry.calls.first?.registers[2] == 1)
+        #expect(copy.status == Int16(bitPattern: 0xA5A5) && copy.source.domid == 0xA5A5)
+    }
+
+    @Test func typedConstantsNeedNoConversionAtCallSites() {
+        let alloc = evtchn_alloc_unbound(dom: DOMID_SELF, remote_dom: DOMID_SELF)
+        let bind = evtchn_bind_virq(virq: VIRQ_TIMER, vcpu: 0)
+        var rsp = netif_tx_response()
+        rsp.status = NETIF_RSP_OKAY
+        #expect(alloc.dom == 0x7FF0 && bind.virq == 0 && rsp.status == 0 && GNTST_okay == 0)
+        #expect(VirtualIRQ.TIMER.rawValue == VIRQ_TIMER && GrantStatus.okay.rawValue == GNTST_okay)
+    }
+
     @Test func multicallEntriesCarryTheSameOperation() {
         var send = evtchn_send(port: 7)
         let entry = withUnsafeMutablePointer(to: &send) { XenMulticall.event_channel_op.send($0) }

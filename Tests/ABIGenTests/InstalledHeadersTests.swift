@@ -99,7 +99,7 @@ import Testing
 
     @Test func nothingIsLeftUnexpressedAndNonValuesAreAccountedFor() {
         #expect(model.unexpressed.isEmpty)
-        let categories = Set(model.nonValueMacros.map(\.category))
+        let categories = Set(model.nonValueMacros.map(\.category.rawValue))
         #expect(categories.isSubset(of: ["empty", "type", "attribute", "statement", "not-constant", "alias of a non-value"]))
     }
 

@@ -122,7 +122,8 @@ struct FixtureTree {
         struct demo_req { uint64_t id; };
         struct demo_rsp { uint64_t id; int16_t status; };
         union demo_sring_entry { struct demo_req req; struct demo_rsp rsp; };
-        struct demo_sring { uint32_t req_prod, req_event, rsp_prod, rsp_event; uint8_t pad[48]; union demo_sring_entry ring[1]; };
+        typedef uint32_t RING_IDX;
+        struct demo_sring { RING_IDX req_prod, req_event; RING_IDX rsp_prod, rsp_event; uint8_t pvt[4]; uint8_t __pad[44]; union demo_sring_entry ring[1]; };
         #define DEMO_RING_SIZE __CONST_RING_SIZE(demo, 4096)
         #if defined(__XEN_TOOLS__)
         struct demo_toolsonly { uint64_t secret; };

@@ -48,6 +48,7 @@ enum ConstantDiff {
         }
         log.aspects(c.name, c.location, o, c, [
             Aspect("moved to another header", .compatible) { $0.location.header },
+            Aspect("the C type the spec gives a constant: its Swift type, so call sites change", .breaking) { c in c.specType.map { "\($0.cType) (\(spelled($0.type)!))" } },
             Aspect("tools-only: the value the tools view gives", .compatible) { c in c.toolsValue.map { v in
                 if case .integer(_, true) = v { return ABIDiff.text(v) + " unsigned" }
                 return ABIDiff.text(v)

@@ -35,14 +35,14 @@ enum HeaderSetDiff {
         ])
         log.matched(a.nonValueMacros, b.nonValueMacros, key: \.name, removed: { log, m in
             // A macro naming a type is C API; a header guard or an empty marker is not.
-            let api = m.category == "type" || m.category == "attribute"
+            let api = m.category == .type || m.category == .attribute
             log.add(m.name, m.location, .removed, api ? .breaking : .compatible, api ? "removal" : "removal of a macro that is not a value (a guard or marker)",
-                    old: m.category, new: nil)
+                    old: m.category.rawValue, new: nil)
         }, added: { log, m in
-            log.add(m.name, m.location, .added, .compatible, "addition", old: nil, new: m.category)
+            log.add(m.name, m.location, .added, .compatible, "addition", old: nil, new: m.category.rawValue)
         }, both: { log, o, m in
             log.aspects(m.name, m.location, o, m, [
-                Aspect("a macro's category (what its body is instead of a value)", .compatible) { $0.category },
+                Aspect("a macro's category (what its body is instead of a value)", .compatible) { $0.category.rawValue },
                 Aspect("moved to another header", .compatible) { $0.location.header },
             ])
         })

@@ -13,7 +13,7 @@ enum SpecDiff {
             log.add("family \(f.swiftName)", nil, .added, .compatible, "addition", old: nil, new: f.prefix, header: spec)
         }, both: { log, o, f in
             log.aspects("family \(f.swiftName)", nil, o, f, [
-                Aspect("a family's shape", .breaking) { $0.shape },
+                Aspect("a family's shape", .breaking) { $0.shape.rawValue },
                 Aspect("a family's Swift raw type", .breaking) { spelled($0.rawType) },
                 Aspect("a family's prefix", .compatible) { $0.prefix },
                 Aspect("a family's type field", .breaking) { f in f.typeFieldMask.map { "\($0) as \(f.typeFieldName ?? "?")" } },
@@ -49,7 +49,7 @@ enum SpecDiff {
             }, both: { log, os, s in
                 log.aspects("hypercall \(h.name): \(s.constant)", nil, os, s, [
                     Aspect("a sub-op's argument type", .breaking) { $0.argument ?? "none" },
-                    Aspect("a sub-op's direction", .breaking) { $0.direction },
+                    Aspect("a sub-op's direction", .breaking) { $0.direction.rawValue },
                 ], header: spec)
                 // Its value is the constant's, reported there unless only the sub-op says so.
                 if os.value != s.value && !oldValueChanged.contains(s.constant) {
@@ -71,10 +71,10 @@ enum SpecDiff {
     static func argument(_ a: Hypercall.Argument) -> String {
         var s = "\(a.name): \(a.cType)"
         if let t = a.type { s += " (\(spelled(t)!))" }
-        if let d = a.direction { s += " \(d)" }
+        if let d = a.direction { s += " \(d.rawValue)" }
         if let c = a.count { s += " [count \(c)]" }
         return s
     }
 
-    static func subop(_ s: Hypercall.SubOp) -> String { "\(s.value): \(s.argument ?? "no argument") \(s.direction)" }
+    static func subop(_ s: Hypercall.SubOp) -> String { "\(s.value): \(s.argument ?? "no argument") \(s.direction.rawValue)" }
 }

@@ -1,8 +1,13 @@
 // Emits the boot stub's include: Xen numbers and layout offsets as plain #defines, and its check.
 
-struct BootConstantsEmitter {
+struct BootConstantsEmitter: Emitter {
     let model: ABIModel
     let provenance: String
+
+    func emit() -> [GeneratedFile] {
+        [GeneratedFile(path: "check/boot_constants.c", contents: check()),
+         GeneratedFile(path: "include/xen_boot_constants.h", contents: header())]
+    }
 
     /// `XEN_ELFNOTE_ENTRY` -> `XENABI_XEN_ELFNOTE_ENTRY`; `__HYPERVISOR_sched_op` -> `XENABI_HYPERVISOR_sched_op`.
     static func name(_ constant: String) -> String {
@@ -25,11 +30,12 @@ struct BootConstantsEmitter {
         s += "#ifndef XENABI_BOOT_CONSTANTS_H\n#define XENABI_BOOT_CONSTANTS_H\n\n"
         let constants = Dictionary(model.constants.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for name in model.bootConstants {
-            guard case let .integer(v, unsigned)? = constants[name]?.value else { continue }
+            // SpecApplier takes only integer constants of the headers.
+            guard case let .integer(v, unsigned)? = constants[name]?.value else { preconditionFailure("boot constant \(name) is not an integer") }
             s += "#define \(Self.name(name)) \(unsigned ? String(UInt64(bitPattern: v)) : String(v))\n"
         }
         for key in model.bootLayouts {
-            guard let t = model.type(key) else { continue }
+            guard let t = model.type(key) else { preconditionFailure("boot layout \(key) is not a type of the model") }
             let type = Self.typeName(key)
             s += "\n#define XENABI_SIZEOF_\(type) \(t.size)\n"
             for f in layoutFields(key) where !f.name.contains(".") {

@@ -2,89 +2,26 @@
 // wrappers (sub-op by sub-op, with argument directions and Xen's error numbers), the same
 // operations as multicall entries, and a test case for every wrapper.
 
-/// How one hypercall argument register is filled, decided once and rendered three ways.
-enum ArgumentPlan {
-    /// A constant: the sub-op number, or 0 where the sub-op takes no argument.
-    case constant(String)
-    /// A scalar parameter.
-    case value(name: String, type: String, signed: Bool)
-    /// A pointer to one struct: `in` passes a copy, `out` returns one, `inout` takes `inout`.
-    case pointer(name: String, type: String, zero: String, direction: String)
-    /// A counted array; `count` names the argument that carries its length.
-    case buffer(name: String, type: String, direction: String)
-    /// The length of the buffer `owner`.
-    case count(owner: String)
-}
-
-struct HypercallEmitter {
+struct HypercallEmitter: Emitter {
     let model: ABIModel
     let types: SwiftTypes
+    let provenance: String
 
-    struct Operation {
-        var hypercall: Hypercall
-        var subop: Hypercall.SubOp?
-        /// Swift name: the hypercall's, or the sub-op's suffix inside the hypercall's namespace.
-        var name: String
-        var arguments: [ArgumentPlan]
+    /// The plans the expressibility step has admitted: every typed operation of the spec.
+    func operations() -> [HypercallOperation] {
+        let plan = HypercallPlanner(model: model, types: types).plan()
+        precondition(plan.unplanned.isEmpty, "the expressibility step admits only plannable hypercalls")
+        return plan.operations
     }
 
-    /// Every typed operation of the spec, in spec order.
-    func operations() -> [Operation] {
-        var out: [Operation] = []
-        for h in model.hypercalls where h.typed != false {
-            if let familyName = h.family {
-                guard let family = model.families.first(where: { $0.swiftName == familyName }) else { continue }
-                for op in h.subops {
-                    let name = FamilyEmitter.memberName(op.constant, prefix: family.prefix)
-                    if let args = plan(h, subop: op) { out.append(Operation(hypercall: h, subop: op, name: name, arguments: args)) }
-                }
-            } else if let args = plan(h, subop: nil) {
-                out.append(Operation(hypercall: h, subop: nil, name: h.name, arguments: args))
-            }
-        }
-        return out
-    }
-
-    func plan(_ h: Hypercall, subop: Hypercall.SubOp?) -> [ArgumentPlan]? {
-        var plans: [ArgumentPlan] = []
-        for a in h.arguments {
-            if let owner = h.arguments.first(where: { $0.count == a.name }) {
-                plans.append(.count(owner: owner.name))
-                continue
-            }
-            switch a.cType {
-            case "subop":
-                guard let subop else { return nil }
-                plans.append(.constant(subop.constant))
-            case "subop-arg":
-                guard let subop else { return nil }
-                guard let key = subop.argument else { plans.append(.constant("0")); continue }
-                guard let t = types.spelling(.named(key)) else { return nil }
-                plans.append(a.count != nil ? .buffer(name: a.name, type: t, direction: subop.direction)
-                                            : .pointer(name: a.name, type: t, zero: types.zero(.named(key)), direction: subop.direction))
-            default:
-                guard let ref = a.type else { return nil }
-                if case let .pointer(to, _) = ref {
-                    let t = to.flatMap { types.spelling($0) } ?? "UInt8"
-                    // A sub-op's direction describes its data (console_io: write reads the buffer,
-                    // read fills it); the argument's own applies when there are no sub-ops.
-                    let dir = subop?.direction ?? a.direction ?? "in"
-                    plans.append(a.count != nil ? .buffer(name: a.name, type: t, direction: dir)
-                                                : .pointer(name: a.name, type: t, zero: to.map { types.zero($0) } ?? "0", direction: dir))
-                } else {
-                    guard let t = types.spelling(ref) else { return nil }
-                    var signed = false
-                    if case let .integer(_, s) = types.resolved(ref) { signed = s }
-                    plans.append(.value(name: a.name, type: t, signed: signed))
-                }
-            }
-        }
-        return plans.count <= 5 ? plans : nil
+    func emit() -> [GeneratedFile] {
+        [GeneratedFile(path: "Swift/Guest/_Hypercalls.swift", contents: fileHeader(model, provenance, "hypercalls of Specs/xen.yaml") + layer()),
+         GeneratedFile(path: "Swift/TestCases/HypercallCases.swift", contents: fileHeader(model, provenance, "a host test case for every typed hypercall wrapper") + testCases())]
     }
 
     // MARK: the layer
 
-    func emit() -> String {
+    func layer() -> String {
         var s = """
         /// A hypercall's failure: the `XEN_E*` number it returned, negated.
         @frozen public struct XenError: Error, Equatable {
@@ -127,7 +64,8 @@ struct HypercallEmitter {
             done.insert(op.hypercall.name)
             let group = ops.filter { $0.hypercall.name == op.hypercall.name }
             if op.subop == nil {
-                s += "extension XenHypercall {\n\(wrapper(op, indent: "    "))}\n\nextension XenMulticall {\n\(entry(op, indent: "    "))}\n\n"
+                // The operation and, for a counted array of records, its single-element form.
+                s += "extension XenHypercall {\n\(group.map { wrapper($0, indent: "    ") }.joined())}\n\nextension XenMulticall {\n\(group.map { entry($0, indent: "    ") }.joined())}\n\n"
             } else {
                 s += "extension XenHypercall {\n    /// `\(op.hypercall.numberConstant)`: one function per sub-op.\n    public enum \(op.hypercall.name) {\n"
                 for o in group { s += wrapper(o, indent: "        ") }
@@ -157,8 +95,8 @@ struct HypercallEmitter {
     func raw() -> String {
         var s = "extension XenHypercall {\n"
         let numbers = model.families.first { $0.prefix == "__HYPERVISOR_" }?.members ?? []
+        // Family members are integer constants (SpecApplier), so each has its number.
         for c in model.constants where numbers.contains(c.name) {
-            guard case .integer = c.value else { continue }
             let name = String(c.name.dropFirst("__HYPERVISOR_".count))
             s += "    /// `\(c.name)` (\(c.location.header):\(c.location.line)), untyped.\n"
             s += "    @inline(__always) public static func raw_\(name)(_ a1: UInt = 0, _ a2: UInt = 0, _ a3: UInt = 0, _ a4: UInt = 0, _ a5: UInt = 0) -> Int {\n"
@@ -167,9 +105,10 @@ struct HypercallEmitter {
         return s + "}\n\n"
     }
 
-    func doc(_ op: Operation) -> String {
-        guard let sub = op.subop else { return "`\(op.hypercall.numberConstant)`" }
-        return "`\(op.hypercall.numberConstant)` with `\(sub.constant)`\(sub.argument.map { ", `\($0)`" } ?? ""), \(sub.direction)"
+    func doc(_ op: HypercallOperation) -> String {
+        let one = op.isElementForm ? ", on one element (count 1)" : ""
+        guard let sub = op.subop else { return "`\(op.hypercall.numberConstant)`\(one)" }
+        return "`\(op.hypercall.numberConstant)` with `\(sub.constant)`\(sub.argument.map { ", `\($0)`" } ?? ""), \(sub.direction.rawValue)\(one)"
     }
 
     /// The declaration and register expression the wrapper and the multicall entry share; nil
@@ -181,11 +120,11 @@ struct HypercallEmitter {
             let n = Naming.identifier(name)
             return ("_ \(n): \(type)", signed ? "UInt(bitPattern: Int(\(n)))" : "UInt(truncatingIfNeeded: \(n))")
         case let .count(owner): return (nil, "UInt(\(Naming.identifier(owner)).count)")
-        case .buffer, .pointer: return nil
+        case .buffer, .pointer, .element: return nil
         }
     }
 
-    func wrapper(_ op: Operation, indent: String) -> String {
+    func wrapper(_ op: HypercallOperation, indent: String) -> String {
         var declarations: [String] = [], setup: [String] = [], registers: [String] = [], scopes: [String] = []
         var result: (name: String, type: String)?
         for a in op.arguments {
@@ -196,21 +135,32 @@ struct HypercallEmitter {
             }
             switch a {
             case .constant, .value, .count: break
-            case let .buffer(name, type, direction):
+            case let .buffer(name, type, direction, _):
                 let n = Naming.identifier(name)
-                declarations.append("_ \(n): \(direction == "in" ? "UnsafeBufferPointer" : "UnsafeMutableBufferPointer")<\(type)>")
+                declarations.append("_ \(n): \(direction == .in ? "UnsafeBufferPointer" : "UnsafeMutableBufferPointer")<\(type)>")
                 registers.append("UInt(bitPattern: \(n).baseAddress)")
+            case let .element(name, type, direction):
+                let n = Naming.identifier(name), local = "_\(name)", p = "_\(name)Pointer"
+                if direction == .in {
+                    declarations.append("_ \(n): \(type)")
+                    setup.append("var \(local) = \(n)")
+                    scopes.append("withUnsafeMutablePointer(to: &\(local)) { \(p) in")
+                } else {
+                    declarations.append("_ \(n): inout \(type)")
+                    scopes.append("withUnsafeMutablePointer(to: &\(n)) { \(p) in")
+                }
+                registers.append("UInt(bitPattern: \(p))")
             case let .pointer(name, type, zero, direction):
                 let n = Naming.identifier(name), local = "_\(name)", p = "_\(name)Pointer"
                 switch direction {
-                case "out":
+                case .out:
                     setup.append("var \(local): \(type) = \(zero)")
                     scopes.append("withUnsafeMutablePointer(to: &\(local)) { \(p) in")
                     result = (local, type)
-                case "inout":
+                case .inout:
                     declarations.append("_ \(n): inout \(type)")
                     scopes.append("withUnsafeMutablePointer(to: &\(n)) { \(p) in")
-                default:
+                case .in:
                     declarations.append("_ \(n): \(type)")
                     setup.append("var \(local) = \(n)")
                     scopes.append("withUnsafeMutablePointer(to: &\(local)) { \(p) in")
@@ -229,7 +179,7 @@ struct HypercallEmitter {
         return s + "\(indent)    return \(result?.name ?? "rc")\n\(indent)}\n"
     }
 
-    func entry(_ op: Operation, indent: String) -> String {
+    func entry(_ op: HypercallOperation, indent: String) -> String {
         var declarations: [String] = [], registers: [String] = []
         for a in op.arguments {
             if let (declaration, register) = shared(a) {
@@ -239,11 +189,11 @@ struct HypercallEmitter {
             }
             switch a {
             case .constant, .value, .count: break
-            case let .buffer(name, type, _):
+            case let .buffer(name, type, _, _):
                 let n = Naming.identifier(name)
                 declarations.append("_ \(n): UnsafeMutableBufferPointer<\(type)>")
                 registers.append("UInt(bitPattern: \(n).baseAddress)")
-            case let .pointer(name, type, _, _):
+            case let .pointer(name, type, _, _), let .element(name, type, _):
                 let n = Naming.identifier(name)
                 declarations.append("_ \(n): UnsafeMutablePointer<\(type)>")
                 registers.append("UInt(bitPattern: \(n))")
@@ -286,6 +236,7 @@ struct HypercallEmitter {
         """
         for op in operations() {
             let qualified = op.subop == nil ? op.name : "\(op.hypercall.name).\(op.name)"
+            let element = op.isElementForm
             var registers: [String] = [], args: [String] = [], setup: [String] = []
             var argRegister = "nil", argBytes = "0", direction = "none", resultExpr = "nil", elements = 1
             var ret = "_ = "
@@ -297,24 +248,46 @@ struct HypercallEmitter {
                     args.append(v)
                     registers.append(signed ? "UInt(bitPattern: Int(\(v)))" : "UInt(truncatingIfNeeded: \(v))")
                 case .count: registers.append("2")
-                case let .buffer(_, type, dir):
+                case let .buffer(_, type, dir, _):
                     setup.append("var buffer = [patterned(\(type).self), patterned(\(type).self)]")
-                    args.append(dir == "in" ? "UnsafeBufferPointer(b)" : "b")
+                    args.append(dir == .in ? "UnsafeBufferPointer(b)" : "b")
                     registers.append("nil")
-                    argRegister = "\(i)"; argBytes = "2 * MemoryLayout<\(type)>.stride"; direction = dir; elements = 2
-                    resultExpr = dir == "in" ? "nil" : "buffer.withUnsafeBytes { Array($0) }"
+                    argRegister = "\(i)"; argBytes = "2 * MemoryLayout<\(type)>.stride"; direction = dir.rawValue; elements = 2
+                    resultExpr = dir == .in ? "nil" : "buffer.withUnsafeBytes { Array($0) }"
+                case let .element(_, type, dir):
+                    // The element is the argument the case checks; a caller's element is
+                    // passed as it is and written back, whatever the array's direction.
+                    registers.append("nil")
+                    argRegister = "\(i)"; argBytes = "MemoryLayout<\(type)>.size"; direction = dir == .out ? "inout" : dir.rawValue
+                    if dir == .in {
+                        args.append("patterned(\(type).self)")
+                    } else {
+                        setup.append("var element = patterned(\(type).self)")
+                        args.append("&element")
+                        resultExpr = "withUnsafeBytes(of: element) { Array($0) }"
+                    }
+                case let .pointer(_, type, _, dir) where element:
+                    // A pointer beside the element (mmu_update's done count): not the one checked.
+                    registers.append("nil")
+                    switch dir {
+                    case .out: break
+                    case .inout:
+                        setup.append("var value = patterned(\(type).self)")
+                        args.append("&value")
+                    case .in: args.append("patterned(\(type).self)")
+                    }
                 case let .pointer(_, type, _, dir):
                     registers.append("nil")
-                    argRegister = "\(i)"; argBytes = "MemoryLayout<\(type)>.size"; direction = dir
+                    argRegister = "\(i)"; argBytes = "MemoryLayout<\(type)>.size"; direction = dir.rawValue
                     switch dir {
-                    case "out":
+                    case .out:
                         ret = "let value = "
                         resultExpr = "withUnsafeBytes(of: value) { Array($0) }"
-                    case "inout":
+                    case .inout:
                         setup.append("var value = patterned(\(type).self)")
                         args.append("&value")
                         resultExpr = "withUnsafeBytes(of: value) { Array($0) }"
-                    default:
+                    case .in:
                         args.append("patterned(\(type).self)")
                     }
                 }
@@ -325,7 +298,7 @@ struct HypercallEmitter {
                 ret = "_ = "
                 if resultExpr.contains("value") { resultExpr = "nil" }
             }
-            s += "    HypercallCase(name: \"\(qualified)\", number: UInt(truncatingIfNeeded: \(op.hypercall.numberConstant)),\n"
+            s += "    HypercallCase(name: \"\(qualified)\(op.isElementForm ? " (one element)" : "")\", number: UInt(truncatingIfNeeded: \(op.hypercall.numberConstant)),\n"
             s += "                  registers: [\(registers.joined(separator: ", "))], argumentRegister: \(argRegister), argumentBytes: \(argBytes), elements: \(elements), direction: \"\(direction)\") { () throws(XenError) in\n"
             for line in setup { s += "        \(line)\n" }
             s += "        \(ret)\(callExpr)\n        return \(resultExpr)\n    },\n"

@@ -1,6 +1,12 @@
 // The manifest is the model written out: sorted keys and a fixed order, so its diffs are clean.
 import Foundation
 
+/// `abi.json`.
+struct ManifestEmitter: Emitter {
+    let model: ABIModel
+    func emit() throws -> [GeneratedFile] { [GeneratedFile(path: "abi.json", contents: try ManifestWriter.encode(model))] }
+}
+
 public enum ManifestWriter {
     public static func encode(_ model: ABIModel) throws -> String {
         let encoder = JSONEncoder()

@@ -4,10 +4,12 @@
 // XenABI/Rings. Also emits the C reference's instance list and the Swift cases that pair each
 // ring with it for the differential tests.
 
-struct RingEmitter {
+struct RingEmitter: Emitter {
     let model: ABIModel
     let types: SwiftTypes
-    /// Every ring instance the emitters can express, resolved once.
+    let provenance: String
+    /// Every ring instance of the model, resolved once (the expressibility step admits only
+    /// rings that resolve).
     let rings: [Resolved]
     /// The guest view's flex rings, with their Swift names.
     let flexRings: [(ring: FlexRingInstance, swiftName: String)]
@@ -26,27 +28,43 @@ struct RingEmitter {
         var entryStride: Int
     }
 
-    init(model: ABIModel, types: SwiftTypes) {
+    init(model: ABIModel, types: SwiftTypes, provenance: String) {
         self.model = model
         self.types = types
+        self.provenance = provenance
         let taken = Set(model.types.map(\.swiftName)).union(model.constants.map(\.name))
         self.taken = taken
         func unique(_ name: String, else suffix: String) -> String { taken.contains(name) ? name + suffix : name }
-        rings = model.rings.compactMap { r -> Resolved? in
-            guard let entry = types.index["union \(r.name)_sring_entry"], let ef = entry.fields, ef.count == 2,
-                  let sring = types.index["struct \(r.name)_sring"], let sf = sring.fields,
-                  let req = types.spelling(ef[0].type), let rsp = types.spelling(ef[1].type) else { return nil }
-            var offsets: [String: Int] = [:]
-            for f in sf { if let n = f.name { offsets[n] = f.offset } }
-            guard ["req_prod", "req_event", "rsp_prod", "rsp_event", "pvt", "ring"].allSatisfy({ offsets[$0] != nil }) else { return nil }
-            return Resolved(ring: r, swiftName: unique("\(r.name)_ring", else: "_layout"), request: req, response: rsp,
-                            header: r.location.header, visibility: sring.visibility, offsets: offsets, entryStride: entry.size)
+        rings = model.rings.map { r in
+            guard var resolved = Self.resolve(r, types: types) else { preconditionFailure("the expressibility step admits only rings that resolve: \(r.name)") }
+            resolved.swiftName = unique(resolved.swiftName, else: "_layout")
+            return resolved
         }
-        flexRings = (model.flexRings ?? []).filter { types.index[$0.interface]?.visibility == .guest }
-            .map { ($0, unique("\($0.name)_flex_ring", else: "_layout")) }
+        // Byte and flex rings are guest-view interfaces (the expressibility step refuses others).
+        flexRings = (model.flexRings ?? []).map { ($0, unique("\($0.name)_flex_ring", else: "_layout")) }
     }
 
-    func emit(view: Visibility) -> String {
+    /// A ring's entry types and index offsets from its `_sring` and `_sring_entry` types; nil
+    /// where the model lacks one of them.
+    static func resolve(_ r: RingInstance, types: SwiftTypes) -> Resolved? {
+        guard let entry = types.index["union \(r.name)_sring_entry"], let ef = entry.fields, ef.count == 2,
+              let sring = types.index["struct \(r.name)_sring"], let sf = sring.fields,
+              let req = types.spelling(ef[0].type), let rsp = types.spelling(ef[1].type) else { return nil }
+        var offsets: [String: Int] = [:]
+        for f in sf { if let n = f.name { offsets[n] = f.offset } }
+        guard ["req_prod", "req_event", "rsp_prod", "rsp_event", "pvt", "ring"].allSatisfy({ offsets[$0] != nil }) else { return nil }
+        return Resolved(ring: r, swiftName: "\(r.name)_ring", request: req, response: rsp,
+                        header: r.location.header, visibility: sring.visibility, offsets: offsets, entryStride: entry.size)
+    }
+
+    func emit() -> [GeneratedFile] {
+        [GeneratedFile(path: "Swift/Guest/_Rings.swift", contents: fileHeader(model, provenance, "ring layouts for XenABI/Rings") + layouts(view: .guest)),
+         GeneratedFile(path: "Swift/Tools/_Rings.swift", contents: fileHeader(model, provenance, "ring layouts of the tools view", imports: ["XenABI"]) + layouts(view: .toolsOnly)),
+         GeneratedFile(path: "Swift/RingTestCases/RingCases.swift", contents: fileHeader(model, provenance, "the differential ring cases") + testCases()),
+         GeneratedFile(path: "check/ring_reference_instances.h", contents: cReferenceInstances())]
+    }
+
+    func layouts(view: Visibility) -> String {
         var s = view == .guest ? SwiftSupport.ringProtocols + "\n\n" : ""
         for r in rings where r.visibility == view {
             let o = r.offsets
@@ -73,7 +91,7 @@ struct RingEmitter {
         guard view == .guest else { return s }
         var interfaces: [String] = []
         for b in model.byteRings ?? [] {
-            guard let t = types.index[b.interface], t.visibility == .guest else { continue }
+            let t = types.index[b.interface]!
             if !interfaces.contains(b.interface) { interfaces.append(b.interface) }
             var name = "\(t.swiftName)_\(b.buffer)"
             if taken.contains(name) { name += "_ring" }
@@ -94,7 +112,7 @@ struct RingEmitter {
         // The other fields of a byte-ring page (xenstore's features, connection and error) are
         // read one at a time from shared memory, by offset.
         for key in interfaces {
-            guard let t = types.index[key], let fields = t.fields else { continue }
+            let t = types.index[key]!, fields = t.fields ?? []
             s += "extension \(t.swiftName) {\n    /// Field offsets, for single accesses to the shared page.\n    public enum FieldOffset {\n"
             for f in fields { if let n = f.name { s += "        public static var \(Naming.identifier(n)): Int { \(f.offset) }\n" } }
             s += "    }\n}\n\n"
@@ -120,7 +138,7 @@ struct RingEmitter {
 
     /// The C reference's instance list: every guest ring, instantiated with ring.h's own macros
     /// by Tests/RingReference.
-    func cReferenceInstances(provenance: String) -> String {
+    func cReferenceInstances() -> String {
         let rings = rings.filter { $0.visibility == .guest }
         var s = "/* Generated by \(provenance)\n * Xen \(model.xenVersion), \(model.target): every ring instance of the guest view, for Tests/RingReference.\n * Do not edit: regenerate. */\n\n"
         for h in Set(rings.map(\.header) + flexRings.map(\.ring.location.header)).sorted() { s += "#include <xen/\(h)>\n" }

@@ -11,7 +11,6 @@ struct SwiftRecordEmitter {
     let fields: [Field]
     let size: Int
     let alignment: Int
-    var problems: [Unexpressed] = []
 
     /// Tools view: nested anonymous records are read in their tools shape too.
     let toolsView: Bool
@@ -26,17 +25,17 @@ struct SwiftRecordEmitter {
 
     struct Stored { var name: String; var type: String; var zero: String; var doc: String; var isPublic: Bool; var ref: TypeRef?; var alignment = 1 }
 
-    mutating func emit() -> String {
+    func emit() -> String {
         let plan = self.plan()
         return render(plan.stored, plan.computed)
     }
 
     /// Names of the fields that are Swift stored properties (the rest are accessors).
-    mutating func storedFieldNames() -> Set<String> {
+    func storedFieldNames() -> Set<String> {
         Set(plan().stored.filter(\.isPublic).map { $0.name.replacingOccurrences(of: "`", with: "") })
     }
 
-    mutating func plan() -> (stored: [Stored], computed: [String], alignment: Int) {
+    func plan() -> (stored: [Stored], computed: [String], alignment: Int) {
         var plan = build(headEnd: 0)
         if plan.alignment < alignment && decl.kind == .struct {
             // Nothing stored reaches C's alignment (it comes from a flexible array's element, or a
@@ -66,8 +65,7 @@ struct SwiftRecordEmitter {
         return min(end, size)
     }
 
-    mutating func build(headEnd: Int) -> (stored: [Stored], computed: [String], alignment: Int) {
-        problems = []
+    func build(headEnd: Int) -> (stored: [Stored], computed: [String], alignment: Int) {
         var stored: [Stored] = []
         var computed: [String] = []
         let isUnion = decl.kind == .union
@@ -121,9 +119,7 @@ struct SwiftRecordEmitter {
                 continue
             }
             guard let swiftType = types.spelling(f.type) else {
-                problems.append(Unexpressed(entity: "\(decl.key).\(f.name ?? "(anonymous)")", location: decl.location,
-                                            reason: "field type \(f.cType) has no Swift equivalent"))
-                continue
+                preconditionFailure("the expressibility step admits only fields of a Swift type: \(decl.key).\(f.name ?? "(anonymous)")")
             }
             let name = f.name ?? memberName(f)
             let doc = "`\(f.cType)\(f.name.map { " " + $0 } ?? "")`: offset \(f.offset), size \(f.size)."
@@ -232,11 +228,10 @@ struct SwiftRecordEmitter {
         """
     }
 
-    mutating func bitfield(_ f: Field) -> String {
+    func bitfield(_ f: Field) -> String {
         let name = f.name!
         guard let int = types.integer(f.type), let declared = types.spelling(f.type) else {
-            problems.append(Unexpressed(entity: "\(decl.key).\(name)", location: decl.location, reason: "bitfield of non-integer type \(f.cType)"))
-            return ""
+            preconditionFailure("the expressibility step admits only integer bitfields: \(decl.key).\(name)")
         }
         let bit = f.bitOffset!, width = f.bitWidth!
         let raw = types.isEnum(f.type) ? "\(declared)(rawValue: .init(truncatingIfNeeded: $0))" : "\(declared)(truncatingIfNeeded: $0)"
@@ -250,10 +245,9 @@ struct SwiftRecordEmitter {
         """
     }
 
-    mutating func flexible(_ f: Field) -> String {
+    func flexible(_ f: Field) -> String {
         guard case let .flexibleArray(element) = f.type, let e = types.spelling(element), let name = f.name else {
-            problems.append(Unexpressed(entity: "\(decl.key).\(f.name ?? "?")", location: decl.location, reason: "flexible array of \(f.cType)"))
-            return ""
+            preconditionFailure("the expressibility step admits only named flexible arrays of a Swift type: \(decl.key).\(f.name ?? "?")")
         }
         return """
             /// `\(f.cType) \(name)`: flexible array member at offset \(f.offset); it has no storage in

@@ -28,6 +28,9 @@ struct SwiftTypes {
         }
     }
 
+    /// The type a constant has in Swift: the one the spec gives it, else its C value's.
+    func constantType(_ c: Constant) -> TypeRef { c.specType?.type ?? c.type }
+
     /// The zero value of a type, spelled as a Swift expression.
     func zero(_ ref: TypeRef) -> String {
         switch ref {

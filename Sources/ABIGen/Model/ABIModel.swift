@@ -157,6 +157,16 @@ public struct Constant: Codable, Sendable {
     public var toolsValue: Value?
     /// With `--interface-ranges`: where this value holds, when not at every interface version.
     public var interfaceRanges: [InterfaceRange]?
+    /// Set where the spec gives the constant the C type it stands for (`DOMID_SELF` is a
+    /// `domid_t`, `VIRQ_TIMER` fits `evtchn_bind_virq.virq`): the Swift constant has that type,
+    /// and its value is checked to fit it (SpecApplier, then gcc).
+    public var specType: SpecType?
+
+    public struct SpecType: Codable, Sendable, Hashable {
+        /// As the spec spells it: `domid_t`, `uint32_t`.
+        public var cType: String
+        public var type: TypeRef
+    }
 }
 
 /// Interface versions `from` up to, not including, `to` (nil: through the release's latest).
@@ -168,8 +178,19 @@ public struct InterfaceRange: Codable, Sendable, Hashable {
 public struct NonValueMacro: Codable, Sendable, Hashable {
     public var name: String
     public var location: SourceLocation
-    /// `empty`, `type`, `attribute`, `statement`, `not-constant`.
-    public var category: String
+    public var category: NonValueCategory
+}
+
+/// Why an object-like macro is not a value: what its body is instead. The raw values are the
+/// manifest's spelling.
+public enum NonValueCategory: String, Codable, Sendable {
+    case empty
+    case type
+    case attribute
+    case statement
+    case notConstant = "not-constant"
+    /// A bare name that is itself one of the above.
+    case aliasOfNonValue = "alias of a non-value"
 }
 
 public struct Unexpressed: Codable, Sendable, Hashable {
@@ -180,9 +201,19 @@ public struct Unexpressed: Codable, Sendable, Hashable {
 
 /// A spec family: constants grouped into one Swift type.
 public struct Family: Codable, Sendable {
+    /// The Swift type a family becomes (docs/spec-format.md); the raw values are the spec's and
+    /// the manifest's spelling.
+    public enum Shape: String, Codable, Sendable {
+        /// A `RawRepresentable` struct with one static member per constant.
+        case enumeration = "enum"
+        /// An `OptionSet`.
+        case options
+        /// A word holding a small type field under a mask, and flags.
+        case typedFlags = "typed-flags"
+    }
     public var swiftName: String
     public var prefix: String
-    public var shape: String
+    public var shape: Shape
     public var members: [String]
     /// For typed-flags: the mask constant and the Swift name of the type field.
     public var typeFieldMask: String?
@@ -192,12 +223,16 @@ public struct Family: Codable, Sendable {
 }
 
 public struct Hypercall: Codable, Sendable {
+    /// Which way an argument's data goes: Xen reads it, fills it, or both.
+    public enum Direction: String, Codable, Sendable {
+        case `in`, out, `inout`
+    }
     public struct Argument: Codable, Sendable {
         public var name: String
         /// `subop`, `subop-arg`, or a C type spelling.
         public var cType: String
         public var type: TypeRef?
-        public var direction: String?
+        public var direction: Direction?
         public var count: String?
     }
     public struct SubOp: Codable, Sendable {
@@ -205,7 +240,7 @@ public struct Hypercall: Codable, Sendable {
         public var value: Int64
         /// Key of the argument's type, or nil when the sub-op takes none.
         public var argument: String?
-        public var direction: String
+        public var direction: Direction
     }
     public var name: String
     public var numberConstant: String

@@ -251,18 +251,18 @@ public struct ModelBuilder {
     }
 
     /// Why an object-like macro has no value: what its body is instead.
-    static func classify(_ body: String) -> String {
+    static func classify(_ body: String) -> NonValueCategory {
         let b = body.trimmingCharacters(in: .whitespaces)
-        if b.isEmpty { return "empty" }
-        if b.contains("__attribute__") { return "attribute" }
+        if b.isEmpty { return .empty }
+        if b.contains("__attribute__") { return .attribute }
         let typeWords: Set<String> = ["struct", "union", "enum", "unsigned", "signed", "int", "long", "char", "short", "void", "const", "volatile"]
         let words = b.split { !($0.isLetter || $0.isNumber || $0 == "_") }.map(String.init)
         if let first = words.first, typeWords.contains(first) || first.hasSuffix("_t") || first.hasPrefix("XEN_GUEST_HANDLE") || first.hasPrefix("__guest_handle") {
-            return "type"
+            return .type
         }
-        if b.hasPrefix("do") || b.contains(";") || b.hasPrefix("{") { return "statement" }
-        if words.count == 1, let w = words.first, w.first.map({ $0.isLetter || $0 == "_" }) == true { return "alias of a non-value" }
-        return "not-constant"
+        if b.hasPrefix("do") || b.contains(";") || b.hasPrefix("{") { return .statement }
+        if words.count == 1, let w = words.first, w.first.map({ $0.isLetter || $0 == "_" }) == true { return .aliasOfNonValue }
+        return .notConstant
     }
 }
 

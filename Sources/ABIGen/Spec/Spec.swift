@@ -6,6 +6,8 @@ public struct Spec: Sendable {
     public var file: String
     public var families: [FamilySpec] = []
     public var hypercalls: [HypercallSpec] = []
+    /// C types for constants that are not a family's members (`DOMID_*` are `domid_t`).
+    public var constantTypes: [ConstantTypeSpec] = []
     /// What the boot stub's assembler include carries: constants by prefix, layouts by type.
     public var bootConstantPrefixes: [String] = []
     public var bootLayouts: [String] = []
@@ -14,12 +16,24 @@ public struct Spec: Sendable {
     public struct FamilySpec: Sendable {
         public var swift: String
         public var prefix: String
-        public var shape: String
+        public var shape: Family.Shape
         public var exclude: [String] = []
         public var excludePrefixes: [String] = []
         public var mayBeAbsent = false
         public var typeFieldMask: String?
         public var typeFieldSwift: String?
+        /// The C type the members stand for (`uint32_t` for `VIRQ_*`): the members' and the
+        /// family's raw type.
+        public var type: String?
+        public var line: Int
+    }
+
+    /// `{prefix: DOMID_, type: domid_t}` or `{name: X, type: T}`: the constants that stand for a C type.
+    public struct ConstantTypeSpec: Sendable {
+        public var name: String?
+        public var prefix: String?
+        public var type: String
+        public var mayBeAbsent = false
         public var line: Int
     }
 
@@ -36,7 +50,7 @@ public struct Spec: Sendable {
     public struct ArgumentSpec: Sendable {
         public var name: String
         public var type: String
-        public var dir: String?
+        public var dir: Hypercall.Direction?
         public var count: String?
         public var line: Int
     }
@@ -44,7 +58,7 @@ public struct Spec: Sendable {
     public struct SubopRule: Sendable {
         public var family: String
         public var structRule: String
-        public var direction: String
+        public var direction: Hypercall.Direction
         public var exceptions: [SubopException] = []
         public var line: Int
     }
@@ -52,7 +66,7 @@ public struct Spec: Sendable {
     public struct SubopException: Sendable {
         public var subop: String
         public var structName: String?
-        public var direction: String?
+        public var direction: Hypercall.Direction?
         public var mayBeAbsent = false
         public var line: Int
     }
@@ -113,6 +127,16 @@ struct SpecReader {
         }
     }
 
+    /// A key whose value is one of a fixed set (a family's shape, a direction), or nil if absent.
+    func oneOf<T: RawRepresentable>(_ m: [String: Node], _ key: String, what: String) throws -> T? where T.RawValue == String {
+        guard let v = m[key] else { return nil }
+        guard let s = v.string, let value = T(rawValue: s) else {
+            let expected = T.self == Family.Shape.self ? "enum, options or typed-flags" : "in, out or inout"
+            throw ABIGenError("\(what): \(key) must be \(expected), not '\(v.string ?? "?")'", at: at(v))
+        }
+        return value
+    }
+
     func bool(_ node: Node?) throws -> Bool {
         guard let node else { return false }
         guard let b = node.bool else { throw ABIGenError("expected true or false", at: at(node)) }
@@ -120,10 +144,11 @@ struct SpecReader {
     }
 
     mutating func spec(_ root: Node) throws -> Spec {
-        let top = try mapping(root, allowed: ["families", "hypercalls", "bootConstants"], what: "the spec")
+        let top = try mapping(root, allowed: ["families", "hypercalls", "constantTypes", "bootConstants"], what: "the spec")
         var spec = Spec(file: file)
         for n in top["families"]?.sequence ?? [] { spec.families.append(try family(n)) }
         for n in top["hypercalls"]?.sequence ?? [] { spec.hypercalls.append(try hypercall(n)) }
+        for n in top["constantTypes"]?.sequence ?? [] { spec.constantTypes.append(try constantType(n)) }
         if let b = top["bootConstants"] {
             let m = try mapping(b, allowed: ["prefixes", "layouts"], what: "bootConstants")
             spec.bootConstantPrefixes = try strings(m["prefixes"])
@@ -134,25 +159,36 @@ struct SpecReader {
     }
 
     func family(_ n: Node) throws -> Spec.FamilySpec {
-        let m = try mapping(n, allowed: ["swift", "prefix", "shape", "exclude", "excludePrefixes", "mayBeAbsent", "typeField"], what: "family")
+        let m = try mapping(n, allowed: ["swift", "prefix", "shape", "type", "exclude", "excludePrefixes", "mayBeAbsent", "typeField"], what: "family")
         let swift = try string(m, "swift", in: n, what: "family")
+        _ = try string(m, "shape", in: n, what: "family \(swift)")
         var f = Spec.FamilySpec(swift: swift, prefix: try string(m, "prefix", in: n, what: "family \(swift)"),
-                                shape: try string(m, "shape", in: n, what: "family \(swift)"), line: n.mark?.line ?? 0)
-        guard ["enum", "options", "typed-flags"].contains(f.shape) else {
-            throw ABIGenError("family \(swift): shape must be enum, options or typed-flags, not '\(f.shape)'", at: at(m["shape"]!))
-        }
+                                shape: try oneOf(m, "shape", what: "family \(swift)")!, line: n.mark?.line ?? 0)
         f.exclude = try strings(m["exclude"])
         f.excludePrefixes = try strings(m["excludePrefixes"])
         f.mayBeAbsent = try bool(m["mayBeAbsent"])
+        if m["type"] != nil { f.type = try string(m, "type", in: n, what: "family \(swift)") }
         if let tf = m["typeField"] {
             let t = try mapping(tf, allowed: ["mask", "swift"], what: "typeField of \(swift)")
             f.typeFieldMask = try string(t, "mask", in: tf, what: "typeField of \(swift)")
             f.typeFieldSwift = try string(t, "swift", in: tf, what: "typeField of \(swift)")
         }
-        if f.shape == "typed-flags" && f.typeFieldMask == nil {
+        if f.shape == .typedFlags && f.typeFieldMask == nil {
             throw ABIGenError("family \(swift): typed-flags needs a typeField", at: at(n))
         }
         return f
+    }
+
+    func constantType(_ n: Node) throws -> Spec.ConstantTypeSpec {
+        let m = try mapping(n, allowed: ["name", "prefix", "type", "mayBeAbsent"], what: "constant type")
+        var c = Spec.ConstantTypeSpec(type: try string(m, "type", in: n, what: "constant type"), line: n.mark?.line ?? 0)
+        if m["name"] != nil { c.name = try string(m, "name", in: n, what: "constant type") }
+        if m["prefix"] != nil { c.prefix = try string(m, "prefix", in: n, what: "constant type") }
+        guard (c.name == nil) != (c.prefix == nil) else {
+            throw ABIGenError("constant type \(c.type): give either name or prefix", at: at(n))
+        }
+        c.mayBeAbsent = try bool(m["mayBeAbsent"])
+        return c
     }
 
     func hypercall(_ n: Node) throws -> Spec.HypercallSpec {
@@ -165,23 +201,20 @@ struct SpecReader {
             let am = try mapping(a, allowed: ["name", "type", "dir", "count"], what: "argument of \(name)")
             var arg = Spec.ArgumentSpec(name: try string(am, "name", in: a, what: "argument of \(name)"),
                                         type: try string(am, "type", in: a, what: "argument of \(name)"), line: a.mark?.line ?? 0)
-            arg.dir = am["dir"]?.string
+            arg.dir = try oneOf(am, "dir", what: "argument \(arg.name) of \(name)")
             arg.count = am["count"]?.string
-            if let d = arg.dir, !["in", "out", "inout"].contains(d) {
-                throw ABIGenError("argument \(arg.name) of \(name): dir must be in, out or inout", at: at(am["dir"]!))
-            }
             h.args.append(arg)
         }
         if let s = m["subops"] {
             let sm = try mapping(s, allowed: ["family", "struct", "direction", "exceptions"], what: "subops of \(name)")
             var rule = Spec.SubopRule(family: try string(sm, "family", in: s, what: "subops of \(name)"),
                                       structRule: try string(sm, "struct", in: s, what: "subops of \(name)"),
-                                      direction: sm["direction"]?.string ?? "inout", line: s.mark?.line ?? 0)
+                                      direction: try oneOf(sm, "direction", what: "subops of \(name)") ?? .inout, line: s.mark?.line ?? 0)
             for e in sm["exceptions"]?.sequence ?? [] {
                 let em = try mapping(e, allowed: ["subop", "struct", "direction", "mayBeAbsent"], what: "sub-op exception of \(name)")
                 var ex = Spec.SubopException(subop: try string(em, "subop", in: e, what: "sub-op exception of \(name)"), line: e.mark?.line ?? 0)
                 ex.structName = em["struct"]?.string
-                ex.direction = em["direction"]?.string
+                ex.direction = try oneOf(em, "direction", what: "sub-op exception \(ex.subop) of \(name)")
                 ex.mayBeAbsent = try bool(em["mayBeAbsent"])
                 rule.exceptions.append(ex)
             }

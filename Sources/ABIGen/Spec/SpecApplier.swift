@@ -11,6 +11,8 @@ public struct SpecApplier {
         let byName = Dictionary(guestConstants.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let allNames = Set(model.constants.map(\.name) + model.nonValueMacros.map(\.name))
         var families: [String: Family] = [:]
+        /// Constants the spec types, with the line that types them.
+        var typed: [String: (Constant.SpecType, String)] = [:]
         model.families = []
         for f in spec.families {
             let at = "\(spec.file):\(f.line)"
@@ -40,8 +42,22 @@ public struct SpecApplier {
                 members.removeAll { family.typeFieldMembers!.contains($0) }
             }
             family.members = members
+            if let spelled = f.type {
+                let type = try Self.integerType(spelled, model: model, at: at, what: "family \(f.swift)")
+                family.rawType = type.type
+                for name in members + (family.typeFieldMembers ?? []) { typed[name] = (type, at) }
+            }
             families[f.swift] = family
             model.families.append(family)
+        }
+        try applyConstantTypes(&typed, model: model)
+        for i in model.constants.indices {
+            guard let (type, at) = typed[model.constants[i].name] else { continue }
+            let c = model.constants[i]
+            for value in [c.value] + (c.toolsValue.map { [$0] } ?? []) where !Self.fits(value, type.type, model: model) {
+                throw ABIGenError("\(c.name) (\(c.location.description)) is \(Self.describe(value)), which does not fit \(type.cType), the type the spec gives it", at: at)
+            }
+            model.constants[i].specType = type
         }
 
         model.bootConstants = guestConstants.filter { c in
@@ -114,6 +130,68 @@ public struct SpecApplier {
         }
     }
 
+    /// `constantTypes`: constants by name or prefix. A constant a family already types may not be
+    /// typed again.
+    func applyConstantTypes(_ typed: inout [String: (Constant.SpecType, String)], model: ABIModel) throws {
+        for entry in spec.constantTypes {
+            let at = "\(spec.file):\(entry.line)"
+            let type = try Self.integerType(entry.type, model: model, at: at, what: "constant type")
+            let matched = model.constants.filter { c in
+                guard case .integer = c.value else { return false }
+                return entry.name.map { c.name == $0 } ?? c.name.hasPrefix(entry.prefix!)
+            }
+            if matched.isEmpty && !entry.mayBeAbsent {
+                throw ABIGenError(entry.name.map { "constant type \(entry.type): the headers define no integer constant \($0)" }
+                                  ?? "constant type \(entry.type): no integer constant of the headers starts with \(entry.prefix!)", at: at)
+            }
+            for c in matched {
+                if let (_, earlier) = typed[c.name] {
+                    throw ABIGenError("\(c.name) is typed twice: by \(earlier) and here", at: at)
+                }
+                typed[c.name] = (type, at)
+            }
+        }
+    }
+
+    /// A spec's C type for constants: an integer type, a scalar or a typedef of one.
+    static func integerType(_ spelled: String, model: ABIModel, at: String, what: String) throws -> Constant.SpecType {
+        guard let ref = typeRef(spelled, model: model) else {
+            throw ABIGenError("\(what): unknown C type '\(spelled)'", at: at)
+        }
+        guard integerShape(ref, model: model) != nil else {
+            throw ABIGenError("\(what): '\(spelled)' is not an integer type", at: at)
+        }
+        return Constant.SpecType(cType: spelled, type: ref)
+    }
+
+    /// Follows typedefs to the integer a type is.
+    static func integerShape(_ ref: TypeRef, model: ABIModel) -> (bits: Int, signed: Bool)? {
+        switch ref {
+        case let .integer(bits, signed): return (bits, signed)
+        case let .named(key):
+            guard let t = model.type(key), t.kind == .typedef, let u = t.underlying else { return nil }
+            return integerShape(u, model: model)
+        default: return nil
+        }
+    }
+
+    static func fits(_ value: Constant.Value, _ type: TypeRef, model: ABIModel) -> Bool {
+        guard case let .integer(v, unsigned) = value, let (bits, signed) = integerShape(type, model: model) else { return false }
+        if unsigned {
+            let u = UInt64(bitPattern: v)
+            return bits >= 64 ? (!signed || u <= UInt64(Int64.max)) : u <= (UInt64(1) << UInt64(signed ? bits - 1 : bits)) - 1
+        }
+        if signed { return bits >= 64 || (v >= -(Int64(1) << Int64(bits - 1)) && v < Int64(1) << Int64(bits - 1)) }
+        return v >= 0 && (bits >= 64 || v < Int64(1) << Int64(bits))
+    }
+
+    static func describe(_ value: Constant.Value) -> String {
+        switch value {
+        case let .integer(v, unsigned): return unsigned ? "0x" + String(UInt64(bitPattern: v), radix: 16, uppercase: true) : String(v)
+        case let .string(s): return "\"\(s)\""
+        }
+    }
+
     /// The widest C type among a family's members (signed only if none is unsigned).
     static func rawType(_ members: [Constant]) -> TypeRef {
         var bits = 8, unsigned = false
@@ -143,6 +221,7 @@ public struct SpecApplier {
             "unsigned": .integer(bits: 32, signed: false), "long": .integer(bits: 64, signed: true),
             "unsigned long": .integer(bits: 64, signed: false), "char": .integer(bits: 8, signed: true),
             "uint8_t": .integer(bits: 8, signed: false), "uint16_t": .integer(bits: 16, signed: false),
+            "int8_t": .integer(bits: 8, signed: true), "int16_t": .integer(bits: 16, signed: true),
             "uint32_t": .integer(bits: 32, signed: false), "uint64_t": .integer(bits: 64, signed: false),
             "int32_t": .integer(bits: 32, signed: true), "int64_t": .integer(bits: 64, signed: true),
         ]

@@ -17,7 +17,7 @@ enum Traps {
             table[v].vector = UInt8(v)
             // The kernel runs in ring 3: int3 and into must be allowed from there.
             table[v].flags = v == 3 || v == 4 ? 3 : 0
-            table[v].cs = UInt16(truncatingIfNeeded: FLAT_KERNEL_CS)
+            table[v].cs = FLAT_KERNEL_CS
             table[v].address = UInt64(trap_entry_address(UInt32(v)))
         }
         // The table ends with an entry whose address is 0.

@@ -32,7 +32,7 @@ enum EventLoop {
 
     /// Binds VIRQ_TIMER, which the loop uses for deadlines.
     static func start() throws(XenError) {
-        var bind = evtchn_bind_virq(virq: UInt32(bitPattern: VIRQ_TIMER), vcpu: 0)
+        var bind = evtchn_bind_virq(virq: VIRQ_TIMER, vcpu: 0)
         try Xen.event_channel_op.bind_virq(&bind)
         timerPort = bind.port
     }

@@ -66,18 +66,14 @@ enum PageTables {
     static func install(table: UnsafeMutablePointer<UInt64>, mfn: UInt64, level: Int, into parent: UnsafeMutablePointer<UInt64>, index: Int) throws(BootError) {
         let parentMFN = Memory.mfn(ofPFN: Boot.pfn(ofAddress: UInt(bitPattern: parent)))
         var pin = mmuext_op()
-        pin.cmd = UInt32(bitPattern: level == 1 ? MMUEXT_PIN_L1_TABLE : level == 2 ? MMUEXT_PIN_L2_TABLE : MMUEXT_PIN_L3_TABLE)
+        pin.cmd = level == 1 ? MMUEXT_PIN_L1_TABLE : level == 2 ? MMUEXT_PIN_L2_TABLE : MMUEXT_PIN_L3_TABLE
         pin.arg1.mfn = xen_pfn_t(mfn)
-        var hook = mmu_update(ptr: (parentMFN << 12) + UInt64(index * 8) | UInt64(MMU_NORMAL_PT_UPDATE), val: (mfn << 12) | tableFlags)
+        let hook = mmu_update(ptr: (parentMFN << 12) + UInt64(index * 8) | UInt64(MMU_NORMAL_PT_UPDATE), val: (mfn << 12) | tableFlags)
         let done: UInt32
         do {
             try Memory.map(mfn: mfn, at: UInt(bitPattern: table), writable: false)
-            _ = try withUnsafePointer(to: &pin) { (p) throws(XenError) in
-                try Xen.mmuext_op(UnsafeBufferPointer(start: p, count: 1), UInt32(DOMID_SELF))
-            }
-            done = try withUnsafePointer(to: &hook) { (p) throws(XenError) in
-                try Xen.mmu_update(UnsafeBufferPointer(start: p, count: 1), UInt32(DOMID_SELF))
-            }
+            _ = try Xen.mmuext_op(pin, DOMID_SELF)
+            done = try Xen.mmu_update(hook, DOMID_SELF)
         } catch { throw .xen(error) }
         guard done == 1 else { throw .kernel(.shortBatch) }
     }

@@ -18,29 +18,25 @@ enum GrantTests {
         // the machine frame for a PV guest): it must read the entry we wrote.
         var copy = gnttab_copy()
         copy.source.u.ref = ref
-        copy.source.domid = domid_t(truncatingIfNeeded: DOMID_SELF)
+        copy.source.domid = DOMID_SELF
         copy.dest.u.gmfn = xen_pfn_t(Memory.mfn(ofPFN: target))
-        copy.dest.domid = domid_t(truncatingIfNeeded: DOMID_SELF)
+        copy.dest.domid = DOMID_SELF
         copy.len = 64
-        copy.flags = UInt16(truncatingIfNeeded: GrantCopyFlags.source_gref.rawValue)
+        copy.flags = GrantCopyFlags.source_gref.rawValue
         do {
             try copyOnce(&copy)
             let same = (0..<64).allSatisfy { dst[$0] == src[$0] }
-            Report.check(name, copy.status == Int16(GNTST_okay) && same, "GNTST_okay and the bytes copied")
+            Report.check(name, copy.status == GNTST_okay && same, "GNTST_okay and the bytes copied")
             Report.check("grant table: access ended with the result checked", GrantTable.endAccess(ref), "flags cleared while not in use")
             let ended = (GrantTable.entries + Int(ref)).pointee.flags == 0
             var again = copy
             again.status = 0
             try copyOnce(&again)
-            Report.check("grant table: an ended grant is refused", ended && again.status != Int16(GNTST_okay), "copy fails after end of access")
+            Report.check("grant table: an ended grant is refused", ended && again.status != GNTST_okay, "copy fails after end of access")
         } catch {
             Report.error(name, "GNTTABOP_copy", error)
         }
     }
 
-    static func copyOnce(_ copy: inout gnttab_copy) throws(XenError) {
-        _ = try withUnsafeMutablePointer(to: &copy) { (p) throws(XenError) in
-            try Xen.grant_table_op.copy(UnsafeMutableBufferPointer(start: p, count: 1))
-        }
-    }
+    static func copyOnce(_ copy: inout gnttab_copy) throws(XenError) { try Xen.grant_table_op.copy(&copy) }
 }

@@ -45,7 +45,7 @@ enum RingSelfTest {
                     }
                     if pair.front.pushRequests() { notify(toBack.send) }
                     while let r = try pair.front.takeResponse() {
-                        if r.id != UInt16(truncatingIfNeeded: pair.answered) || r.status != Int16(NETIF_RSP_OKAY) { pair.broken = true }
+                        if r.id != UInt16(truncatingIfNeeded: pair.answered) || r.status != NETIF_RSP_OKAY { pair.broken = true }
                         pair.answered += 1
                     }
                     // Sleep only when the final check finds nothing, and nothing is left to send.
@@ -58,7 +58,7 @@ enum RingSelfTest {
                 repeat {
                     while let r = try pair.back.takeRequest() {
                         if r.gref != grant_ref_t(pair.expected) || r.id != UInt16(truncatingIfNeeded: pair.expected) || r.size != UInt16(truncatingIfNeeded: pair.expected &* 31) { pair.broken = true }
-                        var rsp = netif_tx_response(); rsp.id = r.id; rsp.status = Int16(NETIF_RSP_OKAY)
+                        var rsp = netif_tx_response(); rsp.id = r.id; rsp.status = NETIF_RSP_OKAY
                         try pair.back.enqueue(rsp)
                         pair.expected += 1
                     }

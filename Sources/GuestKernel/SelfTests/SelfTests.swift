@@ -30,9 +30,9 @@ enum SelfTests {
     /// A port pair to ourselves: alloc_unbound, then bind_interdomain to it; sending on one end
     /// raises the other.
     static func loopback() throws(XenError) -> (receive: UInt32, send: UInt32) {
-        var unbound = evtchn_alloc_unbound(dom: domid_t(truncatingIfNeeded: DOMID_SELF), remote_dom: domid_t(truncatingIfNeeded: DOMID_SELF))
+        var unbound = evtchn_alloc_unbound(dom: DOMID_SELF, remote_dom: DOMID_SELF)
         try Xen.event_channel_op.alloc_unbound(&unbound)
-        var bind = evtchn_bind_interdomain(remote_dom: domid_t(truncatingIfNeeded: DOMID_SELF), remote_port: unbound.port)
+        var bind = evtchn_bind_interdomain(remote_dom: DOMID_SELF, remote_port: unbound.port)
         try Xen.event_channel_op.bind_interdomain(&bind)
         return (unbound.port, bind.local_port)
     }

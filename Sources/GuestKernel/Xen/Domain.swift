@@ -3,7 +3,7 @@ import XenABI
 
 enum Domain {
     static func shutdown(_ reason: ShutdownReason) -> Never {
-        _ = try? Xen.sched_op.shutdown(sched_shutdown(reason: UInt32(bitPattern: reason.rawValue)))
+        _ = try? Xen.sched_op.shutdown(sched_shutdown(reason: reason.rawValue))
         // Xen does not return from a successful shutdown; if it did, stop here.
         while true { _ = try? Xen.sched_op.yield() }
     }

@@ -13,26 +13,20 @@ enum GrantTable {
     /// GNTTABOP_query_size, then GNTTABOP_setup_table for one frame, mapped over a page of ours.
     static func start() throws(BootError) {
         var size = gnttab_query_size()
-        size.dom = domid_t(truncatingIfNeeded: DOMID_SELF)
-        do {
-            _ = try withUnsafeMutablePointer(to: &size) { (p) throws(XenError) in
-                try Xen.grant_table_op.query_size(UnsafeMutableBufferPointer(start: p, count: 1))
-            }
-        } catch { throw .xen(error) }
-        guard size.status == Int16(GNTST_okay) else { throw .kernel(.grantStatus(size.status)) }
+        size.dom = DOMID_SELF
+        do { try Xen.grant_table_op.query_size(&size) } catch { throw .xen(error) }
+        guard size.status == GNTST_okay else { throw .kernel(.grantStatus(size.status)) }
         var frame: xen_pfn_t = 0
         var setup = gnttab_setup_table()
-        setup.dom = domid_t(truncatingIfNeeded: DOMID_SELF)
+        setup.dom = DOMID_SELF
         setup.nr_frames = 1
         do {
             try withUnsafeMutablePointer(to: &frame) { (f) throws(XenError) in
                 setup.frame_list = XenGuestHandle(f)
-                _ = try withUnsafeMutablePointer(to: &setup) { (p) throws(XenError) in
-                    try Xen.grant_table_op.setup_table(UnsafeMutableBufferPointer(start: p, count: 1))
-                }
+                try Xen.grant_table_op.setup_table(&setup)
             }
         } catch { throw .xen(error) }
-        guard setup.status == Int16(GNTST_okay) else { throw .kernel(.grantStatus(setup.status)) }
+        guard setup.status == GNTST_okay else { throw .kernel(.grantStatus(setup.status)) }
         guard let pfn = PageAllocator.allocate() else { throw .kernel(.noFreePage) }
         let va = Boot.address(ofPFN: pfn)
         do { try Memory.map(mfn: UInt64(frame), at: va) } catch { throw .xen(error) }
@@ -49,7 +43,7 @@ enum GrantTable {
         e.pointee.frame = UInt32(truncatingIfNeeded: mfn)
         cpu_barrier()
         let flags = GrantEntryFlags(type: .permit_access, readOnly ? [.readonly] : [])
-        e.pointee.flags = UInt16(truncatingIfNeeded: flags.rawValue)
+        e.pointee.flags = flags.rawValue
     }
 
     /// Ends access unless the grantee is using the frame right now (GTF_reading/GTF_writing):
@@ -59,7 +53,7 @@ enum GrantTable {
         let flagsPointer = UnsafeMutableRawPointer(entries + Int(ref)).assumingMemoryBound(to: UInt16.self)
         var current = flagsPointer.pointee
         while true {
-            let busy = UInt16(truncatingIfNeeded: GrantEntryFlags([.reading, .writing]).rawValue)
+            let busy = GrantEntryFlags([.reading, .writing]).rawValue
             if current & busy != 0 { return false }
             let seen = atomic_cmpxchg_u16(flagsPointer, current, 0)
             if seen == current { return true }

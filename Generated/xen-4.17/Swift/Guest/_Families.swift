@@ -169,8 +169,8 @@
 /// The `VIRQ_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
 /// from Xen or a peer may be one this release does not list.
 @frozen public struct VirtualIRQ: RawRepresentable, Equatable, BitwiseCopyable {
-    public var rawValue: Int32
-    @inline(__always) public init(rawValue: Int32) { self.rawValue = rawValue }
+    public var rawValue: UInt32
+    @inline(__always) public init(rawValue: UInt32) { self.rawValue = rawValue }
     /// `VIRQ_MCA` (arch-x86/xen-mca.h:79)
     public static var MCA: Self { Self(rawValue: VIRQ_MCA) }
     /// `VIRQ_TIMER` (xen.h:164)
@@ -246,8 +246,8 @@
 /// The `MMU_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
 /// from Xen or a peer may be one this release does not list.
 @frozen public struct MMUUpdateType: RawRepresentable, Equatable, BitwiseCopyable {
-    public var rawValue: Int32
-    @inline(__always) public init(rawValue: Int32) { self.rawValue = rawValue }
+    public var rawValue: UInt64
+    @inline(__always) public init(rawValue: UInt64) { self.rawValue = rawValue }
     /// `MMU_NORMAL_PT_UPDATE` (xen.h:334)
     public static var NORMAL_PT_UPDATE: Self { Self(rawValue: MMU_NORMAL_PT_UPDATE) }
     /// `MMU_MACHPHYS_UPDATE` (xen.h:335)
@@ -269,8 +269,8 @@
 /// The `MMUEXT_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
 /// from Xen or a peer may be one this release does not list.
 @frozen public struct MMUExtOp: RawRepresentable, Equatable, BitwiseCopyable {
-    public var rawValue: Int32
-    @inline(__always) public init(rawValue: Int32) { self.rawValue = rawValue }
+    public var rawValue: UInt32
+    @inline(__always) public init(rawValue: UInt32) { self.rawValue = rawValue }
     /// `MMUEXT_PIN_L1_TABLE` (xen.h:405)
     public static var PIN_L1_TABLE: Self { Self(rawValue: MMUEXT_PIN_L1_TABLE) }
     /// `MMUEXT_PIN_L2_TABLE` (xen.h:406)
@@ -616,14 +616,14 @@
 
 /// The `GTF_*` word (Specs/xen.yaml): a `TypeField` field under `GTF_type_mask` and flags.
 @frozen public struct GrantEntryFlags: OptionSet, BitwiseCopyable {
-    public var rawValue: UInt32
-    @inline(__always) public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public var rawValue: UInt16
+    @inline(__always) public init(rawValue: UInt16) { self.rawValue = rawValue }
     @inline(__always) public init(type: TypeField, _ flags: GrantEntryFlags = []) { self.rawValue = type.rawValue | flags.rawValue }
 
     /// The values of the field under `GTF_type_mask`.
     @frozen public struct TypeField: RawRepresentable, Equatable, BitwiseCopyable {
-        public var rawValue: UInt32
-        @inline(__always) public init(rawValue: UInt32) { self.rawValue = rawValue }
+        public var rawValue: UInt16
+        @inline(__always) public init(rawValue: UInt16) { self.rawValue = rawValue }
         /// `GTF_invalid` (grant_table.h:146)
         public static var invalid: Self { Self(rawValue: GTF_invalid) }
         /// `GTF_permit_access` (grant_table.h:147)
@@ -636,8 +636,8 @@
 
     /// The field under `GTF_type_mask`.
     public var type: TypeField {
-        @inline(__always) get { TypeField(rawValue: rawValue & GTF_type_mask) }
-        @inline(__always) set { rawValue = (rawValue & ~GTF_type_mask) | (newValue.rawValue & GTF_type_mask) }
+        @inline(__always) get { TypeField(rawValue: rawValue & UInt16(truncatingIfNeeded: GTF_type_mask)) }
+        @inline(__always) set { rawValue = (rawValue & ~UInt16(truncatingIfNeeded: GTF_type_mask)) | (newValue.rawValue & UInt16(truncatingIfNeeded: GTF_type_mask)) }
     }
 
     /// `GTF_readonly` (grant_table.h:165)
@@ -681,8 +681,8 @@
 /// The `GNTST_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
 /// from Xen or a peer may be one this release does not list.
 @frozen public struct GrantStatus: RawRepresentable, Equatable, BitwiseCopyable {
-    public var rawValue: Int32
-    @inline(__always) public init(rawValue: Int32) { self.rawValue = rawValue }
+    public var rawValue: Int16
+    @inline(__always) public init(rawValue: Int16) { self.rawValue = rawValue }
     /// `GNTST_okay` (grant_table.h:626)
     public static var okay: Self { Self(rawValue: GNTST_okay) }
     /// `GNTST_general_error` (grant_table.h:627)
@@ -733,8 +733,8 @@
 
 /// The `GNTCOPY_*` flags (Specs/xen.yaml).
 @frozen public struct GrantCopyFlags: OptionSet, BitwiseCopyable {
-    public var rawValue: Int32
-    @inline(__always) public init(rawValue: Int32) { self.rawValue = rawValue }
+    public var rawValue: UInt16
+    @inline(__always) public init(rawValue: UInt16) { self.rawValue = rawValue }
     /// `GNTCOPY_source_gref` (grant_table.h:439)
     public static var source_gref: Self { Self(rawValue: GNTCOPY_source_gref) }
     /// `GNTCOPY_dest_gref` (grant_table.h:441)
@@ -894,8 +894,8 @@
 /// The `SHUTDOWN_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
 /// from Xen or a peer may be one this release does not list.
 @frozen public struct ShutdownReason: RawRepresentable, Equatable, BitwiseCopyable {
-    public var rawValue: Int32
-    @inline(__always) public init(rawValue: Int32) { self.rawValue = rawValue }
+    public var rawValue: UInt32
+    @inline(__always) public init(rawValue: UInt32) { self.rawValue = rawValue }
     /// `SHUTDOWN_poweroff` (sched.h:158)
     public static var poweroff: Self { Self(rawValue: SHUTDOWN_poweroff) }
     /// `SHUTDOWN_reboot` (sched.h:159)
@@ -1411,8 +1411,8 @@
 /// The `NETIF_RSP_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
 /// from Xen or a peer may be one this release does not list.
 @frozen public struct NetifResponseStatus: RawRepresentable, Equatable, BitwiseCopyable {
-    public var rawValue: Int32
-    @inline(__always) public init(rawValue: Int32) { self.rawValue = rawValue }
+    public var rawValue: Int16
+    @inline(__always) public init(rawValue: Int16) { self.rawValue = rawValue }
     /// `NETIF_RSP_DROPPED` (io/netif.h:1075)
     public static var DROPPED: Self { Self(rawValue: NETIF_RSP_DROPPED) }
     /// `NETIF_RSP_ERROR` (io/netif.h:1076)
@@ -1618,8 +1618,8 @@
 /// The `BLKIF_RSP_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
 /// from Xen or a peer may be one this release does not list.
 @frozen public struct BlkifResponseStatus: RawRepresentable, Equatable, BitwiseCopyable {
-    public var rawValue: Int32
-    @inline(__always) public init(rawValue: Int32) { self.rawValue = rawValue }
+    public var rawValue: Int16
+    @inline(__always) public init(rawValue: Int16) { self.rawValue = rawValue }
     /// `BLKIF_RSP_EOPNOTSUPP` (io/blkif.h:688)
     public static var EOPNOTSUPP: Self { Self(rawValue: BLKIF_RSP_EOPNOTSUPP) }
     /// `BLKIF_RSP_ERROR` (io/blkif.h:690)

@@ -239,9 +239,17 @@ extension XenHypercall {
 
 extension XenHypercall {
     /// `__HYPERVISOR_mmu_update`.
-    @inline(__always) public static func mmu_update(_ reqs: UnsafeBufferPointer<mmu_update>, _ foreigndom: UInt32) throws(XenError) -> UInt32 {
+    @inline(__always) public static func mmu_update(_ reqs: UnsafeBufferPointer<mmu_update>, _ foreigndom: domid_t) throws(XenError) -> UInt32 {
         var _done_out: UInt32 = 0
         let rc = withUnsafeMutablePointer(to: &_done_out) { _done_outPointer in Entry.hypercall4(UInt(truncatingIfNeeded: __HYPERVISOR_mmu_update), UInt(bitPattern: reqs.baseAddress), UInt(reqs.count), UInt(bitPattern: _done_outPointer), UInt(truncatingIfNeeded: foreigndom)) }
+        if rc < 0 { throw XenError(returned: rc) }
+        return _done_out
+    }
+    /// `__HYPERVISOR_mmu_update`, on one element (count 1).
+    @inline(__always) public static func mmu_update(_ reqs: mmu_update, _ foreigndom: domid_t) throws(XenError) -> UInt32 {
+        var _reqs = reqs
+        var _done_out: UInt32 = 0
+        let rc = withUnsafeMutablePointer(to: &_reqs) { _reqsPointer in withUnsafeMutablePointer(to: &_done_out) { _done_outPointer in Entry.hypercall4(UInt(truncatingIfNeeded: __HYPERVISOR_mmu_update), UInt(bitPattern: _reqsPointer), UInt(truncatingIfNeeded: 1), UInt(bitPattern: _done_outPointer), UInt(truncatingIfNeeded: foreigndom)) } }
         if rc < 0 { throw XenError(returned: rc) }
         return _done_out
     }
@@ -249,7 +257,7 @@ extension XenHypercall {
 
 extension XenMulticall {
     /// `__HYPERVISOR_mmu_update`, as a multicall entry.
-    @inline(__always) public static func mmu_update(_ reqs: UnsafeMutableBufferPointer<mmu_update>, _ done_out: UnsafeMutablePointer<UInt32>, _ foreigndom: UInt32) -> multicall_entry {
+    @inline(__always) public static func mmu_update(_ reqs: UnsafeMutableBufferPointer<mmu_update>, _ done_out: UnsafeMutablePointer<UInt32>, _ foreigndom: domid_t) -> multicall_entry {
         var e = multicall_entry()
         e.op = .init(truncatingIfNeeded: __HYPERVISOR_mmu_update)
         e.args[0] = .init(truncatingIfNeeded: UInt(bitPattern: reqs.baseAddress))
@@ -258,13 +266,31 @@ extension XenMulticall {
         e.args[3] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: foreigndom))
         return e
     }
+    /// `__HYPERVISOR_mmu_update`, on one element (count 1), as a multicall entry.
+    @inline(__always) public static func mmu_update(_ reqs: UnsafeMutablePointer<mmu_update>, _ done_out: UnsafeMutablePointer<UInt32>, _ foreigndom: domid_t) -> multicall_entry {
+        var e = multicall_entry()
+        e.op = .init(truncatingIfNeeded: __HYPERVISOR_mmu_update)
+        e.args[0] = .init(truncatingIfNeeded: UInt(bitPattern: reqs))
+        e.args[1] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: 1))
+        e.args[2] = .init(truncatingIfNeeded: UInt(bitPattern: done_out))
+        e.args[3] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: foreigndom))
+        return e
+    }
 }
 
 extension XenHypercall {
     /// `__HYPERVISOR_mmuext_op`.
-    @inline(__always) public static func mmuext_op(_ uops: UnsafeBufferPointer<mmuext_op>, _ foreigndom: UInt32) throws(XenError) -> UInt32 {
+    @inline(__always) public static func mmuext_op(_ uops: UnsafeBufferPointer<mmuext_op>, _ foreigndom: domid_t) throws(XenError) -> UInt32 {
         var _pdone: UInt32 = 0
         let rc = withUnsafeMutablePointer(to: &_pdone) { _pdonePointer in Entry.hypercall4(UInt(truncatingIfNeeded: __HYPERVISOR_mmuext_op), UInt(bitPattern: uops.baseAddress), UInt(uops.count), UInt(bitPattern: _pdonePointer), UInt(truncatingIfNeeded: foreigndom)) }
+        if rc < 0 { throw XenError(returned: rc) }
+        return _pdone
+    }
+    /// `__HYPERVISOR_mmuext_op`, on one element (count 1).
+    @inline(__always) public static func mmuext_op(_ uops: mmuext_op, _ foreigndom: domid_t) throws(XenError) -> UInt32 {
+        var _uops = uops
+        var _pdone: UInt32 = 0
+        let rc = withUnsafeMutablePointer(to: &_uops) { _uopsPointer in withUnsafeMutablePointer(to: &_pdone) { _pdonePointer in Entry.hypercall4(UInt(truncatingIfNeeded: __HYPERVISOR_mmuext_op), UInt(bitPattern: _uopsPointer), UInt(truncatingIfNeeded: 1), UInt(bitPattern: _pdonePointer), UInt(truncatingIfNeeded: foreigndom)) } }
         if rc < 0 { throw XenError(returned: rc) }
         return _pdone
     }
@@ -272,11 +298,21 @@ extension XenHypercall {
 
 extension XenMulticall {
     /// `__HYPERVISOR_mmuext_op`, as a multicall entry.
-    @inline(__always) public static func mmuext_op(_ uops: UnsafeMutableBufferPointer<mmuext_op>, _ pdone: UnsafeMutablePointer<UInt32>, _ foreigndom: UInt32) -> multicall_entry {
+    @inline(__always) public static func mmuext_op(_ uops: UnsafeMutableBufferPointer<mmuext_op>, _ pdone: UnsafeMutablePointer<UInt32>, _ foreigndom: domid_t) -> multicall_entry {
         var e = multicall_entry()
         e.op = .init(truncatingIfNeeded: __HYPERVISOR_mmuext_op)
         e.args[0] = .init(truncatingIfNeeded: UInt(bitPattern: uops.baseAddress))
         e.args[1] = .init(truncatingIfNeeded: UInt(uops.count))
+        e.args[2] = .init(truncatingIfNeeded: UInt(bitPattern: pdone))
+        e.args[3] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: foreigndom))
+        return e
+    }
+    /// `__HYPERVISOR_mmuext_op`, on one element (count 1), as a multicall entry.
+    @inline(__always) public static func mmuext_op(_ uops: UnsafeMutablePointer<mmuext_op>, _ pdone: UnsafeMutablePointer<UInt32>, _ foreigndom: domid_t) -> multicall_entry {
+        var e = multicall_entry()
+        e.op = .init(truncatingIfNeeded: __HYPERVISOR_mmuext_op)
+        e.args[0] = .init(truncatingIfNeeded: UInt(bitPattern: uops))
+        e.args[1] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: 1))
         e.args[2] = .init(truncatingIfNeeded: UInt(bitPattern: pdone))
         e.args[3] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: foreigndom))
         return e
@@ -476,6 +512,12 @@ extension XenHypercall {
         if rc < 0 { throw XenError(returned: rc) }
         return rc
     }
+    /// `__HYPERVISOR_multicall`, on one element (count 1).
+    @discardableResult @inline(__always) public static func multicall(_ calls: inout multicall_entry) throws(XenError) -> Int {
+        let rc = withUnsafeMutablePointer(to: &calls) { _callsPointer in Entry.hypercall2(UInt(truncatingIfNeeded: __HYPERVISOR_multicall), UInt(bitPattern: _callsPointer), UInt(truncatingIfNeeded: 1)) }
+        if rc < 0 { throw XenError(returned: rc) }
+        return rc
+    }
 }
 
 extension XenMulticall {
@@ -485,6 +527,14 @@ extension XenMulticall {
         e.op = .init(truncatingIfNeeded: __HYPERVISOR_multicall)
         e.args[0] = .init(truncatingIfNeeded: UInt(bitPattern: calls.baseAddress))
         e.args[1] = .init(truncatingIfNeeded: UInt(calls.count))
+        return e
+    }
+    /// `__HYPERVISOR_multicall`, on one element (count 1), as a multicall entry.
+    @inline(__always) public static func multicall(_ calls: UnsafeMutablePointer<multicall_entry>) -> multicall_entry {
+        var e = multicall_entry()
+        e.op = .init(truncatingIfNeeded: __HYPERVISOR_multicall)
+        e.args[0] = .init(truncatingIfNeeded: UInt(bitPattern: calls))
+        e.args[1] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: 1))
         return e
     }
 }
@@ -1050,9 +1100,21 @@ extension XenHypercall {
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_map_grant_ref`, `struct gnttab_map_grant_ref`, inout, on one element (count 1).
+        @discardableResult @inline(__always) public static func map_grant_ref(_ uop: inout gnttab_map_grant_ref) throws(XenError) -> Int {
+            let rc = withUnsafeMutablePointer(to: &uop) { _uopPointer in Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_map_grant_ref), UInt(bitPattern: _uopPointer), UInt(truncatingIfNeeded: 1)) }
+            if rc < 0 { throw XenError(returned: rc) }
+            return rc
+        }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_unmap_grant_ref`, `struct gnttab_unmap_grant_ref`, inout.
         @discardableResult @inline(__always) public static func unmap_grant_ref(_ uop: UnsafeMutableBufferPointer<gnttab_unmap_grant_ref>) throws(XenError) -> Int {
             let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_unmap_grant_ref), UInt(bitPattern: uop.baseAddress), UInt(uop.count))
+            if rc < 0 { throw XenError(returned: rc) }
+            return rc
+        }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_unmap_grant_ref`, `struct gnttab_unmap_grant_ref`, inout, on one element (count 1).
+        @discardableResult @inline(__always) public static func unmap_grant_ref(_ uop: inout gnttab_unmap_grant_ref) throws(XenError) -> Int {
+            let rc = withUnsafeMutablePointer(to: &uop) { _uopPointer in Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_unmap_grant_ref), UInt(bitPattern: _uopPointer), UInt(truncatingIfNeeded: 1)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
@@ -1062,9 +1124,21 @@ extension XenHypercall {
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_setup_table`, `struct gnttab_setup_table`, inout, on one element (count 1).
+        @discardableResult @inline(__always) public static func setup_table(_ uop: inout gnttab_setup_table) throws(XenError) -> Int {
+            let rc = withUnsafeMutablePointer(to: &uop) { _uopPointer in Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_setup_table), UInt(bitPattern: _uopPointer), UInt(truncatingIfNeeded: 1)) }
+            if rc < 0 { throw XenError(returned: rc) }
+            return rc
+        }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_dump_table`, `struct gnttab_dump_table`, inout.
         @discardableResult @inline(__always) public static func dump_table(_ uop: UnsafeMutableBufferPointer<gnttab_dump_table>) throws(XenError) -> Int {
             let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_dump_table), UInt(bitPattern: uop.baseAddress), UInt(uop.count))
+            if rc < 0 { throw XenError(returned: rc) }
+            return rc
+        }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_dump_table`, `struct gnttab_dump_table`, inout, on one element (count 1).
+        @discardableResult @inline(__always) public static func dump_table(_ uop: inout gnttab_dump_table) throws(XenError) -> Int {
+            let rc = withUnsafeMutablePointer(to: &uop) { _uopPointer in Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_dump_table), UInt(bitPattern: _uopPointer), UInt(truncatingIfNeeded: 1)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
@@ -1074,9 +1148,21 @@ extension XenHypercall {
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_transfer`, `struct gnttab_transfer`, inout, on one element (count 1).
+        @discardableResult @inline(__always) public static func transfer(_ uop: inout gnttab_transfer) throws(XenError) -> Int {
+            let rc = withUnsafeMutablePointer(to: &uop) { _uopPointer in Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_transfer), UInt(bitPattern: _uopPointer), UInt(truncatingIfNeeded: 1)) }
+            if rc < 0 { throw XenError(returned: rc) }
+            return rc
+        }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_copy`, `struct gnttab_copy`, inout.
         @discardableResult @inline(__always) public static func copy(_ uop: UnsafeMutableBufferPointer<gnttab_copy>) throws(XenError) -> Int {
             let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_copy), UInt(bitPattern: uop.baseAddress), UInt(uop.count))
+            if rc < 0 { throw XenError(returned: rc) }
+            return rc
+        }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_copy`, `struct gnttab_copy`, inout, on one element (count 1).
+        @discardableResult @inline(__always) public static func copy(_ uop: inout gnttab_copy) throws(XenError) -> Int {
+            let rc = withUnsafeMutablePointer(to: &uop) { _uopPointer in Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_copy), UInt(bitPattern: _uopPointer), UInt(truncatingIfNeeded: 1)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
@@ -1086,9 +1172,21 @@ extension XenHypercall {
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_query_size`, `struct gnttab_query_size`, inout, on one element (count 1).
+        @discardableResult @inline(__always) public static func query_size(_ uop: inout gnttab_query_size) throws(XenError) -> Int {
+            let rc = withUnsafeMutablePointer(to: &uop) { _uopPointer in Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_query_size), UInt(bitPattern: _uopPointer), UInt(truncatingIfNeeded: 1)) }
+            if rc < 0 { throw XenError(returned: rc) }
+            return rc
+        }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_unmap_and_replace`, `struct gnttab_unmap_and_replace`, inout.
         @discardableResult @inline(__always) public static func unmap_and_replace(_ uop: UnsafeMutableBufferPointer<gnttab_unmap_and_replace>) throws(XenError) -> Int {
             let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_unmap_and_replace), UInt(bitPattern: uop.baseAddress), UInt(uop.count))
+            if rc < 0 { throw XenError(returned: rc) }
+            return rc
+        }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_unmap_and_replace`, `struct gnttab_unmap_and_replace`, inout, on one element (count 1).
+        @discardableResult @inline(__always) public static func unmap_and_replace(_ uop: inout gnttab_unmap_and_replace) throws(XenError) -> Int {
+            let rc = withUnsafeMutablePointer(to: &uop) { _uopPointer in Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_unmap_and_replace), UInt(bitPattern: _uopPointer), UInt(truncatingIfNeeded: 1)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
@@ -1098,9 +1196,21 @@ extension XenHypercall {
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_set_version`, `struct gnttab_set_version`, inout, on one element (count 1).
+        @discardableResult @inline(__always) public static func set_version(_ uop: inout gnttab_set_version) throws(XenError) -> Int {
+            let rc = withUnsafeMutablePointer(to: &uop) { _uopPointer in Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_set_version), UInt(bitPattern: _uopPointer), UInt(truncatingIfNeeded: 1)) }
+            if rc < 0 { throw XenError(returned: rc) }
+            return rc
+        }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_get_status_frames`, `struct gnttab_get_status_frames`, inout.
         @discardableResult @inline(__always) public static func get_status_frames(_ uop: UnsafeMutableBufferPointer<gnttab_get_status_frames>) throws(XenError) -> Int {
             let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_get_status_frames), UInt(bitPattern: uop.baseAddress), UInt(uop.count))
+            if rc < 0 { throw XenError(returned: rc) }
+            return rc
+        }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_get_status_frames`, `struct gnttab_get_status_frames`, inout, on one element (count 1).
+        @discardableResult @inline(__always) public static func get_status_frames(_ uop: inout gnttab_get_status_frames) throws(XenError) -> Int {
+            let rc = withUnsafeMutablePointer(to: &uop) { _uopPointer in Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_get_status_frames), UInt(bitPattern: _uopPointer), UInt(truncatingIfNeeded: 1)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
@@ -1110,15 +1220,34 @@ extension XenHypercall {
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_get_version`, `struct gnttab_get_version`, inout, on one element (count 1).
+        @discardableResult @inline(__always) public static func get_version(_ uop: inout gnttab_get_version) throws(XenError) -> Int {
+            let rc = withUnsafeMutablePointer(to: &uop) { _uopPointer in Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_get_version), UInt(bitPattern: _uopPointer), UInt(truncatingIfNeeded: 1)) }
+            if rc < 0 { throw XenError(returned: rc) }
+            return rc
+        }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_swap_grant_ref`, `struct gnttab_swap_grant_ref`, inout.
         @discardableResult @inline(__always) public static func swap_grant_ref(_ uop: UnsafeMutableBufferPointer<gnttab_swap_grant_ref>) throws(XenError) -> Int {
             let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_swap_grant_ref), UInt(bitPattern: uop.baseAddress), UInt(uop.count))
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_swap_grant_ref`, `struct gnttab_swap_grant_ref`, inout, on one element (count 1).
+        @discardableResult @inline(__always) public static func swap_grant_ref(_ uop: inout gnttab_swap_grant_ref) throws(XenError) -> Int {
+            let rc = withUnsafeMutablePointer(to: &uop) { _uopPointer in Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_swap_grant_ref), UInt(bitPattern: _uopPointer), UInt(truncatingIfNeeded: 1)) }
+            if rc < 0 { throw XenError(returned: rc) }
+            return rc
+        }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_cache_flush`, `struct gnttab_cache_flush`, in.
         @discardableResult @inline(__always) public static func cache_flush(_ uop: UnsafeBufferPointer<gnttab_cache_flush>) throws(XenError) -> Int {
             let rc = Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_cache_flush), UInt(bitPattern: uop.baseAddress), UInt(uop.count))
+            if rc < 0 { throw XenError(returned: rc) }
+            return rc
+        }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_cache_flush`, `struct gnttab_cache_flush`, in, on one element (count 1).
+        @discardableResult @inline(__always) public static func cache_flush(_ uop: gnttab_cache_flush) throws(XenError) -> Int {
+            var _uop = uop
+            let rc = withUnsafeMutablePointer(to: &_uop) { _uopPointer in Entry.hypercall3(UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op), UInt(truncatingIfNeeded: GNTTABOP_cache_flush), UInt(bitPattern: _uopPointer), UInt(truncatingIfNeeded: 1)) }
             if rc < 0 { throw XenError(returned: rc) }
             return rc
         }
@@ -1136,6 +1265,15 @@ extension XenMulticall {
             e.args[2] = .init(truncatingIfNeeded: UInt(uop.count))
             return e
         }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_map_grant_ref`, `struct gnttab_map_grant_ref`, inout, on one element (count 1), as a multicall entry.
+        @inline(__always) public static func map_grant_ref(_ uop: UnsafeMutablePointer<gnttab_map_grant_ref>) -> multicall_entry {
+            var e = multicall_entry()
+            e.op = .init(truncatingIfNeeded: __HYPERVISOR_grant_table_op)
+            e.args[0] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: GNTTABOP_map_grant_ref))
+            e.args[1] = .init(truncatingIfNeeded: UInt(bitPattern: uop))
+            e.args[2] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: 1))
+            return e
+        }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_unmap_grant_ref`, `struct gnttab_unmap_grant_ref`, inout, as a multicall entry.
         @inline(__always) public static func unmap_grant_ref(_ uop: UnsafeMutableBufferPointer<gnttab_unmap_grant_ref>) -> multicall_entry {
             var e = multicall_entry()
@@ -1143,6 +1281,15 @@ extension XenMulticall {
             e.args[0] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: GNTTABOP_unmap_grant_ref))
             e.args[1] = .init(truncatingIfNeeded: UInt(bitPattern: uop.baseAddress))
             e.args[2] = .init(truncatingIfNeeded: UInt(uop.count))
+            return e
+        }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_unmap_grant_ref`, `struct gnttab_unmap_grant_ref`, inout, on one element (count 1), as a multicall entry.
+        @inline(__always) public static func unmap_grant_ref(_ uop: UnsafeMutablePointer<gnttab_unmap_grant_ref>) -> multicall_entry {
+            var e = multicall_entry()
+            e.op = .init(truncatingIfNeeded: __HYPERVISOR_grant_table_op)
+            e.args[0] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: GNTTABOP_unmap_grant_ref))
+            e.args[1] = .init(truncatingIfNeeded: UInt(bitPattern: uop))
+            e.args[2] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: 1))
             return e
         }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_setup_table`, `struct gnttab_setup_table`, inout, as a multicall entry.
@@ -1154,6 +1301,15 @@ extension XenMulticall {
             e.args[2] = .init(truncatingIfNeeded: UInt(uop.count))
             return e
         }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_setup_table`, `struct gnttab_setup_table`, inout, on one element (count 1), as a multicall entry.
+        @inline(__always) public static func setup_table(_ uop: UnsafeMutablePointer<gnttab_setup_table>) -> multicall_entry {
+            var e = multicall_entry()
+            e.op = .init(truncatingIfNeeded: __HYPERVISOR_grant_table_op)
+            e.args[0] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: GNTTABOP_setup_table))
+            e.args[1] = .init(truncatingIfNeeded: UInt(bitPattern: uop))
+            e.args[2] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: 1))
+            return e
+        }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_dump_table`, `struct gnttab_dump_table`, inout, as a multicall entry.
         @inline(__always) public static func dump_table(_ uop: UnsafeMutableBufferPointer<gnttab_dump_table>) -> multicall_entry {
             var e = multicall_entry()
@@ -1161,6 +1317,15 @@ extension XenMulticall {
             e.args[0] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: GNTTABOP_dump_table))
             e.args[1] = .init(truncatingIfNeeded: UInt(bitPattern: uop.baseAddress))
             e.args[2] = .init(truncatingIfNeeded: UInt(uop.count))
+            return e
+        }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_dump_table`, `struct gnttab_dump_table`, inout, on one element (count 1), as a multicall entry.
+        @inline(__always) public static func dump_table(_ uop: UnsafeMutablePointer<gnttab_dump_table>) -> multicall_entry {
+            var e = multicall_entry()
+            e.op = .init(truncatingIfNeeded: __HYPERVISOR_grant_table_op)
+            e.args[0] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: GNTTABOP_dump_table))
+            e.args[1] = .init(truncatingIfNeeded: UInt(bitPattern: uop))
+            e.args[2] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: 1))
             return e
         }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_transfer`, `struct gnttab_transfer`, inout, as a multicall entry.
@@ -1172,6 +1337,15 @@ extension XenMulticall {
             e.args[2] = .init(truncatingIfNeeded: UInt(uop.count))
             return e
         }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_transfer`, `struct gnttab_transfer`, inout, on one element (count 1), as a multicall entry.
+        @inline(__always) public static func transfer(_ uop: UnsafeMutablePointer<gnttab_transfer>) -> multicall_entry {
+            var e = multicall_entry()
+            e.op = .init(truncatingIfNeeded: __HYPERVISOR_grant_table_op)
+            e.args[0] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: GNTTABOP_transfer))
+            e.args[1] = .init(truncatingIfNeeded: UInt(bitPattern: uop))
+            e.args[2] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: 1))
+            return e
+        }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_copy`, `struct gnttab_copy`, inout, as a multicall entry.
         @inline(__always) public static func copy(_ uop: UnsafeMutableBufferPointer<gnttab_copy>) -> multicall_entry {
             var e = multicall_entry()
@@ -1179,6 +1353,15 @@ extension XenMulticall {
             e.args[0] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: GNTTABOP_copy))
             e.args[1] = .init(truncatingIfNeeded: UInt(bitPattern: uop.baseAddress))
             e.args[2] = .init(truncatingIfNeeded: UInt(uop.count))
+            return e
+        }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_copy`, `struct gnttab_copy`, inout, on one element (count 1), as a multicall entry.
+        @inline(__always) public static func copy(_ uop: UnsafeMutablePointer<gnttab_copy>) -> multicall_entry {
+            var e = multicall_entry()
+            e.op = .init(truncatingIfNeeded: __HYPERVISOR_grant_table_op)
+            e.args[0] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: GNTTABOP_copy))
+            e.args[1] = .init(truncatingIfNeeded: UInt(bitPattern: uop))
+            e.args[2] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: 1))
             return e
         }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_query_size`, `struct gnttab_query_size`, inout, as a multicall entry.
@@ -1190,6 +1373,15 @@ extension XenMulticall {
             e.args[2] = .init(truncatingIfNeeded: UInt(uop.count))
             return e
         }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_query_size`, `struct gnttab_query_size`, inout, on one element (count 1), as a multicall entry.
+        @inline(__always) public static func query_size(_ uop: UnsafeMutablePointer<gnttab_query_size>) -> multicall_entry {
+            var e = multicall_entry()
+            e.op = .init(truncatingIfNeeded: __HYPERVISOR_grant_table_op)
+            e.args[0] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: GNTTABOP_query_size))
+            e.args[1] = .init(truncatingIfNeeded: UInt(bitPattern: uop))
+            e.args[2] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: 1))
+            return e
+        }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_unmap_and_replace`, `struct gnttab_unmap_and_replace`, inout, as a multicall entry.
         @inline(__always) public static func unmap_and_replace(_ uop: UnsafeMutableBufferPointer<gnttab_unmap_and_replace>) -> multicall_entry {
             var e = multicall_entry()
@@ -1197,6 +1389,15 @@ extension XenMulticall {
             e.args[0] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: GNTTABOP_unmap_and_replace))
             e.args[1] = .init(truncatingIfNeeded: UInt(bitPattern: uop.baseAddress))
             e.args[2] = .init(truncatingIfNeeded: UInt(uop.count))
+            return e
+        }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_unmap_and_replace`, `struct gnttab_unmap_and_replace`, inout, on one element (count 1), as a multicall entry.
+        @inline(__always) public static func unmap_and_replace(_ uop: UnsafeMutablePointer<gnttab_unmap_and_replace>) -> multicall_entry {
+            var e = multicall_entry()
+            e.op = .init(truncatingIfNeeded: __HYPERVISOR_grant_table_op)
+            e.args[0] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: GNTTABOP_unmap_and_replace))
+            e.args[1] = .init(truncatingIfNeeded: UInt(bitPattern: uop))
+            e.args[2] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: 1))
             return e
         }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_set_version`, `struct gnttab_set_version`, inout, as a multicall entry.
@@ -1208,6 +1409,15 @@ extension XenMulticall {
             e.args[2] = .init(truncatingIfNeeded: UInt(uop.count))
             return e
         }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_set_version`, `struct gnttab_set_version`, inout, on one element (count 1), as a multicall entry.
+        @inline(__always) public static func set_version(_ uop: UnsafeMutablePointer<gnttab_set_version>) -> multicall_entry {
+            var e = multicall_entry()
+            e.op = .init(truncatingIfNeeded: __HYPERVISOR_grant_table_op)
+            e.args[0] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: GNTTABOP_set_version))
+            e.args[1] = .init(truncatingIfNeeded: UInt(bitPattern: uop))
+            e.args[2] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: 1))
+            return e
+        }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_get_status_frames`, `struct gnttab_get_status_frames`, inout, as a multicall entry.
         @inline(__always) public static func get_status_frames(_ uop: UnsafeMutableBufferPointer<gnttab_get_status_frames>) -> multicall_entry {
             var e = multicall_entry()
@@ -1215,6 +1425,15 @@ extension XenMulticall {
             e.args[0] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: GNTTABOP_get_status_frames))
             e.args[1] = .init(truncatingIfNeeded: UInt(bitPattern: uop.baseAddress))
             e.args[2] = .init(truncatingIfNeeded: UInt(uop.count))
+            return e
+        }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_get_status_frames`, `struct gnttab_get_status_frames`, inout, on one element (count 1), as a multicall entry.
+        @inline(__always) public static func get_status_frames(_ uop: UnsafeMutablePointer<gnttab_get_status_frames>) -> multicall_entry {
+            var e = multicall_entry()
+            e.op = .init(truncatingIfNeeded: __HYPERVISOR_grant_table_op)
+            e.args[0] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: GNTTABOP_get_status_frames))
+            e.args[1] = .init(truncatingIfNeeded: UInt(bitPattern: uop))
+            e.args[2] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: 1))
             return e
         }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_get_version`, `struct gnttab_get_version`, inout, as a multicall entry.
@@ -1226,6 +1445,15 @@ extension XenMulticall {
             e.args[2] = .init(truncatingIfNeeded: UInt(uop.count))
             return e
         }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_get_version`, `struct gnttab_get_version`, inout, on one element (count 1), as a multicall entry.
+        @inline(__always) public static func get_version(_ uop: UnsafeMutablePointer<gnttab_get_version>) -> multicall_entry {
+            var e = multicall_entry()
+            e.op = .init(truncatingIfNeeded: __HYPERVISOR_grant_table_op)
+            e.args[0] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: GNTTABOP_get_version))
+            e.args[1] = .init(truncatingIfNeeded: UInt(bitPattern: uop))
+            e.args[2] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: 1))
+            return e
+        }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_swap_grant_ref`, `struct gnttab_swap_grant_ref`, inout, as a multicall entry.
         @inline(__always) public static func swap_grant_ref(_ uop: UnsafeMutableBufferPointer<gnttab_swap_grant_ref>) -> multicall_entry {
             var e = multicall_entry()
@@ -1235,6 +1463,15 @@ extension XenMulticall {
             e.args[2] = .init(truncatingIfNeeded: UInt(uop.count))
             return e
         }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_swap_grant_ref`, `struct gnttab_swap_grant_ref`, inout, on one element (count 1), as a multicall entry.
+        @inline(__always) public static func swap_grant_ref(_ uop: UnsafeMutablePointer<gnttab_swap_grant_ref>) -> multicall_entry {
+            var e = multicall_entry()
+            e.op = .init(truncatingIfNeeded: __HYPERVISOR_grant_table_op)
+            e.args[0] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: GNTTABOP_swap_grant_ref))
+            e.args[1] = .init(truncatingIfNeeded: UInt(bitPattern: uop))
+            e.args[2] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: 1))
+            return e
+        }
         /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_cache_flush`, `struct gnttab_cache_flush`, in, as a multicall entry.
         @inline(__always) public static func cache_flush(_ uop: UnsafeMutableBufferPointer<gnttab_cache_flush>) -> multicall_entry {
             var e = multicall_entry()
@@ -1242,6 +1479,15 @@ extension XenMulticall {
             e.args[0] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: GNTTABOP_cache_flush))
             e.args[1] = .init(truncatingIfNeeded: UInt(bitPattern: uop.baseAddress))
             e.args[2] = .init(truncatingIfNeeded: UInt(uop.count))
+            return e
+        }
+        /// `__HYPERVISOR_grant_table_op` with `GNTTABOP_cache_flush`, `struct gnttab_cache_flush`, in, on one element (count 1), as a multicall entry.
+        @inline(__always) public static func cache_flush(_ uop: UnsafeMutablePointer<gnttab_cache_flush>) -> multicall_entry {
+            var e = multicall_entry()
+            e.op = .init(truncatingIfNeeded: __HYPERVISOR_grant_table_op)
+            e.args[0] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: GNTTABOP_cache_flush))
+            e.args[1] = .init(truncatingIfNeeded: UInt(bitPattern: uop))
+            e.args[2] = .init(truncatingIfNeeded: UInt(truncatingIfNeeded: 1))
             return e
         }
     }

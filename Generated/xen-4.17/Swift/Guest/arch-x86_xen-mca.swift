@@ -719,8 +719,8 @@ public var XEN_MC_NOTDELIVERED: Int32 { 16 }
 /// `XEN_MC_VCPUID_INVALID` (arch-x86/xen-mca.h:75): `int`.
 public var XEN_MC_VCPUID_INVALID: Int32 { 65535 }
 
-/// `VIRQ_MCA` (arch-x86/xen-mca.h:79): `int`.
-public var VIRQ_MCA: Int32 { 16 }
+/// `VIRQ_MCA` (arch-x86/xen-mca.h:79): `int`, a `uint32_t` by Specs/xen.yaml.
+public var VIRQ_MCA: UInt32 { 16 }
 
 /// `MC_TYPE_GLOBAL` (arch-x86/xen-mca.h:89): `int`.
 public var MC_TYPE_GLOBAL: Int32 { 0 }

@@ -1168,15 +1168,15 @@ public var _NETRXF_gso_prefix: Int32 { 4 }
 /// `NETRXF_gso_prefix` (io/netif.h:1058): `unsigned int`.
 public var NETRXF_gso_prefix: UInt32 { 0x10 }
 
-/// `NETIF_RSP_DROPPED` (io/netif.h:1075): `int`.
-public var NETIF_RSP_DROPPED: Int32 { -0x2 }
+/// `NETIF_RSP_DROPPED` (io/netif.h:1075): `int`, a `int16_t` by Specs/xen.yaml.
+public var NETIF_RSP_DROPPED: Int16 { -0x2 }
 
-/// `NETIF_RSP_ERROR` (io/netif.h:1076): `int`.
-public var NETIF_RSP_ERROR: Int32 { -0x1 }
+/// `NETIF_RSP_ERROR` (io/netif.h:1076): `int`, a `int16_t` by Specs/xen.yaml.
+public var NETIF_RSP_ERROR: Int16 { -0x1 }
 
-/// `NETIF_RSP_OKAY` (io/netif.h:1077): `int`.
-public var NETIF_RSP_OKAY: Int32 { 0 }
+/// `NETIF_RSP_OKAY` (io/netif.h:1077): `int`, a `int16_t` by Specs/xen.yaml.
+public var NETIF_RSP_OKAY: Int16 { 0 }
 
-/// `NETIF_RSP_NULL` (io/netif.h:1079): `int`.
-public var NETIF_RSP_NULL: Int32 { 1 }
+/// `NETIF_RSP_NULL` (io/netif.h:1079): `int`, a `int16_t` by Specs/xen.yaml.
+public var NETIF_RSP_NULL: Int16 { 1 }
 

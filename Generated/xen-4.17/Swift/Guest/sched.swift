@@ -183,23 +183,23 @@ public var SCHEDOP_watchdog: Int32 { 6 }
 /// `SCHEDOP_pin_override` (sched.h:115): `int`.
 public var SCHEDOP_pin_override: Int32 { 7 }
 
-/// `SHUTDOWN_poweroff` (sched.h:158): `int`.
-public var SHUTDOWN_poweroff: Int32 { 0 }
+/// `SHUTDOWN_poweroff` (sched.h:158): `int`, a `unsigned int` by Specs/xen.yaml.
+public var SHUTDOWN_poweroff: UInt32 { 0 }
 
-/// `SHUTDOWN_reboot` (sched.h:159): `int`.
-public var SHUTDOWN_reboot: Int32 { 1 }
+/// `SHUTDOWN_reboot` (sched.h:159): `int`, a `unsigned int` by Specs/xen.yaml.
+public var SHUTDOWN_reboot: UInt32 { 1 }
 
-/// `SHUTDOWN_suspend` (sched.h:160): `int`.
-public var SHUTDOWN_suspend: Int32 { 2 }
+/// `SHUTDOWN_suspend` (sched.h:160): `int`, a `unsigned int` by Specs/xen.yaml.
+public var SHUTDOWN_suspend: UInt32 { 2 }
 
-/// `SHUTDOWN_crash` (sched.h:161): `int`.
-public var SHUTDOWN_crash: Int32 { 3 }
+/// `SHUTDOWN_crash` (sched.h:161): `int`, a `unsigned int` by Specs/xen.yaml.
+public var SHUTDOWN_crash: UInt32 { 3 }
 
-/// `SHUTDOWN_watchdog` (sched.h:162): `int`.
-public var SHUTDOWN_watchdog: Int32 { 4 }
+/// `SHUTDOWN_watchdog` (sched.h:162): `int`, a `unsigned int` by Specs/xen.yaml.
+public var SHUTDOWN_watchdog: UInt32 { 4 }
 
-/// `SHUTDOWN_soft_reset` (sched.h:171): `int`.
-public var SHUTDOWN_soft_reset: Int32 { 5 }
+/// `SHUTDOWN_soft_reset` (sched.h:171): `int`, a `unsigned int` by Specs/xen.yaml.
+public var SHUTDOWN_soft_reset: UInt32 { 5 }
 
 /// `SHUTDOWN_MAX` (sched.h:172): `int`.
 public var SHUTDOWN_MAX: Int32 { 5 }

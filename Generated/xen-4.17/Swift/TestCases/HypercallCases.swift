@@ -23,15 +23,25 @@ struct HypercallCase {
 
 let hypercallCases: [HypercallCase] = [
     HypercallCase(name: "mmu_update", number: UInt(truncatingIfNeeded: __HYPERVISOR_mmu_update),
-                  registers: [nil, 2, nil, UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 3))], argumentRegister: 2, argumentBytes: MemoryLayout<UInt32>.size, elements: 2, direction: "out") { () throws(XenError) in
+                  registers: [nil, 2, nil, UInt(truncatingIfNeeded: domid_t(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 3))], argumentRegister: 2, argumentBytes: MemoryLayout<UInt32>.size, elements: 2, direction: "out") { () throws(XenError) in
         var buffer = [patterned(mmu_update.self), patterned(mmu_update.self)]
-        _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in let value = try XenHypercall<RecordingEntry>.mmu_update(UnsafeBufferPointer(b), UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 3)) }
+        _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in let value = try XenHypercall<RecordingEntry>.mmu_update(UnsafeBufferPointer(b), domid_t(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 3)) }
+        return nil
+    },
+    HypercallCase(name: "mmu_update (one element)", number: UInt(truncatingIfNeeded: __HYPERVISOR_mmu_update),
+                  registers: [nil, UInt(truncatingIfNeeded: 1), nil, UInt(truncatingIfNeeded: domid_t(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 3))], argumentRegister: 0, argumentBytes: MemoryLayout<mmu_update>.size, elements: 1, direction: "in") { () throws(XenError) in
+        _ = try XenHypercall<RecordingEntry>.mmu_update(patterned(mmu_update.self), domid_t(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 3))
         return nil
     },
     HypercallCase(name: "mmuext_op", number: UInt(truncatingIfNeeded: __HYPERVISOR_mmuext_op),
-                  registers: [nil, 2, nil, UInt(truncatingIfNeeded: UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 3))], argumentRegister: 2, argumentBytes: MemoryLayout<UInt32>.size, elements: 2, direction: "out") { () throws(XenError) in
+                  registers: [nil, 2, nil, UInt(truncatingIfNeeded: domid_t(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 3))], argumentRegister: 2, argumentBytes: MemoryLayout<UInt32>.size, elements: 2, direction: "out") { () throws(XenError) in
         var buffer = [patterned(mmuext_op.self), patterned(mmuext_op.self)]
-        _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in let value = try XenHypercall<RecordingEntry>.mmuext_op(UnsafeBufferPointer(b), UInt32(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 3)) }
+        _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in let value = try XenHypercall<RecordingEntry>.mmuext_op(UnsafeBufferPointer(b), domid_t(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 3)) }
+        return nil
+    },
+    HypercallCase(name: "mmuext_op (one element)", number: UInt(truncatingIfNeeded: __HYPERVISOR_mmuext_op),
+                  registers: [nil, UInt(truncatingIfNeeded: 1), nil, UInt(truncatingIfNeeded: domid_t(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 3))], argumentRegister: 0, argumentBytes: MemoryLayout<mmuext_op>.size, elements: 1, direction: "in") { () throws(XenError) in
+        _ = try XenHypercall<RecordingEntry>.mmuext_op(patterned(mmuext_op.self), domid_t(truncatingIfNeeded: 0x1234_5678_9ABC_DEF0 as UInt64 &+ 3))
         return nil
     },
     HypercallCase(name: "update_va_mapping", number: UInt(truncatingIfNeeded: __HYPERVISOR_update_va_mapping),
@@ -90,6 +100,12 @@ let hypercallCases: [HypercallCase] = [
         var buffer = [patterned(multicall_entry.self), patterned(multicall_entry.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.multicall(b) }
         return buffer.withUnsafeBytes { Array($0) }
+    },
+    HypercallCase(name: "multicall (one element)", number: UInt(truncatingIfNeeded: __HYPERVISOR_multicall),
+                  registers: [nil, UInt(truncatingIfNeeded: 1)], argumentRegister: 0, argumentBytes: MemoryLayout<multicall_entry>.size, elements: 1, direction: "inout") { () throws(XenError) in
+        var element = patterned(multicall_entry.self)
+        _ = try XenHypercall<RecordingEntry>.multicall(&element)
+        return withUnsafeBytes(of: element) { Array($0) }
     },
     HypercallCase(name: "console_io.write", number: UInt(truncatingIfNeeded: __HYPERVISOR_console_io),
                   registers: [UInt(truncatingIfNeeded: CONSOLEIO_write), 2, nil], argumentRegister: 2, argumentBytes: 2 * MemoryLayout<Int8>.stride, elements: 2, direction: "in") { () throws(XenError) in
@@ -283,11 +299,23 @@ let hypercallCases: [HypercallCase] = [
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.map_grant_ref(b) }
         return buffer.withUnsafeBytes { Array($0) }
     },
+    HypercallCase(name: "grant_table_op.map_grant_ref (one element)", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_map_grant_ref), nil, UInt(truncatingIfNeeded: 1)], argumentRegister: 1, argumentBytes: MemoryLayout<gnttab_map_grant_ref>.size, elements: 1, direction: "inout") { () throws(XenError) in
+        var element = patterned(gnttab_map_grant_ref.self)
+        _ = try XenHypercall<RecordingEntry>.grant_table_op.map_grant_ref(&element)
+        return withUnsafeBytes(of: element) { Array($0) }
+    },
     HypercallCase(name: "grant_table_op.unmap_grant_ref", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
                   registers: [UInt(truncatingIfNeeded: GNTTABOP_unmap_grant_ref), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_unmap_grant_ref>.stride, elements: 2, direction: "inout") { () throws(XenError) in
         var buffer = [patterned(gnttab_unmap_grant_ref.self), patterned(gnttab_unmap_grant_ref.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.unmap_grant_ref(b) }
         return buffer.withUnsafeBytes { Array($0) }
+    },
+    HypercallCase(name: "grant_table_op.unmap_grant_ref (one element)", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_unmap_grant_ref), nil, UInt(truncatingIfNeeded: 1)], argumentRegister: 1, argumentBytes: MemoryLayout<gnttab_unmap_grant_ref>.size, elements: 1, direction: "inout") { () throws(XenError) in
+        var element = patterned(gnttab_unmap_grant_ref.self)
+        _ = try XenHypercall<RecordingEntry>.grant_table_op.unmap_grant_ref(&element)
+        return withUnsafeBytes(of: element) { Array($0) }
     },
     HypercallCase(name: "grant_table_op.setup_table", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
                   registers: [UInt(truncatingIfNeeded: GNTTABOP_setup_table), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_setup_table>.stride, elements: 2, direction: "inout") { () throws(XenError) in
@@ -295,11 +323,23 @@ let hypercallCases: [HypercallCase] = [
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.setup_table(b) }
         return buffer.withUnsafeBytes { Array($0) }
     },
+    HypercallCase(name: "grant_table_op.setup_table (one element)", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_setup_table), nil, UInt(truncatingIfNeeded: 1)], argumentRegister: 1, argumentBytes: MemoryLayout<gnttab_setup_table>.size, elements: 1, direction: "inout") { () throws(XenError) in
+        var element = patterned(gnttab_setup_table.self)
+        _ = try XenHypercall<RecordingEntry>.grant_table_op.setup_table(&element)
+        return withUnsafeBytes(of: element) { Array($0) }
+    },
     HypercallCase(name: "grant_table_op.dump_table", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
                   registers: [UInt(truncatingIfNeeded: GNTTABOP_dump_table), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_dump_table>.stride, elements: 2, direction: "inout") { () throws(XenError) in
         var buffer = [patterned(gnttab_dump_table.self), patterned(gnttab_dump_table.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.dump_table(b) }
         return buffer.withUnsafeBytes { Array($0) }
+    },
+    HypercallCase(name: "grant_table_op.dump_table (one element)", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_dump_table), nil, UInt(truncatingIfNeeded: 1)], argumentRegister: 1, argumentBytes: MemoryLayout<gnttab_dump_table>.size, elements: 1, direction: "inout") { () throws(XenError) in
+        var element = patterned(gnttab_dump_table.self)
+        _ = try XenHypercall<RecordingEntry>.grant_table_op.dump_table(&element)
+        return withUnsafeBytes(of: element) { Array($0) }
     },
     HypercallCase(name: "grant_table_op.transfer", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
                   registers: [UInt(truncatingIfNeeded: GNTTABOP_transfer), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_transfer>.stride, elements: 2, direction: "inout") { () throws(XenError) in
@@ -307,11 +347,23 @@ let hypercallCases: [HypercallCase] = [
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.transfer(b) }
         return buffer.withUnsafeBytes { Array($0) }
     },
+    HypercallCase(name: "grant_table_op.transfer (one element)", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_transfer), nil, UInt(truncatingIfNeeded: 1)], argumentRegister: 1, argumentBytes: MemoryLayout<gnttab_transfer>.size, elements: 1, direction: "inout") { () throws(XenError) in
+        var element = patterned(gnttab_transfer.self)
+        _ = try XenHypercall<RecordingEntry>.grant_table_op.transfer(&element)
+        return withUnsafeBytes(of: element) { Array($0) }
+    },
     HypercallCase(name: "grant_table_op.copy", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
                   registers: [UInt(truncatingIfNeeded: GNTTABOP_copy), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_copy>.stride, elements: 2, direction: "inout") { () throws(XenError) in
         var buffer = [patterned(gnttab_copy.self), patterned(gnttab_copy.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.copy(b) }
         return buffer.withUnsafeBytes { Array($0) }
+    },
+    HypercallCase(name: "grant_table_op.copy (one element)", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_copy), nil, UInt(truncatingIfNeeded: 1)], argumentRegister: 1, argumentBytes: MemoryLayout<gnttab_copy>.size, elements: 1, direction: "inout") { () throws(XenError) in
+        var element = patterned(gnttab_copy.self)
+        _ = try XenHypercall<RecordingEntry>.grant_table_op.copy(&element)
+        return withUnsafeBytes(of: element) { Array($0) }
     },
     HypercallCase(name: "grant_table_op.query_size", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
                   registers: [UInt(truncatingIfNeeded: GNTTABOP_query_size), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_query_size>.stride, elements: 2, direction: "inout") { () throws(XenError) in
@@ -319,11 +371,23 @@ let hypercallCases: [HypercallCase] = [
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.query_size(b) }
         return buffer.withUnsafeBytes { Array($0) }
     },
+    HypercallCase(name: "grant_table_op.query_size (one element)", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_query_size), nil, UInt(truncatingIfNeeded: 1)], argumentRegister: 1, argumentBytes: MemoryLayout<gnttab_query_size>.size, elements: 1, direction: "inout") { () throws(XenError) in
+        var element = patterned(gnttab_query_size.self)
+        _ = try XenHypercall<RecordingEntry>.grant_table_op.query_size(&element)
+        return withUnsafeBytes(of: element) { Array($0) }
+    },
     HypercallCase(name: "grant_table_op.unmap_and_replace", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
                   registers: [UInt(truncatingIfNeeded: GNTTABOP_unmap_and_replace), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_unmap_and_replace>.stride, elements: 2, direction: "inout") { () throws(XenError) in
         var buffer = [patterned(gnttab_unmap_and_replace.self), patterned(gnttab_unmap_and_replace.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.unmap_and_replace(b) }
         return buffer.withUnsafeBytes { Array($0) }
+    },
+    HypercallCase(name: "grant_table_op.unmap_and_replace (one element)", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_unmap_and_replace), nil, UInt(truncatingIfNeeded: 1)], argumentRegister: 1, argumentBytes: MemoryLayout<gnttab_unmap_and_replace>.size, elements: 1, direction: "inout") { () throws(XenError) in
+        var element = patterned(gnttab_unmap_and_replace.self)
+        _ = try XenHypercall<RecordingEntry>.grant_table_op.unmap_and_replace(&element)
+        return withUnsafeBytes(of: element) { Array($0) }
     },
     HypercallCase(name: "grant_table_op.set_version", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
                   registers: [UInt(truncatingIfNeeded: GNTTABOP_set_version), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_set_version>.stride, elements: 2, direction: "inout") { () throws(XenError) in
@@ -331,11 +395,23 @@ let hypercallCases: [HypercallCase] = [
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.set_version(b) }
         return buffer.withUnsafeBytes { Array($0) }
     },
+    HypercallCase(name: "grant_table_op.set_version (one element)", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_set_version), nil, UInt(truncatingIfNeeded: 1)], argumentRegister: 1, argumentBytes: MemoryLayout<gnttab_set_version>.size, elements: 1, direction: "inout") { () throws(XenError) in
+        var element = patterned(gnttab_set_version.self)
+        _ = try XenHypercall<RecordingEntry>.grant_table_op.set_version(&element)
+        return withUnsafeBytes(of: element) { Array($0) }
+    },
     HypercallCase(name: "grant_table_op.get_status_frames", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
                   registers: [UInt(truncatingIfNeeded: GNTTABOP_get_status_frames), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_get_status_frames>.stride, elements: 2, direction: "inout") { () throws(XenError) in
         var buffer = [patterned(gnttab_get_status_frames.self), patterned(gnttab_get_status_frames.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.get_status_frames(b) }
         return buffer.withUnsafeBytes { Array($0) }
+    },
+    HypercallCase(name: "grant_table_op.get_status_frames (one element)", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_get_status_frames), nil, UInt(truncatingIfNeeded: 1)], argumentRegister: 1, argumentBytes: MemoryLayout<gnttab_get_status_frames>.size, elements: 1, direction: "inout") { () throws(XenError) in
+        var element = patterned(gnttab_get_status_frames.self)
+        _ = try XenHypercall<RecordingEntry>.grant_table_op.get_status_frames(&element)
+        return withUnsafeBytes(of: element) { Array($0) }
     },
     HypercallCase(name: "grant_table_op.get_version", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
                   registers: [UInt(truncatingIfNeeded: GNTTABOP_get_version), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_get_version>.stride, elements: 2, direction: "inout") { () throws(XenError) in
@@ -343,16 +419,33 @@ let hypercallCases: [HypercallCase] = [
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.get_version(b) }
         return buffer.withUnsafeBytes { Array($0) }
     },
+    HypercallCase(name: "grant_table_op.get_version (one element)", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_get_version), nil, UInt(truncatingIfNeeded: 1)], argumentRegister: 1, argumentBytes: MemoryLayout<gnttab_get_version>.size, elements: 1, direction: "inout") { () throws(XenError) in
+        var element = patterned(gnttab_get_version.self)
+        _ = try XenHypercall<RecordingEntry>.grant_table_op.get_version(&element)
+        return withUnsafeBytes(of: element) { Array($0) }
+    },
     HypercallCase(name: "grant_table_op.swap_grant_ref", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
                   registers: [UInt(truncatingIfNeeded: GNTTABOP_swap_grant_ref), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_swap_grant_ref>.stride, elements: 2, direction: "inout") { () throws(XenError) in
         var buffer = [patterned(gnttab_swap_grant_ref.self), patterned(gnttab_swap_grant_ref.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.swap_grant_ref(b) }
         return buffer.withUnsafeBytes { Array($0) }
     },
+    HypercallCase(name: "grant_table_op.swap_grant_ref (one element)", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_swap_grant_ref), nil, UInt(truncatingIfNeeded: 1)], argumentRegister: 1, argumentBytes: MemoryLayout<gnttab_swap_grant_ref>.size, elements: 1, direction: "inout") { () throws(XenError) in
+        var element = patterned(gnttab_swap_grant_ref.self)
+        _ = try XenHypercall<RecordingEntry>.grant_table_op.swap_grant_ref(&element)
+        return withUnsafeBytes(of: element) { Array($0) }
+    },
     HypercallCase(name: "grant_table_op.cache_flush", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
                   registers: [UInt(truncatingIfNeeded: GNTTABOP_cache_flush), nil, 2], argumentRegister: 1, argumentBytes: 2 * MemoryLayout<gnttab_cache_flush>.stride, elements: 2, direction: "in") { () throws(XenError) in
         var buffer = [patterned(gnttab_cache_flush.self), patterned(gnttab_cache_flush.self)]
         _ = try buffer.withUnsafeMutableBufferPointer { (b) throws(XenError) in _ = try XenHypercall<RecordingEntry>.grant_table_op.cache_flush(UnsafeBufferPointer(b)) }
+        return nil
+    },
+    HypercallCase(name: "grant_table_op.cache_flush (one element)", number: UInt(truncatingIfNeeded: __HYPERVISOR_grant_table_op),
+                  registers: [UInt(truncatingIfNeeded: GNTTABOP_cache_flush), nil, UInt(truncatingIfNeeded: 1)], argumentRegister: 1, argumentBytes: MemoryLayout<gnttab_cache_flush>.size, elements: 1, direction: "in") { () throws(XenError) in
+        _ = try XenHypercall<RecordingEntry>.grant_table_op.cache_flush(patterned(gnttab_cache_flush.self))
         return nil
     },
     HypercallCase(name: "memory_op.increase_reservation", number: UInt(truncatingIfNeeded: __HYPERVISOR_memory_op),

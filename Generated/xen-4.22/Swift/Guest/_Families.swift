@@ -109,13 +109,68 @@
     public static var arch_6: Self { Self(rawValue: __HYPERVISOR_arch_6) }
     /// `__HYPERVISOR_arch_7` (xen.h:130)
     public static var arch_7: Self { Self(rawValue: __HYPERVISOR_arch_7) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.mca.rawValue { return "__HYPERVISOR_mca" }
+        if rawValue == Self.set_trap_table.rawValue { return "__HYPERVISOR_set_trap_table" }
+        if rawValue == Self.mmu_update.rawValue { return "__HYPERVISOR_mmu_update" }
+        if rawValue == Self.set_gdt.rawValue { return "__HYPERVISOR_set_gdt" }
+        if rawValue == Self.stack_switch.rawValue { return "__HYPERVISOR_stack_switch" }
+        if rawValue == Self.set_callbacks.rawValue { return "__HYPERVISOR_set_callbacks" }
+        if rawValue == Self.fpu_taskswitch.rawValue { return "__HYPERVISOR_fpu_taskswitch" }
+        if rawValue == Self.sched_op_compat.rawValue { return "__HYPERVISOR_sched_op_compat" }
+        if rawValue == Self.platform_op.rawValue { return "__HYPERVISOR_platform_op" }
+        if rawValue == Self.set_debugreg.rawValue { return "__HYPERVISOR_set_debugreg" }
+        if rawValue == Self.get_debugreg.rawValue { return "__HYPERVISOR_get_debugreg" }
+        if rawValue == Self.update_descriptor.rawValue { return "__HYPERVISOR_update_descriptor" }
+        if rawValue == Self.memory_op.rawValue { return "__HYPERVISOR_memory_op" }
+        if rawValue == Self.multicall.rawValue { return "__HYPERVISOR_multicall" }
+        if rawValue == Self.update_va_mapping.rawValue { return "__HYPERVISOR_update_va_mapping" }
+        if rawValue == Self.set_timer_op.rawValue { return "__HYPERVISOR_set_timer_op" }
+        if rawValue == Self.event_channel_op_compat.rawValue { return "__HYPERVISOR_event_channel_op_compat" }
+        if rawValue == Self.xen_version.rawValue { return "__HYPERVISOR_xen_version" }
+        if rawValue == Self.console_io.rawValue { return "__HYPERVISOR_console_io" }
+        if rawValue == Self.physdev_op_compat.rawValue { return "__HYPERVISOR_physdev_op_compat" }
+        if rawValue == Self.grant_table_op.rawValue { return "__HYPERVISOR_grant_table_op" }
+        if rawValue == Self.vm_assist.rawValue { return "__HYPERVISOR_vm_assist" }
+        if rawValue == Self.update_va_mapping_otherdomain.rawValue { return "__HYPERVISOR_update_va_mapping_otherdomain" }
+        if rawValue == Self.iret.rawValue { return "__HYPERVISOR_iret" }
+        if rawValue == Self.vcpu_op.rawValue { return "__HYPERVISOR_vcpu_op" }
+        if rawValue == Self.set_segment_base.rawValue { return "__HYPERVISOR_set_segment_base" }
+        if rawValue == Self.mmuext_op.rawValue { return "__HYPERVISOR_mmuext_op" }
+        if rawValue == Self.xsm_op.rawValue { return "__HYPERVISOR_xsm_op" }
+        if rawValue == Self.nmi_op.rawValue { return "__HYPERVISOR_nmi_op" }
+        if rawValue == Self.sched_op.rawValue { return "__HYPERVISOR_sched_op" }
+        if rawValue == Self.callback_op.rawValue { return "__HYPERVISOR_callback_op" }
+        if rawValue == Self.xenoprof_op.rawValue { return "__HYPERVISOR_xenoprof_op" }
+        if rawValue == Self.event_channel_op.rawValue { return "__HYPERVISOR_event_channel_op" }
+        if rawValue == Self.physdev_op.rawValue { return "__HYPERVISOR_physdev_op" }
+        if rawValue == Self.hvm_op.rawValue { return "__HYPERVISOR_hvm_op" }
+        if rawValue == Self.sysctl.rawValue { return "__HYPERVISOR_sysctl" }
+        if rawValue == Self.domctl.rawValue { return "__HYPERVISOR_domctl" }
+        if rawValue == Self.kexec_op.rawValue { return "__HYPERVISOR_kexec_op" }
+        if rawValue == Self.tmem_op.rawValue { return "__HYPERVISOR_tmem_op" }
+        if rawValue == Self.argo_op.rawValue { return "__HYPERVISOR_argo_op" }
+        if rawValue == Self.xenpmu_op.rawValue { return "__HYPERVISOR_xenpmu_op" }
+        if rawValue == Self.dm_op.rawValue { return "__HYPERVISOR_dm_op" }
+        if rawValue == Self.hypfs_op.rawValue { return "__HYPERVISOR_hypfs_op" }
+        if rawValue == Self.arch_0.rawValue { return "__HYPERVISOR_arch_0" }
+        if rawValue == Self.arch_1.rawValue { return "__HYPERVISOR_arch_1" }
+        if rawValue == Self.arch_2.rawValue { return "__HYPERVISOR_arch_2" }
+        if rawValue == Self.arch_3.rawValue { return "__HYPERVISOR_arch_3" }
+        if rawValue == Self.arch_4.rawValue { return "__HYPERVISOR_arch_4" }
+        if rawValue == Self.arch_5.rawValue { return "__HYPERVISOR_arch_5" }
+        if rawValue == Self.arch_6.rawValue { return "__HYPERVISOR_arch_6" }
+        if rawValue == Self.arch_7.rawValue { return "__HYPERVISOR_arch_7" }
+        return nil
+    }
 }
 
 /// The `VIRQ_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
 /// from Xen or a peer may be one this release does not list.
 @frozen public struct VirtualIRQ: RawRepresentable, Equatable, BitwiseCopyable {
-    public var rawValue: Int32
-    @inline(__always) public init(rawValue: Int32) { self.rawValue = rawValue }
+    public var rawValue: UInt32
+    @inline(__always) public init(rawValue: UInt32) { self.rawValue = rawValue }
     /// `VIRQ_MCA` (arch-x86/xen-mca.h:79)
     public static var MCA: Self { Self(rawValue: VIRQ_MCA) }
     /// `VIRQ_TIMER` (xen.h:177)
@@ -160,13 +215,39 @@
     public static var ARCH_6: Self { Self(rawValue: VIRQ_ARCH_6) }
     /// `VIRQ_ARCH_7` (xen.h:199)
     public static var ARCH_7: Self { Self(rawValue: VIRQ_ARCH_7) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.MCA.rawValue { return "VIRQ_MCA" }
+        if rawValue == Self.TIMER.rawValue { return "VIRQ_TIMER" }
+        if rawValue == Self.DEBUG.rawValue { return "VIRQ_DEBUG" }
+        if rawValue == Self.CONSOLE.rawValue { return "VIRQ_CONSOLE" }
+        if rawValue == Self.DOM_EXC.rawValue { return "VIRQ_DOM_EXC" }
+        if rawValue == Self.TBUF.rawValue { return "VIRQ_TBUF" }
+        if rawValue == Self.DEBUGGER.rawValue { return "VIRQ_DEBUGGER" }
+        if rawValue == Self.XENOPROF.rawValue { return "VIRQ_XENOPROF" }
+        if rawValue == Self.CON_RING.rawValue { return "VIRQ_CON_RING" }
+        if rawValue == Self.PCPU_STATE.rawValue { return "VIRQ_PCPU_STATE" }
+        if rawValue == Self.MEM_EVENT.rawValue { return "VIRQ_MEM_EVENT" }
+        if rawValue == Self.ARGO.rawValue { return "VIRQ_ARGO" }
+        if rawValue == Self.ENOMEM.rawValue { return "VIRQ_ENOMEM" }
+        if rawValue == Self.XENPMU.rawValue { return "VIRQ_XENPMU" }
+        if rawValue == Self.ARCH_0.rawValue { return "VIRQ_ARCH_0" }
+        if rawValue == Self.ARCH_1.rawValue { return "VIRQ_ARCH_1" }
+        if rawValue == Self.ARCH_2.rawValue { return "VIRQ_ARCH_2" }
+        if rawValue == Self.ARCH_3.rawValue { return "VIRQ_ARCH_3" }
+        if rawValue == Self.ARCH_4.rawValue { return "VIRQ_ARCH_4" }
+        if rawValue == Self.ARCH_5.rawValue { return "VIRQ_ARCH_5" }
+        if rawValue == Self.ARCH_6.rawValue { return "VIRQ_ARCH_6" }
+        if rawValue == Self.ARCH_7.rawValue { return "VIRQ_ARCH_7" }
+        return nil
+    }
 }
 
 /// The `MMU_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
 /// from Xen or a peer may be one this release does not list.
 @frozen public struct MMUUpdateType: RawRepresentable, Equatable, BitwiseCopyable {
-    public var rawValue: Int32
-    @inline(__always) public init(rawValue: Int32) { self.rawValue = rawValue }
+    public var rawValue: UInt64
+    @inline(__always) public init(rawValue: UInt64) { self.rawValue = rawValue }
     /// `MMU_NORMAL_PT_UPDATE` (xen.h:347)
     public static var NORMAL_PT_UPDATE: Self { Self(rawValue: MMU_NORMAL_PT_UPDATE) }
     /// `MMU_MACHPHYS_UPDATE` (xen.h:348)
@@ -175,13 +256,21 @@
     public static var PT_UPDATE_PRESERVE_AD: Self { Self(rawValue: MMU_PT_UPDATE_PRESERVE_AD) }
     /// `MMU_PT_UPDATE_NO_TRANSLATE` (xen.h:350)
     public static var PT_UPDATE_NO_TRANSLATE: Self { Self(rawValue: MMU_PT_UPDATE_NO_TRANSLATE) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.NORMAL_PT_UPDATE.rawValue { return "MMU_NORMAL_PT_UPDATE" }
+        if rawValue == Self.MACHPHYS_UPDATE.rawValue { return "MMU_MACHPHYS_UPDATE" }
+        if rawValue == Self.PT_UPDATE_PRESERVE_AD.rawValue { return "MMU_PT_UPDATE_PRESERVE_AD" }
+        if rawValue == Self.PT_UPDATE_NO_TRANSLATE.rawValue { return "MMU_PT_UPDATE_NO_TRANSLATE" }
+        return nil
+    }
 }
 
 /// The `MMUEXT_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
 /// from Xen or a peer may be one this release does not list.
 @frozen public struct MMUExtOp: RawRepresentable, Equatable, BitwiseCopyable {
-    public var rawValue: Int32
-    @inline(__always) public init(rawValue: Int32) { self.rawValue = rawValue }
+    public var rawValue: UInt32
+    @inline(__always) public init(rawValue: UInt32) { self.rawValue = rawValue }
     /// `MMUEXT_PIN_L1_TABLE` (xen.h:418)
     public static var PIN_L1_TABLE: Self { Self(rawValue: MMUEXT_PIN_L1_TABLE) }
     /// `MMUEXT_PIN_L2_TABLE` (xen.h:419)
@@ -222,6 +311,30 @@
     public static var MARK_SUPER: Self { Self(rawValue: MMUEXT_MARK_SUPER) }
     /// `MMUEXT_UNMARK_SUPER` (xen.h:437)
     public static var UNMARK_SUPER: Self { Self(rawValue: MMUEXT_UNMARK_SUPER) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.PIN_L1_TABLE.rawValue { return "MMUEXT_PIN_L1_TABLE" }
+        if rawValue == Self.PIN_L2_TABLE.rawValue { return "MMUEXT_PIN_L2_TABLE" }
+        if rawValue == Self.PIN_L3_TABLE.rawValue { return "MMUEXT_PIN_L3_TABLE" }
+        if rawValue == Self.PIN_L4_TABLE.rawValue { return "MMUEXT_PIN_L4_TABLE" }
+        if rawValue == Self.UNPIN_TABLE.rawValue { return "MMUEXT_UNPIN_TABLE" }
+        if rawValue == Self.NEW_BASEPTR.rawValue { return "MMUEXT_NEW_BASEPTR" }
+        if rawValue == Self.TLB_FLUSH_LOCAL.rawValue { return "MMUEXT_TLB_FLUSH_LOCAL" }
+        if rawValue == Self.INVLPG_LOCAL.rawValue { return "MMUEXT_INVLPG_LOCAL" }
+        if rawValue == Self.TLB_FLUSH_MULTI.rawValue { return "MMUEXT_TLB_FLUSH_MULTI" }
+        if rawValue == Self.INVLPG_MULTI.rawValue { return "MMUEXT_INVLPG_MULTI" }
+        if rawValue == Self.TLB_FLUSH_ALL.rawValue { return "MMUEXT_TLB_FLUSH_ALL" }
+        if rawValue == Self.INVLPG_ALL.rawValue { return "MMUEXT_INVLPG_ALL" }
+        if rawValue == Self.FLUSH_CACHE.rawValue { return "MMUEXT_FLUSH_CACHE" }
+        if rawValue == Self.SET_LDT.rawValue { return "MMUEXT_SET_LDT" }
+        if rawValue == Self.NEW_USER_BASEPTR.rawValue { return "MMUEXT_NEW_USER_BASEPTR" }
+        if rawValue == Self.CLEAR_PAGE.rawValue { return "MMUEXT_CLEAR_PAGE" }
+        if rawValue == Self.COPY_PAGE.rawValue { return "MMUEXT_COPY_PAGE" }
+        if rawValue == Self.FLUSH_CACHE_GLOBAL.rawValue { return "MMUEXT_FLUSH_CACHE_GLOBAL" }
+        if rawValue == Self.MARK_SUPER.rawValue { return "MMUEXT_MARK_SUPER" }
+        if rawValue == Self.UNMARK_SUPER.rawValue { return "MMUEXT_UNMARK_SUPER" }
+        return nil
+    }
 }
 
 /// The `UVMF_*` word (Specs/xen.yaml): a `FlushTypeField` field under `UVMF_FLUSHTYPE_MASK` and flags.
@@ -261,6 +374,12 @@
     public static var write: Self { Self(rawValue: CONSOLEIO_write) }
     /// `CONSOLEIO_read` (xen.h:519)
     public static var read: Self { Self(rawValue: CONSOLEIO_read) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.write.rawValue { return "CONSOLEIO_write" }
+        if rawValue == Self.read.rawValue { return "CONSOLEIO_read" }
+        return nil
+    }
 }
 
 /// The `VMASST_CMD_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
@@ -272,6 +391,12 @@
     public static var enable: Self { Self(rawValue: VMASST_CMD_enable) }
     /// `VMASST_CMD_disable` (xen.h:525)
     public static var disable: Self { Self(rawValue: VMASST_CMD_disable) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.enable.rawValue { return "VMASST_CMD_enable" }
+        if rawValue == Self.disable.rawValue { return "VMASST_CMD_disable" }
+        return nil
+    }
 }
 
 /// The `VMASST_TYPE_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
@@ -293,6 +418,17 @@
     public static var runstate_update_flag: Self { Self(rawValue: VMASST_TYPE_runstate_update_flag) }
     /// `VMASST_TYPE_m2p_strict` (xen.h:568)
     public static var m2p_strict: Self { Self(rawValue: VMASST_TYPE_m2p_strict) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self._4gb_segments.rawValue { return "VMASST_TYPE_4gb_segments" }
+        if rawValue == Self._4gb_segments_notify.rawValue { return "VMASST_TYPE_4gb_segments_notify" }
+        if rawValue == Self.writable_pagetables.rawValue { return "VMASST_TYPE_writable_pagetables" }
+        if rawValue == Self.pae_extended_cr3.rawValue { return "VMASST_TYPE_pae_extended_cr3" }
+        if rawValue == Self.architectural_iopl.rawValue { return "VMASST_TYPE_architectural_iopl" }
+        if rawValue == Self.runstate_update_flag.rawValue { return "VMASST_TYPE_runstate_update_flag" }
+        if rawValue == Self.m2p_strict.rawValue { return "VMASST_TYPE_m2p_strict" }
+        return nil
+    }
 }
 
 /// The `SIF_*` flags (Specs/xen.yaml).
@@ -336,6 +472,14 @@
     public static var GS_KERNEL: Self { Self(rawValue: SEGBASE_GS_KERNEL) }
     /// `SEGBASE_GS_USER_SEL` (arch-x86/xen-x86_64.h:81)
     public static var GS_USER_SEL: Self { Self(rawValue: SEGBASE_GS_USER_SEL) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.FS.rawValue { return "SEGBASE_FS" }
+        if rawValue == Self.GS_USER.rawValue { return "SEGBASE_GS_USER" }
+        if rawValue == Self.GS_KERNEL.rawValue { return "SEGBASE_GS_KERNEL" }
+        if rawValue == Self.GS_USER_SEL.rawValue { return "SEGBASE_GS_USER_SEL" }
+        return nil
+    }
 }
 
 /// The `EVTCHNOP_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
@@ -371,6 +515,24 @@
     public static var expand_array: Self { Self(rawValue: EVTCHNOP_expand_array) }
     /// `EVTCHNOP_set_priority` (event_channel.h:59)
     public static var set_priority: Self { Self(rawValue: EVTCHNOP_set_priority) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.bind_interdomain.rawValue { return "EVTCHNOP_bind_interdomain" }
+        if rawValue == Self.bind_virq.rawValue { return "EVTCHNOP_bind_virq" }
+        if rawValue == Self.bind_pirq.rawValue { return "EVTCHNOP_bind_pirq" }
+        if rawValue == Self.close.rawValue { return "EVTCHNOP_close" }
+        if rawValue == Self.send.rawValue { return "EVTCHNOP_send" }
+        if rawValue == Self.status.rawValue { return "EVTCHNOP_status" }
+        if rawValue == Self.alloc_unbound.rawValue { return "EVTCHNOP_alloc_unbound" }
+        if rawValue == Self.bind_ipi.rawValue { return "EVTCHNOP_bind_ipi" }
+        if rawValue == Self.bind_vcpu.rawValue { return "EVTCHNOP_bind_vcpu" }
+        if rawValue == Self.unmask.rawValue { return "EVTCHNOP_unmask" }
+        if rawValue == Self.reset.rawValue { return "EVTCHNOP_reset" }
+        if rawValue == Self.init_control.rawValue { return "EVTCHNOP_init_control" }
+        if rawValue == Self.expand_array.rawValue { return "EVTCHNOP_expand_array" }
+        if rawValue == Self.set_priority.rawValue { return "EVTCHNOP_set_priority" }
+        return nil
+    }
 }
 
 /// The `EVTCHNSTAT_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
@@ -390,6 +552,16 @@
     public static var virq: Self { Self(rawValue: EVTCHNSTAT_virq) }
     /// `EVTCHNSTAT_ipi` (event_channel.h:202)
     public static var ipi: Self { Self(rawValue: EVTCHNSTAT_ipi) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.closed.rawValue { return "EVTCHNSTAT_closed" }
+        if rawValue == Self.unbound.rawValue { return "EVTCHNSTAT_unbound" }
+        if rawValue == Self.interdomain.rawValue { return "EVTCHNSTAT_interdomain" }
+        if rawValue == Self.pirq.rawValue { return "EVTCHNSTAT_pirq" }
+        if rawValue == Self.virq.rawValue { return "EVTCHNSTAT_virq" }
+        if rawValue == Self.ipi.rawValue { return "EVTCHNSTAT_ipi" }
+        return nil
+    }
 }
 
 /// The `GNTTABOP_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
@@ -423,18 +595,35 @@
     public static var swap_grant_ref: Self { Self(rawValue: GNTTABOP_swap_grant_ref) }
     /// `GNTTABOP_cache_flush` (grant_table.h:300)
     public static var cache_flush: Self { Self(rawValue: GNTTABOP_cache_flush) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.map_grant_ref.rawValue { return "GNTTABOP_map_grant_ref" }
+        if rawValue == Self.unmap_grant_ref.rawValue { return "GNTTABOP_unmap_grant_ref" }
+        if rawValue == Self.setup_table.rawValue { return "GNTTABOP_setup_table" }
+        if rawValue == Self.dump_table.rawValue { return "GNTTABOP_dump_table" }
+        if rawValue == Self.transfer.rawValue { return "GNTTABOP_transfer" }
+        if rawValue == Self.copy.rawValue { return "GNTTABOP_copy" }
+        if rawValue == Self.query_size.rawValue { return "GNTTABOP_query_size" }
+        if rawValue == Self.unmap_and_replace.rawValue { return "GNTTABOP_unmap_and_replace" }
+        if rawValue == Self.set_version.rawValue { return "GNTTABOP_set_version" }
+        if rawValue == Self.get_status_frames.rawValue { return "GNTTABOP_get_status_frames" }
+        if rawValue == Self.get_version.rawValue { return "GNTTABOP_get_version" }
+        if rawValue == Self.swap_grant_ref.rawValue { return "GNTTABOP_swap_grant_ref" }
+        if rawValue == Self.cache_flush.rawValue { return "GNTTABOP_cache_flush" }
+        return nil
+    }
 }
 
 /// The `GTF_*` word (Specs/xen.yaml): a `TypeField` field under `GTF_type_mask` and flags.
 @frozen public struct GrantEntryFlags: OptionSet, BitwiseCopyable {
-    public var rawValue: UInt32
-    @inline(__always) public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public var rawValue: UInt16
+    @inline(__always) public init(rawValue: UInt16) { self.rawValue = rawValue }
     @inline(__always) public init(type: TypeField, _ flags: GrantEntryFlags = []) { self.rawValue = type.rawValue | flags.rawValue }
 
     /// The values of the field under `GTF_type_mask`.
     @frozen public struct TypeField: RawRepresentable, Equatable, BitwiseCopyable {
-        public var rawValue: UInt32
-        @inline(__always) public init(rawValue: UInt32) { self.rawValue = rawValue }
+        public var rawValue: UInt16
+        @inline(__always) public init(rawValue: UInt16) { self.rawValue = rawValue }
         /// `GTF_invalid` (grant_table.h:146)
         public static var invalid: Self { Self(rawValue: GTF_invalid) }
         /// `GTF_permit_access` (grant_table.h:147)
@@ -447,8 +636,8 @@
 
     /// The field under `GTF_type_mask`.
     public var type: TypeField {
-        @inline(__always) get { TypeField(rawValue: rawValue & GTF_type_mask) }
-        @inline(__always) set { rawValue = (rawValue & ~GTF_type_mask) | (newValue.rawValue & GTF_type_mask) }
+        @inline(__always) get { TypeField(rawValue: rawValue & UInt16(truncatingIfNeeded: GTF_type_mask)) }
+        @inline(__always) set { rawValue = (rawValue & ~UInt16(truncatingIfNeeded: GTF_type_mask)) | (newValue.rawValue & UInt16(truncatingIfNeeded: GTF_type_mask)) }
     }
 
     /// `GTF_readonly` (grant_table.h:165)
@@ -492,8 +681,8 @@
 /// The `GNTST_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
 /// from Xen or a peer may be one this release does not list.
 @frozen public struct GrantStatus: RawRepresentable, Equatable, BitwiseCopyable {
-    public var rawValue: Int32
-    @inline(__always) public init(rawValue: Int32) { self.rawValue = rawValue }
+    public var rawValue: Int16
+    @inline(__always) public init(rawValue: Int16) { self.rawValue = rawValue }
     /// `GNTST_okay` (grant_table.h:626)
     public static var okay: Self { Self(rawValue: GNTST_okay) }
     /// `GNTST_general_error` (grant_table.h:627)
@@ -522,12 +711,30 @@
     public static var eagain: Self { Self(rawValue: GNTST_eagain) }
     /// `GNTST_no_space` (grant_table.h:639)
     public static var no_space: Self { Self(rawValue: GNTST_no_space) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.okay.rawValue { return "GNTST_okay" }
+        if rawValue == Self.general_error.rawValue { return "GNTST_general_error" }
+        if rawValue == Self.bad_domain.rawValue { return "GNTST_bad_domain" }
+        if rawValue == Self.bad_gntref.rawValue { return "GNTST_bad_gntref" }
+        if rawValue == Self.bad_handle.rawValue { return "GNTST_bad_handle" }
+        if rawValue == Self.bad_virt_addr.rawValue { return "GNTST_bad_virt_addr" }
+        if rawValue == Self.bad_dev_addr.rawValue { return "GNTST_bad_dev_addr" }
+        if rawValue == Self.no_device_space.rawValue { return "GNTST_no_device_space" }
+        if rawValue == Self.permission_denied.rawValue { return "GNTST_permission_denied" }
+        if rawValue == Self.bad_page.rawValue { return "GNTST_bad_page" }
+        if rawValue == Self.bad_copy_arg.rawValue { return "GNTST_bad_copy_arg" }
+        if rawValue == Self.address_too_big.rawValue { return "GNTST_address_too_big" }
+        if rawValue == Self.eagain.rawValue { return "GNTST_eagain" }
+        if rawValue == Self.no_space.rawValue { return "GNTST_no_space" }
+        return nil
+    }
 }
 
 /// The `GNTCOPY_*` flags (Specs/xen.yaml).
 @frozen public struct GrantCopyFlags: OptionSet, BitwiseCopyable {
-    public var rawValue: Int32
-    @inline(__always) public init(rawValue: Int32) { self.rawValue = rawValue }
+    public var rawValue: UInt16
+    @inline(__always) public init(rawValue: UInt16) { self.rawValue = rawValue }
     /// `GNTCOPY_source_gref` (grant_table.h:439)
     public static var source_gref: Self { Self(rawValue: GNTCOPY_source_gref) }
     /// `GNTCOPY_dest_gref` (grant_table.h:441)
@@ -593,6 +800,31 @@
     public static var acquire_resource: Self { Self(rawValue: XENMEM_acquire_resource) }
     /// `XENMEM_get_vnumainfo` (memory.h:698)
     public static var get_vnumainfo: Self { Self(rawValue: XENMEM_get_vnumainfo) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.increase_reservation.rawValue { return "XENMEM_increase_reservation" }
+        if rawValue == Self.decrease_reservation.rawValue { return "XENMEM_decrease_reservation" }
+        if rawValue == Self.populate_physmap.rawValue { return "XENMEM_populate_physmap" }
+        if rawValue == Self.exchange.rawValue { return "XENMEM_exchange" }
+        if rawValue == Self.maximum_ram_page.rawValue { return "XENMEM_maximum_ram_page" }
+        if rawValue == Self.current_reservation.rawValue { return "XENMEM_current_reservation" }
+        if rawValue == Self.maximum_reservation.rawValue { return "XENMEM_maximum_reservation" }
+        if rawValue == Self.maximum_gpfn.rawValue { return "XENMEM_maximum_gpfn" }
+        if rawValue == Self.machphys_mfn_list.rawValue { return "XENMEM_machphys_mfn_list" }
+        if rawValue == Self.machphys_compat_mfn_list.rawValue { return "XENMEM_machphys_compat_mfn_list" }
+        if rawValue == Self.machphys_mapping.rawValue { return "XENMEM_machphys_mapping" }
+        if rawValue == Self.add_to_physmap.rawValue { return "XENMEM_add_to_physmap" }
+        if rawValue == Self.add_to_physmap_batch.rawValue { return "XENMEM_add_to_physmap_batch" }
+        if rawValue == Self.remove_from_physmap.rawValue { return "XENMEM_remove_from_physmap" }
+        if rawValue == Self.memory_map.rawValue { return "XENMEM_memory_map" }
+        if rawValue == Self.machine_memory_map.rawValue { return "XENMEM_machine_memory_map" }
+        if rawValue == Self.set_memory_map.rawValue { return "XENMEM_set_memory_map" }
+        if rawValue == Self.set_pod_target.rawValue { return "XENMEM_set_pod_target" }
+        if rawValue == Self.get_pod_target.rawValue { return "XENMEM_get_pod_target" }
+        if rawValue == Self.acquire_resource.rawValue { return "XENMEM_acquire_resource" }
+        if rawValue == Self.get_vnumainfo.rawValue { return "XENMEM_get_vnumainfo" }
+        return nil
+    }
 }
 
 /// The `XENMAPSPACE_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
@@ -612,6 +844,16 @@
     public static var gmfn_foreign: Self { Self(rawValue: XENMAPSPACE_gmfn_foreign) }
     /// `XENMAPSPACE_dev_mmio` (memory.h:215)
     public static var dev_mmio: Self { Self(rawValue: XENMAPSPACE_dev_mmio) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.shared_info.rawValue { return "XENMAPSPACE_shared_info" }
+        if rawValue == Self.grant_table.rawValue { return "XENMAPSPACE_grant_table" }
+        if rawValue == Self.gmfn.rawValue { return "XENMAPSPACE_gmfn" }
+        if rawValue == Self.gmfn_range.rawValue { return "XENMAPSPACE_gmfn_range" }
+        if rawValue == Self.gmfn_foreign.rawValue { return "XENMAPSPACE_gmfn_foreign" }
+        if rawValue == Self.dev_mmio.rawValue { return "XENMAPSPACE_dev_mmio" }
+        return nil
+    }
 }
 
 /// The `SCHEDOP_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
@@ -635,13 +877,25 @@
     public static var watchdog: Self { Self(rawValue: SCHEDOP_watchdog) }
     /// `SCHEDOP_pin_override` (sched.h:115)
     public static var pin_override: Self { Self(rawValue: SCHEDOP_pin_override) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.yield.rawValue { return "SCHEDOP_yield" }
+        if rawValue == Self.block.rawValue { return "SCHEDOP_block" }
+        if rawValue == Self.shutdown.rawValue { return "SCHEDOP_shutdown" }
+        if rawValue == Self.poll.rawValue { return "SCHEDOP_poll" }
+        if rawValue == Self.remote_shutdown.rawValue { return "SCHEDOP_remote_shutdown" }
+        if rawValue == Self.shutdown_code.rawValue { return "SCHEDOP_shutdown_code" }
+        if rawValue == Self.watchdog.rawValue { return "SCHEDOP_watchdog" }
+        if rawValue == Self.pin_override.rawValue { return "SCHEDOP_pin_override" }
+        return nil
+    }
 }
 
 /// The `SHUTDOWN_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
 /// from Xen or a peer may be one this release does not list.
 @frozen public struct ShutdownReason: RawRepresentable, Equatable, BitwiseCopyable {
-    public var rawValue: Int32
-    @inline(__always) public init(rawValue: Int32) { self.rawValue = rawValue }
+    public var rawValue: UInt32
+    @inline(__always) public init(rawValue: UInt32) { self.rawValue = rawValue }
     /// `SHUTDOWN_poweroff` (sched.h:158)
     public static var poweroff: Self { Self(rawValue: SHUTDOWN_poweroff) }
     /// `SHUTDOWN_reboot` (sched.h:159)
@@ -654,6 +908,16 @@
     public static var watchdog: Self { Self(rawValue: SHUTDOWN_watchdog) }
     /// `SHUTDOWN_soft_reset` (sched.h:171)
     public static var soft_reset: Self { Self(rawValue: SHUTDOWN_soft_reset) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.poweroff.rawValue { return "SHUTDOWN_poweroff" }
+        if rawValue == Self.reboot.rawValue { return "SHUTDOWN_reboot" }
+        if rawValue == Self.suspend.rawValue { return "SHUTDOWN_suspend" }
+        if rawValue == Self.crash.rawValue { return "SHUTDOWN_crash" }
+        if rawValue == Self.watchdog.rawValue { return "SHUTDOWN_watchdog" }
+        if rawValue == Self.soft_reset.rawValue { return "SHUTDOWN_soft_reset" }
+        return nil
+    }
 }
 
 /// The `VCPUOP_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
@@ -693,6 +957,26 @@
     public static var register_runstate_phys_area: Self { Self(rawValue: VCPUOP_register_runstate_phys_area) }
     /// `VCPUOP_register_vcpu_time_phys_area` (vcpu.h:244)
     public static var register_vcpu_time_phys_area: Self { Self(rawValue: VCPUOP_register_vcpu_time_phys_area) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.initialise.rawValue { return "VCPUOP_initialise" }
+        if rawValue == Self.up.rawValue { return "VCPUOP_up" }
+        if rawValue == Self.down.rawValue { return "VCPUOP_down" }
+        if rawValue == Self.is_up.rawValue { return "VCPUOP_is_up" }
+        if rawValue == Self.get_runstate_info.rawValue { return "VCPUOP_get_runstate_info" }
+        if rawValue == Self.register_runstate_memory_area.rawValue { return "VCPUOP_register_runstate_memory_area" }
+        if rawValue == Self.set_periodic_timer.rawValue { return "VCPUOP_set_periodic_timer" }
+        if rawValue == Self.stop_periodic_timer.rawValue { return "VCPUOP_stop_periodic_timer" }
+        if rawValue == Self.set_singleshot_timer.rawValue { return "VCPUOP_set_singleshot_timer" }
+        if rawValue == Self.stop_singleshot_timer.rawValue { return "VCPUOP_stop_singleshot_timer" }
+        if rawValue == Self.register_vcpu_info.rawValue { return "VCPUOP_register_vcpu_info" }
+        if rawValue == Self.send_nmi.rawValue { return "VCPUOP_send_nmi" }
+        if rawValue == Self.get_physid.rawValue { return "VCPUOP_get_physid" }
+        if rawValue == Self.register_vcpu_time_memory_area.rawValue { return "VCPUOP_register_vcpu_time_memory_area" }
+        if rawValue == Self.register_runstate_phys_area.rawValue { return "VCPUOP_register_runstate_phys_area" }
+        if rawValue == Self.register_vcpu_time_phys_area.rawValue { return "VCPUOP_register_vcpu_time_phys_area" }
+        return nil
+    }
 }
 
 /// The `RUNSTATE_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
@@ -708,6 +992,14 @@
     public static var blocked: Self { Self(rawValue: RUNSTATE_blocked) }
     /// `RUNSTATE_offline` (vcpu.h:99)
     public static var offline: Self { Self(rawValue: RUNSTATE_offline) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.running.rawValue { return "RUNSTATE_running" }
+        if rawValue == Self.runnable.rawValue { return "RUNSTATE_runnable" }
+        if rawValue == Self.blocked.rawValue { return "RUNSTATE_blocked" }
+        if rawValue == Self.offline.rawValue { return "RUNSTATE_offline" }
+        return nil
+    }
 }
 
 /// The `VCPU_SSHOTTMR_*` flags (Specs/xen.yaml).
@@ -777,6 +1069,37 @@
     public static var dbgp_op: Self { Self(rawValue: PHYSDEVOP_dbgp_op) }
     /// `PHYSDEVOP_pirq_eoi_gmfn` (physdev.h:373)
     public static var pirq_eoi_gmfn: Self { Self(rawValue: PHYSDEVOP_pirq_eoi_gmfn) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.eoi.rawValue { return "PHYSDEVOP_eoi" }
+        if rawValue == Self.pirq_eoi_gmfn_v1.rawValue { return "PHYSDEVOP_pirq_eoi_gmfn_v1" }
+        if rawValue == Self.pirq_eoi_gmfn_v2.rawValue { return "PHYSDEVOP_pirq_eoi_gmfn_v2" }
+        if rawValue == Self.irq_status_query.rawValue { return "PHYSDEVOP_irq_status_query" }
+        if rawValue == Self.set_iopl.rawValue { return "PHYSDEVOP_set_iopl" }
+        if rawValue == Self.set_iobitmap.rawValue { return "PHYSDEVOP_set_iobitmap" }
+        if rawValue == Self.apic_read.rawValue { return "PHYSDEVOP_apic_read" }
+        if rawValue == Self.apic_write.rawValue { return "PHYSDEVOP_apic_write" }
+        if rawValue == Self.alloc_irq_vector.rawValue { return "PHYSDEVOP_alloc_irq_vector" }
+        if rawValue == Self.free_irq_vector.rawValue { return "PHYSDEVOP_free_irq_vector" }
+        if rawValue == Self.map_pirq.rawValue { return "PHYSDEVOP_map_pirq" }
+        if rawValue == Self.unmap_pirq.rawValue { return "PHYSDEVOP_unmap_pirq" }
+        if rawValue == Self.manage_pci_add.rawValue { return "PHYSDEVOP_manage_pci_add" }
+        if rawValue == Self.manage_pci_remove.rawValue { return "PHYSDEVOP_manage_pci_remove" }
+        if rawValue == Self.restore_msi.rawValue { return "PHYSDEVOP_restore_msi" }
+        if rawValue == Self.manage_pci_add_ext.rawValue { return "PHYSDEVOP_manage_pci_add_ext" }
+        if rawValue == Self.setup_gsi.rawValue { return "PHYSDEVOP_setup_gsi" }
+        if rawValue == Self.get_free_pirq.rawValue { return "PHYSDEVOP_get_free_pirq" }
+        if rawValue == Self.pci_mmcfg_reserved.rawValue { return "PHYSDEVOP_pci_mmcfg_reserved" }
+        if rawValue == Self.pci_device_add.rawValue { return "PHYSDEVOP_pci_device_add" }
+        if rawValue == Self.pci_device_remove.rawValue { return "PHYSDEVOP_pci_device_remove" }
+        if rawValue == Self.restore_msi_ext.rawValue { return "PHYSDEVOP_restore_msi_ext" }
+        if rawValue == Self.prepare_msix.rawValue { return "PHYSDEVOP_prepare_msix" }
+        if rawValue == Self.release_msix.rawValue { return "PHYSDEVOP_release_msix" }
+        if rawValue == Self.pci_device_reset.rawValue { return "PHYSDEVOP_pci_device_reset" }
+        if rawValue == Self.dbgp_op.rawValue { return "PHYSDEVOP_dbgp_op" }
+        if rawValue == Self.pirq_eoi_gmfn.rawValue { return "PHYSDEVOP_pirq_eoi_gmfn" }
+        return nil
+    }
 }
 
 /// The `XENIRQSTAT_*` flags (Specs/xen.yaml).
@@ -804,6 +1127,15 @@
     public static var MSI_SEG: Self { Self(rawValue: MAP_PIRQ_TYPE_MSI_SEG) }
     /// `MAP_PIRQ_TYPE_MULTI_MSI` (physdev.h:142)
     public static var MULTI_MSI: Self { Self(rawValue: MAP_PIRQ_TYPE_MULTI_MSI) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.MSI.rawValue { return "MAP_PIRQ_TYPE_MSI" }
+        if rawValue == Self.GSI.rawValue { return "MAP_PIRQ_TYPE_GSI" }
+        if rawValue == Self.UNKNOWN.rawValue { return "MAP_PIRQ_TYPE_UNKNOWN" }
+        if rawValue == Self.MSI_SEG.rawValue { return "MAP_PIRQ_TYPE_MSI_SEG" }
+        if rawValue == Self.MULTI_MSI.rawValue { return "MAP_PIRQ_TYPE_MULTI_MSI" }
+        return nil
+    }
 }
 
 /// The `CALLBACKOP_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
@@ -815,6 +1147,12 @@
     public static var register: Self { Self(rawValue: CALLBACKOP_register) }
     /// `CALLBACKOP_unregister` (callback.h:81)
     public static var unregister: Self { Self(rawValue: CALLBACKOP_unregister) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.register.rawValue { return "CALLBACKOP_register" }
+        if rawValue == Self.unregister.rawValue { return "CALLBACKOP_unregister" }
+        return nil
+    }
 }
 
 /// The `CALLBACKTYPE_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
@@ -836,6 +1174,17 @@
     public static var sysenter: Self { Self(rawValue: CALLBACKTYPE_sysenter) }
     /// `CALLBACKTYPE_syscall32` (callback.h:54)
     public static var syscall32: Self { Self(rawValue: CALLBACKTYPE_syscall32) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.event.rawValue { return "CALLBACKTYPE_event" }
+        if rawValue == Self.failsafe.rawValue { return "CALLBACKTYPE_failsafe" }
+        if rawValue == Self.syscall.rawValue { return "CALLBACKTYPE_syscall" }
+        if rawValue == Self.sysenter_deprecated.rawValue { return "CALLBACKTYPE_sysenter_deprecated" }
+        if rawValue == Self.nmi.rawValue { return "CALLBACKTYPE_nmi" }
+        if rawValue == Self.sysenter.rawValue { return "CALLBACKTYPE_sysenter" }
+        if rawValue == Self.syscall32.rawValue { return "CALLBACKTYPE_syscall32" }
+        return nil
+    }
 }
 
 /// The `CALLBACKF_*` flags (Specs/xen.yaml).
@@ -881,6 +1230,25 @@
     public static var changeset2: Self { Self(rawValue: XENVER_changeset2) }
     /// `XENVER_commandline2` (version.h:173)
     public static var commandline2: Self { Self(rawValue: XENVER_commandline2) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.version.rawValue { return "XENVER_version" }
+        if rawValue == Self.extraversion.rawValue { return "XENVER_extraversion" }
+        if rawValue == Self.compile_info.rawValue { return "XENVER_compile_info" }
+        if rawValue == Self.capabilities.rawValue { return "XENVER_capabilities" }
+        if rawValue == Self.changeset.rawValue { return "XENVER_changeset" }
+        if rawValue == Self.platform_parameters.rawValue { return "XENVER_platform_parameters" }
+        if rawValue == Self.get_features.rawValue { return "XENVER_get_features" }
+        if rawValue == Self.pagesize.rawValue { return "XENVER_pagesize" }
+        if rawValue == Self.guest_handle.rawValue { return "XENVER_guest_handle" }
+        if rawValue == Self.commandline.rawValue { return "XENVER_commandline" }
+        if rawValue == Self.build_id.rawValue { return "XENVER_build_id" }
+        if rawValue == Self.extraversion2.rawValue { return "XENVER_extraversion2" }
+        if rawValue == Self.capabilities2.rawValue { return "XENVER_capabilities2" }
+        if rawValue == Self.changeset2.rawValue { return "XENVER_changeset2" }
+        if rawValue == Self.commandline2.rawValue { return "XENVER_commandline2" }
+        return nil
+    }
 }
 
 /// The `XENFEAT_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
@@ -928,6 +1296,30 @@
     public static var vcpu_time_phys_area: Self { Self(rawValue: XENFEAT_vcpu_time_phys_area) }
     /// `XENFEAT_dm_msix_all_writes` (features.h:129)
     public static var dm_msix_all_writes: Self { Self(rawValue: XENFEAT_dm_msix_all_writes) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.writable_page_tables.rawValue { return "XENFEAT_writable_page_tables" }
+        if rawValue == Self.writable_descriptor_tables.rawValue { return "XENFEAT_writable_descriptor_tables" }
+        if rawValue == Self.auto_translated_physmap.rawValue { return "XENFEAT_auto_translated_physmap" }
+        if rawValue == Self.supervisor_mode_kernel.rawValue { return "XENFEAT_supervisor_mode_kernel" }
+        if rawValue == Self.pae_pgdir_above_4gb.rawValue { return "XENFEAT_pae_pgdir_above_4gb" }
+        if rawValue == Self.mmu_pt_update_preserve_ad.rawValue { return "XENFEAT_mmu_pt_update_preserve_ad" }
+        if rawValue == Self.highmem_assist.rawValue { return "XENFEAT_highmem_assist" }
+        if rawValue == Self.gnttab_map_avail_bits.rawValue { return "XENFEAT_gnttab_map_avail_bits" }
+        if rawValue == Self.hvm_callback_vector.rawValue { return "XENFEAT_hvm_callback_vector" }
+        if rawValue == Self.hvm_safe_pvclock.rawValue { return "XENFEAT_hvm_safe_pvclock" }
+        if rawValue == Self.hvm_pirqs.rawValue { return "XENFEAT_hvm_pirqs" }
+        if rawValue == Self.dom0.rawValue { return "XENFEAT_dom0" }
+        if rawValue == Self.memory_op_vnode_supported.rawValue { return "XENFEAT_memory_op_vnode_supported" }
+        if rawValue == Self.ARM_SMCCC_supported.rawValue { return "XENFEAT_ARM_SMCCC_supported" }
+        if rawValue == Self.linux_rsdp_unrestricted.rawValue { return "XENFEAT_linux_rsdp_unrestricted" }
+        if rawValue == Self.not_direct_mapped.rawValue { return "XENFEAT_not_direct_mapped" }
+        if rawValue == Self.direct_mapped.rawValue { return "XENFEAT_direct_mapped" }
+        if rawValue == Self.runstate_phys_area.rawValue { return "XENFEAT_runstate_phys_area" }
+        if rawValue == Self.vcpu_time_phys_area.rawValue { return "XENFEAT_vcpu_time_phys_area" }
+        if rawValue == Self.dm_msix_all_writes.rawValue { return "XENFEAT_dm_msix_all_writes" }
+        return nil
+    }
 }
 
 /// The `XEN_ELFNOTE_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
@@ -987,6 +1379,36 @@
     public static var DUMPCORE_XEN_VERSION: Self { Self(rawValue: XEN_ELFNOTE_DUMPCORE_XEN_VERSION) }
     /// `XEN_ELFNOTE_DUMPCORE_FORMAT_VERSION` (elfnote.h:274)
     public static var DUMPCORE_FORMAT_VERSION: Self { Self(rawValue: XEN_ELFNOTE_DUMPCORE_FORMAT_VERSION) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.INFO.rawValue { return "XEN_ELFNOTE_INFO" }
+        if rawValue == Self.ENTRY.rawValue { return "XEN_ELFNOTE_ENTRY" }
+        if rawValue == Self.HYPERCALL_PAGE.rawValue { return "XEN_ELFNOTE_HYPERCALL_PAGE" }
+        if rawValue == Self.VIRT_BASE.rawValue { return "XEN_ELFNOTE_VIRT_BASE" }
+        if rawValue == Self.PADDR_OFFSET.rawValue { return "XEN_ELFNOTE_PADDR_OFFSET" }
+        if rawValue == Self.XEN_VERSION.rawValue { return "XEN_ELFNOTE_XEN_VERSION" }
+        if rawValue == Self.GUEST_OS.rawValue { return "XEN_ELFNOTE_GUEST_OS" }
+        if rawValue == Self.GUEST_VERSION.rawValue { return "XEN_ELFNOTE_GUEST_VERSION" }
+        if rawValue == Self.LOADER.rawValue { return "XEN_ELFNOTE_LOADER" }
+        if rawValue == Self.PAE_MODE.rawValue { return "XEN_ELFNOTE_PAE_MODE" }
+        if rawValue == Self.FEATURES.rawValue { return "XEN_ELFNOTE_FEATURES" }
+        if rawValue == Self.BSD_SYMTAB.rawValue { return "XEN_ELFNOTE_BSD_SYMTAB" }
+        if rawValue == Self.HV_START_LOW.rawValue { return "XEN_ELFNOTE_HV_START_LOW" }
+        if rawValue == Self.L1_MFN_VALID.rawValue { return "XEN_ELFNOTE_L1_MFN_VALID" }
+        if rawValue == Self.SUSPEND_CANCEL.rawValue { return "XEN_ELFNOTE_SUSPEND_CANCEL" }
+        if rawValue == Self.INIT_P2M.rawValue { return "XEN_ELFNOTE_INIT_P2M" }
+        if rawValue == Self.MOD_START_PFN.rawValue { return "XEN_ELFNOTE_MOD_START_PFN" }
+        if rawValue == Self.SUPPORTED_FEATURES.rawValue { return "XEN_ELFNOTE_SUPPORTED_FEATURES" }
+        if rawValue == Self.PHYS32_ENTRY.rawValue { return "XEN_ELFNOTE_PHYS32_ENTRY" }
+        if rawValue == Self.PHYS32_RELOC.rawValue { return "XEN_ELFNOTE_PHYS32_RELOC" }
+        if rawValue == Self.CRASH_INFO.rawValue { return "XEN_ELFNOTE_CRASH_INFO" }
+        if rawValue == Self.CRASH_REGS.rawValue { return "XEN_ELFNOTE_CRASH_REGS" }
+        if rawValue == Self.DUMPCORE_NONE.rawValue { return "XEN_ELFNOTE_DUMPCORE_NONE" }
+        if rawValue == Self.DUMPCORE_HEADER.rawValue { return "XEN_ELFNOTE_DUMPCORE_HEADER" }
+        if rawValue == Self.DUMPCORE_XEN_VERSION.rawValue { return "XEN_ELFNOTE_DUMPCORE_XEN_VERSION" }
+        if rawValue == Self.DUMPCORE_FORMAT_VERSION.rawValue { return "XEN_ELFNOTE_DUMPCORE_FORMAT_VERSION" }
+        return nil
+    }
 }
 
 /// The `NETTXF_*` flags (Specs/xen.yaml).
@@ -1022,8 +1444,8 @@
 /// The `NETIF_RSP_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
 /// from Xen or a peer may be one this release does not list.
 @frozen public struct NetifResponseStatus: RawRepresentable, Equatable, BitwiseCopyable {
-    public var rawValue: Int32
-    @inline(__always) public init(rawValue: Int32) { self.rawValue = rawValue }
+    public var rawValue: Int16
+    @inline(__always) public init(rawValue: Int16) { self.rawValue = rawValue }
     /// `NETIF_RSP_DROPPED` (io/netif.h:1075)
     public static var DROPPED: Self { Self(rawValue: NETIF_RSP_DROPPED) }
     /// `NETIF_RSP_ERROR` (io/netif.h:1076)
@@ -1032,6 +1454,14 @@
     public static var OKAY: Self { Self(rawValue: NETIF_RSP_OKAY) }
     /// `NETIF_RSP_NULL` (io/netif.h:1079)
     public static var NULL: Self { Self(rawValue: NETIF_RSP_NULL) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.DROPPED.rawValue { return "NETIF_RSP_DROPPED" }
+        if rawValue == Self.ERROR.rawValue { return "NETIF_RSP_ERROR" }
+        if rawValue == Self.OKAY.rawValue { return "NETIF_RSP_OKAY" }
+        if rawValue == Self.NULL.rawValue { return "NETIF_RSP_NULL" }
+        return nil
+    }
 }
 
 /// The `XEN_NETIF_EXTRA_TYPE_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
@@ -1049,6 +1479,15 @@
     public static var MCAST_DEL: Self { Self(rawValue: XEN_NETIF_EXTRA_TYPE_MCAST_DEL) }
     /// `XEN_NETIF_EXTRA_TYPE_HASH` (io/netif.h:988)
     public static var HASH: Self { Self(rawValue: XEN_NETIF_EXTRA_TYPE_HASH) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.NONE.rawValue { return "XEN_NETIF_EXTRA_TYPE_NONE" }
+        if rawValue == Self.GSO.rawValue { return "XEN_NETIF_EXTRA_TYPE_GSO" }
+        if rawValue == Self.MCAST_ADD.rawValue { return "XEN_NETIF_EXTRA_TYPE_MCAST_ADD" }
+        if rawValue == Self.MCAST_DEL.rawValue { return "XEN_NETIF_EXTRA_TYPE_MCAST_DEL" }
+        if rawValue == Self.HASH.rawValue { return "XEN_NETIF_EXTRA_TYPE_HASH" }
+        return nil
+    }
 }
 
 /// The `XEN_NETIF_EXTRA_FLAG_*` flags (Specs/xen.yaml).
@@ -1070,6 +1509,13 @@
     public static var TCPV4: Self { Self(rawValue: XEN_NETIF_GSO_TYPE_TCPV4) }
     /// `XEN_NETIF_GSO_TYPE_TCPV6` (io/netif.h:998)
     public static var TCPV6: Self { Self(rawValue: XEN_NETIF_GSO_TYPE_TCPV6) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.NONE.rawValue { return "XEN_NETIF_GSO_TYPE_NONE" }
+        if rawValue == Self.TCPV4.rawValue { return "XEN_NETIF_GSO_TYPE_TCPV4" }
+        if rawValue == Self.TCPV6.rawValue { return "XEN_NETIF_GSO_TYPE_TCPV6" }
+        return nil
+    }
 }
 
 /// The `XEN_NETIF_CTRL_TYPE_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
@@ -1099,6 +1545,21 @@
     public static var ADD_GREF_MAPPING: Self { Self(rawValue: XEN_NETIF_CTRL_TYPE_ADD_GREF_MAPPING) }
     /// `XEN_NETIF_CTRL_TYPE_DEL_GREF_MAPPING` (io/netif.h:373)
     public static var DEL_GREF_MAPPING: Self { Self(rawValue: XEN_NETIF_CTRL_TYPE_DEL_GREF_MAPPING) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.INVALID.rawValue { return "XEN_NETIF_CTRL_TYPE_INVALID" }
+        if rawValue == Self.GET_HASH_FLAGS.rawValue { return "XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS" }
+        if rawValue == Self.SET_HASH_FLAGS.rawValue { return "XEN_NETIF_CTRL_TYPE_SET_HASH_FLAGS" }
+        if rawValue == Self.SET_HASH_KEY.rawValue { return "XEN_NETIF_CTRL_TYPE_SET_HASH_KEY" }
+        if rawValue == Self.GET_HASH_MAPPING_SIZE.rawValue { return "XEN_NETIF_CTRL_TYPE_GET_HASH_MAPPING_SIZE" }
+        if rawValue == Self.SET_HASH_MAPPING_SIZE.rawValue { return "XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING_SIZE" }
+        if rawValue == Self.SET_HASH_MAPPING.rawValue { return "XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING" }
+        if rawValue == Self.SET_HASH_ALGORITHM.rawValue { return "XEN_NETIF_CTRL_TYPE_SET_HASH_ALGORITHM" }
+        if rawValue == Self.GET_GREF_MAPPING_SIZE.rawValue { return "XEN_NETIF_CTRL_TYPE_GET_GREF_MAPPING_SIZE" }
+        if rawValue == Self.ADD_GREF_MAPPING.rawValue { return "XEN_NETIF_CTRL_TYPE_ADD_GREF_MAPPING" }
+        if rawValue == Self.DEL_GREF_MAPPING.rawValue { return "XEN_NETIF_CTRL_TYPE_DEL_GREF_MAPPING" }
+        return nil
+    }
 }
 
 /// The `XEN_NETIF_CTRL_STATUS_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
@@ -1114,6 +1575,14 @@
     public static var INVALID_PARAMETER: Self { Self(rawValue: XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER) }
     /// `XEN_NETIF_CTRL_STATUS_BUFFER_OVERFLOW` (io/netif.h:406)
     public static var BUFFER_OVERFLOW: Self { Self(rawValue: XEN_NETIF_CTRL_STATUS_BUFFER_OVERFLOW) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.SUCCESS.rawValue { return "XEN_NETIF_CTRL_STATUS_SUCCESS" }
+        if rawValue == Self.NOT_SUPPORTED.rawValue { return "XEN_NETIF_CTRL_STATUS_NOT_SUPPORTED" }
+        if rawValue == Self.INVALID_PARAMETER.rawValue { return "XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER" }
+        if rawValue == Self.BUFFER_OVERFLOW.rawValue { return "XEN_NETIF_CTRL_STATUS_BUFFER_OVERFLOW" }
+        return nil
+    }
 }
 
 /// The `XEN_NETIF_CTRL_HASH_TYPE_*` flags (Specs/xen.yaml).
@@ -1139,6 +1608,12 @@
     public static var NONE: Self { Self(rawValue: XEN_NETIF_CTRL_HASH_ALGORITHM_NONE) }
     /// `XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ` (io/netif.h:283)
     public static var TOEPLITZ: Self { Self(rawValue: XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.NONE.rawValue { return "XEN_NETIF_CTRL_HASH_ALGORITHM_NONE" }
+        if rawValue == Self.TOEPLITZ.rawValue { return "XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ" }
+        return nil
+    }
 }
 
 /// The `BLKIF_OP_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
@@ -1160,19 +1635,37 @@
     public static var DISCARD: Self { Self(rawValue: BLKIF_OP_DISCARD) }
     /// `BLKIF_OP_INDIRECT` (io/blkif.h:617)
     public static var INDIRECT: Self { Self(rawValue: BLKIF_OP_INDIRECT) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.READ.rawValue { return "BLKIF_OP_READ" }
+        if rawValue == Self.WRITE.rawValue { return "BLKIF_OP_WRITE" }
+        if rawValue == Self.WRITE_BARRIER.rawValue { return "BLKIF_OP_WRITE_BARRIER" }
+        if rawValue == Self.FLUSH_DISKCACHE.rawValue { return "BLKIF_OP_FLUSH_DISKCACHE" }
+        if rawValue == Self.RESERVED_1.rawValue { return "BLKIF_OP_RESERVED_1" }
+        if rawValue == Self.DISCARD.rawValue { return "BLKIF_OP_DISCARD" }
+        if rawValue == Self.INDIRECT.rawValue { return "BLKIF_OP_INDIRECT" }
+        return nil
+    }
 }
 
 /// The `BLKIF_RSP_*` values (Specs/xen.yaml). A struct, not a Swift `enum`: a value read
 /// from Xen or a peer may be one this release does not list.
 @frozen public struct BlkifResponseStatus: RawRepresentable, Equatable, BitwiseCopyable {
-    public var rawValue: Int32
-    @inline(__always) public init(rawValue: Int32) { self.rawValue = rawValue }
+    public var rawValue: Int16
+    @inline(__always) public init(rawValue: Int16) { self.rawValue = rawValue }
     /// `BLKIF_RSP_EOPNOTSUPP` (io/blkif.h:714)
     public static var EOPNOTSUPP: Self { Self(rawValue: BLKIF_RSP_EOPNOTSUPP) }
     /// `BLKIF_RSP_ERROR` (io/blkif.h:716)
     public static var ERROR: Self { Self(rawValue: BLKIF_RSP_ERROR) }
     /// `BLKIF_RSP_OKAY` (io/blkif.h:718)
     public static var OKAY: Self { Self(rawValue: BLKIF_RSP_OKAY) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == Self.EOPNOTSUPP.rawValue { return "BLKIF_RSP_EOPNOTSUPP" }
+        if rawValue == Self.ERROR.rawValue { return "BLKIF_RSP_ERROR" }
+        if rawValue == Self.OKAY.rawValue { return "BLKIF_RSP_OKAY" }
+        return nil
+    }
 }
 
 /// The `BLKIF_DISCARD_*` flags (Specs/xen.yaml).

@@ -739,77 +739,77 @@ public typealias arch_vcpu_info_t = arch_vcpu_info
 /// `typedef xen_callback_t` (arch-x86/xen-x86_64.h:218): C size 8, alignment 8.
 public typealias xen_callback_t = UInt64
 
-/// `FLAT_RING3_CS32` (arch-x86/xen-x86_64.h:29): `int`.
-public var FLAT_RING3_CS32: Int32 { 57379 }
+/// `FLAT_RING3_CS32` (arch-x86/xen-x86_64.h:29): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_RING3_CS32: UInt16 { 57379 }
 
-/// `FLAT_RING3_CS64` (arch-x86/xen-x86_64.h:30): `int`.
-public var FLAT_RING3_CS64: Int32 { 57395 }
+/// `FLAT_RING3_CS64` (arch-x86/xen-x86_64.h:30): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_RING3_CS64: UInt16 { 57395 }
 
-/// `FLAT_RING3_DS32` (arch-x86/xen-x86_64.h:31): `int`.
-public var FLAT_RING3_DS32: Int32 { 57387 }
+/// `FLAT_RING3_DS32` (arch-x86/xen-x86_64.h:31): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_RING3_DS32: UInt16 { 57387 }
 
-/// `FLAT_RING3_DS64` (arch-x86/xen-x86_64.h:32): `int`.
-public var FLAT_RING3_DS64: Int32 { 0 }
+/// `FLAT_RING3_DS64` (arch-x86/xen-x86_64.h:32): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_RING3_DS64: UInt16 { 0 }
 
-/// `FLAT_RING3_SS32` (arch-x86/xen-x86_64.h:33): `int`.
-public var FLAT_RING3_SS32: Int32 { 57387 }
+/// `FLAT_RING3_SS32` (arch-x86/xen-x86_64.h:33): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_RING3_SS32: UInt16 { 57387 }
 
-/// `FLAT_RING3_SS64` (arch-x86/xen-x86_64.h:34): `int`.
-public var FLAT_RING3_SS64: Int32 { 57387 }
+/// `FLAT_RING3_SS64` (arch-x86/xen-x86_64.h:34): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_RING3_SS64: UInt16 { 57387 }
 
-/// `FLAT_KERNEL_DS64` (arch-x86/xen-x86_64.h:36): `int`.
-public var FLAT_KERNEL_DS64: Int32 { 0 }
+/// `FLAT_KERNEL_DS64` (arch-x86/xen-x86_64.h:36): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_KERNEL_DS64: UInt16 { 0 }
 
-/// `FLAT_KERNEL_DS32` (arch-x86/xen-x86_64.h:37): `int`.
-public var FLAT_KERNEL_DS32: Int32 { 57387 }
+/// `FLAT_KERNEL_DS32` (arch-x86/xen-x86_64.h:37): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_KERNEL_DS32: UInt16 { 57387 }
 
-/// `FLAT_KERNEL_DS` (arch-x86/xen-x86_64.h:38): `int`.
-public var FLAT_KERNEL_DS: Int32 { 0 }
+/// `FLAT_KERNEL_DS` (arch-x86/xen-x86_64.h:38): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_KERNEL_DS: UInt16 { 0 }
 
-/// `FLAT_KERNEL_CS64` (arch-x86/xen-x86_64.h:39): `int`.
-public var FLAT_KERNEL_CS64: Int32 { 57395 }
+/// `FLAT_KERNEL_CS64` (arch-x86/xen-x86_64.h:39): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_KERNEL_CS64: UInt16 { 57395 }
 
-/// `FLAT_KERNEL_CS32` (arch-x86/xen-x86_64.h:40): `int`.
-public var FLAT_KERNEL_CS32: Int32 { 57379 }
+/// `FLAT_KERNEL_CS32` (arch-x86/xen-x86_64.h:40): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_KERNEL_CS32: UInt16 { 57379 }
 
-/// `FLAT_KERNEL_CS` (arch-x86/xen-x86_64.h:41): `int`.
-public var FLAT_KERNEL_CS: Int32 { 57395 }
+/// `FLAT_KERNEL_CS` (arch-x86/xen-x86_64.h:41): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_KERNEL_CS: UInt16 { 57395 }
 
-/// `FLAT_KERNEL_SS64` (arch-x86/xen-x86_64.h:42): `int`.
-public var FLAT_KERNEL_SS64: Int32 { 57387 }
+/// `FLAT_KERNEL_SS64` (arch-x86/xen-x86_64.h:42): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_KERNEL_SS64: UInt16 { 57387 }
 
-/// `FLAT_KERNEL_SS32` (arch-x86/xen-x86_64.h:43): `int`.
-public var FLAT_KERNEL_SS32: Int32 { 57387 }
+/// `FLAT_KERNEL_SS32` (arch-x86/xen-x86_64.h:43): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_KERNEL_SS32: UInt16 { 57387 }
 
-/// `FLAT_KERNEL_SS` (arch-x86/xen-x86_64.h:44): `int`.
-public var FLAT_KERNEL_SS: Int32 { 57387 }
+/// `FLAT_KERNEL_SS` (arch-x86/xen-x86_64.h:44): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_KERNEL_SS: UInt16 { 57387 }
 
-/// `FLAT_USER_DS64` (arch-x86/xen-x86_64.h:46): `int`.
-public var FLAT_USER_DS64: Int32 { 0 }
+/// `FLAT_USER_DS64` (arch-x86/xen-x86_64.h:46): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_USER_DS64: UInt16 { 0 }
 
-/// `FLAT_USER_DS32` (arch-x86/xen-x86_64.h:47): `int`.
-public var FLAT_USER_DS32: Int32 { 57387 }
+/// `FLAT_USER_DS32` (arch-x86/xen-x86_64.h:47): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_USER_DS32: UInt16 { 57387 }
 
-/// `FLAT_USER_DS` (arch-x86/xen-x86_64.h:48): `int`.
-public var FLAT_USER_DS: Int32 { 0 }
+/// `FLAT_USER_DS` (arch-x86/xen-x86_64.h:48): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_USER_DS: UInt16 { 0 }
 
-/// `FLAT_USER_CS64` (arch-x86/xen-x86_64.h:49): `int`.
-public var FLAT_USER_CS64: Int32 { 57395 }
+/// `FLAT_USER_CS64` (arch-x86/xen-x86_64.h:49): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_USER_CS64: UInt16 { 57395 }
 
-/// `FLAT_USER_CS32` (arch-x86/xen-x86_64.h:50): `int`.
-public var FLAT_USER_CS32: Int32 { 57379 }
+/// `FLAT_USER_CS32` (arch-x86/xen-x86_64.h:50): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_USER_CS32: UInt16 { 57379 }
 
-/// `FLAT_USER_CS` (arch-x86/xen-x86_64.h:51): `int`.
-public var FLAT_USER_CS: Int32 { 57395 }
+/// `FLAT_USER_CS` (arch-x86/xen-x86_64.h:51): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_USER_CS: UInt16 { 57395 }
 
-/// `FLAT_USER_SS64` (arch-x86/xen-x86_64.h:52): `int`.
-public var FLAT_USER_SS64: Int32 { 57387 }
+/// `FLAT_USER_SS64` (arch-x86/xen-x86_64.h:52): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_USER_SS64: UInt16 { 57387 }
 
-/// `FLAT_USER_SS32` (arch-x86/xen-x86_64.h:53): `int`.
-public var FLAT_USER_SS32: Int32 { 57387 }
+/// `FLAT_USER_SS32` (arch-x86/xen-x86_64.h:53): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_USER_SS32: UInt16 { 57387 }
 
-/// `FLAT_USER_SS` (arch-x86/xen-x86_64.h:54): `int`.
-public var FLAT_USER_SS: Int32 { 57387 }
+/// `FLAT_USER_SS` (arch-x86/xen-x86_64.h:54): `int`, a `uint16_t` by Specs/xen.yaml.
+public var FLAT_USER_SS: UInt16 { 57387 }
 
 /// `__HYPERVISOR_VIRT_START` (arch-x86/xen-x86_64.h:56): `unsigned long`.
 public var __HYPERVISOR_VIRT_START: UInt64 { 0xFFFF800000000000 }

@@ -105,5 +105,58 @@
     public static var XEN_ETIMEDOUT: Self { Self(rawValue: 110) }
     /// `XEN_ECONNREFUSED` = 111
     public static var XEN_ECONNREFUSED: Self { Self(rawValue: 111) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == 1 { return "XEN_EPERM" }
+        if rawValue == 2 { return "XEN_ENOENT" }
+        if rawValue == 3 { return "XEN_ESRCH" }
+        if rawValue == 5 { return "XEN_EIO" }
+        if rawValue == 6 { return "XEN_ENXIO" }
+        if rawValue == 7 { return "XEN_E2BIG" }
+        if rawValue == 8 { return "XEN_ENOEXEC" }
+        if rawValue == 9 { return "XEN_EBADF" }
+        if rawValue == 10 { return "XEN_ECHILD" }
+        if rawValue == 11 { return "XEN_EAGAIN" }
+        if rawValue == 11 { return "XEN_EWOULDBLOCK" }
+        if rawValue == 12 { return "XEN_ENOMEM" }
+        if rawValue == 13 { return "XEN_EACCES" }
+        if rawValue == 14 { return "XEN_EFAULT" }
+        if rawValue == 16 { return "XEN_EBUSY" }
+        if rawValue == 17 { return "XEN_EEXIST" }
+        if rawValue == 18 { return "XEN_EXDEV" }
+        if rawValue == 19 { return "XEN_ENODEV" }
+        if rawValue == 20 { return "XEN_ENOTDIR" }
+        if rawValue == 21 { return "XEN_EISDIR" }
+        if rawValue == 22 { return "XEN_EINVAL" }
+        if rawValue == 23 { return "XEN_ENFILE" }
+        if rawValue == 24 { return "XEN_EMFILE" }
+        if rawValue == 28 { return "XEN_ENOSPC" }
+        if rawValue == 30 { return "XEN_EROFS" }
+        if rawValue == 31 { return "XEN_EMLINK" }
+        if rawValue == 33 { return "XEN_EDOM" }
+        if rawValue == 34 { return "XEN_ERANGE" }
+        if rawValue == 35 { return "XEN_EDEADLK" }
+        if rawValue == 35 { return "XEN_EDEADLOCK" }
+        if rawValue == 36 { return "XEN_ENAMETOOLONG" }
+        if rawValue == 37 { return "XEN_ENOLCK" }
+        if rawValue == 38 { return "XEN_ENOSYS" }
+        if rawValue == 39 { return "XEN_ENOTEMPTY" }
+        if rawValue == 61 { return "XEN_ENODATA" }
+        if rawValue == 62 { return "XEN_ETIME" }
+        if rawValue == 74 { return "XEN_EBADMSG" }
+        if rawValue == 75 { return "XEN_EOVERFLOW" }
+        if rawValue == 84 { return "XEN_EILSEQ" }
+        if rawValue == 88 { return "XEN_ENOTSOCK" }
+        if rawValue == 90 { return "XEN_EMSGSIZE" }
+        if rawValue == 95 { return "XEN_EOPNOTSUPP" }
+        if rawValue == 98 { return "XEN_EADDRINUSE" }
+        if rawValue == 99 { return "XEN_EADDRNOTAVAIL" }
+        if rawValue == 105 { return "XEN_ENOBUFS" }
+        if rawValue == 106 { return "XEN_EISCONN" }
+        if rawValue == 107 { return "XEN_ENOTCONN" }
+        if rawValue == 110 { return "XEN_ETIMEDOUT" }
+        if rawValue == 111 { return "XEN_ECONNREFUSED" }
+        return nil
+    }
 }
 

@@ -823,17 +823,17 @@ public var GNTTAB_RESERVED_CONSOLE: Int32 { 0 }
 /// `GNTTAB_RESERVED_XENSTORE` (grant_table.h:135): `int`.
 public var GNTTAB_RESERVED_XENSTORE: Int32 { 1 }
 
-/// `GTF_invalid` (grant_table.h:146): `unsigned int`.
-public var GTF_invalid: UInt32 { 0x0 }
+/// `GTF_invalid` (grant_table.h:146): `unsigned int`, a `uint16_t` by Specs/xen.yaml.
+public var GTF_invalid: UInt16 { 0x0 }
 
-/// `GTF_permit_access` (grant_table.h:147): `unsigned int`.
-public var GTF_permit_access: UInt32 { 0x1 }
+/// `GTF_permit_access` (grant_table.h:147): `unsigned int`, a `uint16_t` by Specs/xen.yaml.
+public var GTF_permit_access: UInt16 { 0x1 }
 
-/// `GTF_accept_transfer` (grant_table.h:148): `unsigned int`.
-public var GTF_accept_transfer: UInt32 { 0x2 }
+/// `GTF_accept_transfer` (grant_table.h:148): `unsigned int`, a `uint16_t` by Specs/xen.yaml.
+public var GTF_accept_transfer: UInt16 { 0x2 }
 
-/// `GTF_transitive` (grant_table.h:149): `unsigned int`.
-public var GTF_transitive: UInt32 { 0x3 }
+/// `GTF_transitive` (grant_table.h:149): `unsigned int`, a `uint16_t` by Specs/xen.yaml.
+public var GTF_transitive: UInt16 { 0x3 }
 
 /// `GTF_type_mask` (grant_table.h:150): `unsigned int`.
 public var GTF_type_mask: UInt32 { 0x3 }
@@ -841,56 +841,56 @@ public var GTF_type_mask: UInt32 { 0x3 }
 /// `_GTF_readonly` (grant_table.h:164): `int`.
 public var _GTF_readonly: Int32 { 2 }
 
-/// `GTF_readonly` (grant_table.h:165): `unsigned int`.
-public var GTF_readonly: UInt32 { 0x4 }
+/// `GTF_readonly` (grant_table.h:165): `unsigned int`, a `uint16_t` by Specs/xen.yaml.
+public var GTF_readonly: UInt16 { 0x4 }
 
 /// `_GTF_reading` (grant_table.h:166): `int`.
 public var _GTF_reading: Int32 { 3 }
 
-/// `GTF_reading` (grant_table.h:167): `unsigned int`.
-public var GTF_reading: UInt32 { 0x8 }
+/// `GTF_reading` (grant_table.h:167): `unsigned int`, a `uint16_t` by Specs/xen.yaml.
+public var GTF_reading: UInt16 { 0x8 }
 
 /// `_GTF_writing` (grant_table.h:168): `int`.
 public var _GTF_writing: Int32 { 4 }
 
-/// `GTF_writing` (grant_table.h:169): `unsigned int`.
-public var GTF_writing: UInt32 { 0x10 }
+/// `GTF_writing` (grant_table.h:169): `unsigned int`, a `uint16_t` by Specs/xen.yaml.
+public var GTF_writing: UInt16 { 0x10 }
 
 /// `_GTF_PWT` (grant_table.h:170): `int`.
 public var _GTF_PWT: Int32 { 5 }
 
-/// `GTF_PWT` (grant_table.h:171): `unsigned int`.
-public var GTF_PWT: UInt32 { 0x20 }
+/// `GTF_PWT` (grant_table.h:171): `unsigned int`, a `uint16_t` by Specs/xen.yaml.
+public var GTF_PWT: UInt16 { 0x20 }
 
 /// `_GTF_PCD` (grant_table.h:172): `int`.
 public var _GTF_PCD: Int32 { 6 }
 
-/// `GTF_PCD` (grant_table.h:173): `unsigned int`.
-public var GTF_PCD: UInt32 { 0x40 }
+/// `GTF_PCD` (grant_table.h:173): `unsigned int`, a `uint16_t` by Specs/xen.yaml.
+public var GTF_PCD: UInt16 { 0x40 }
 
 /// `_GTF_PAT` (grant_table.h:174): `int`.
 public var _GTF_PAT: Int32 { 7 }
 
-/// `GTF_PAT` (grant_table.h:175): `unsigned int`.
-public var GTF_PAT: UInt32 { 0x80 }
+/// `GTF_PAT` (grant_table.h:175): `unsigned int`, a `uint16_t` by Specs/xen.yaml.
+public var GTF_PAT: UInt16 { 0x80 }
 
 /// `_GTF_sub_page` (grant_table.h:176): `int`.
 public var _GTF_sub_page: Int32 { 8 }
 
-/// `GTF_sub_page` (grant_table.h:177): `unsigned int`.
-public var GTF_sub_page: UInt32 { 0x100 }
+/// `GTF_sub_page` (grant_table.h:177): `unsigned int`, a `uint16_t` by Specs/xen.yaml.
+public var GTF_sub_page: UInt16 { 0x100 }
 
 /// `_GTF_transfer_committed` (grant_table.h:189): `int`.
 public var _GTF_transfer_committed: Int32 { 2 }
 
-/// `GTF_transfer_committed` (grant_table.h:190): `unsigned int`.
-public var GTF_transfer_committed: UInt32 { 0x4 }
+/// `GTF_transfer_committed` (grant_table.h:190): `unsigned int`, a `uint16_t` by Specs/xen.yaml.
+public var GTF_transfer_committed: UInt16 { 0x4 }
 
 /// `_GTF_transfer_completed` (grant_table.h:191): `int`.
 public var _GTF_transfer_completed: Int32 { 3 }
 
-/// `GTF_transfer_completed` (grant_table.h:192): `unsigned int`.
-public var GTF_transfer_completed: UInt32 { 0x8 }
+/// `GTF_transfer_completed` (grant_table.h:192): `unsigned int`, a `uint16_t` by Specs/xen.yaml.
+public var GTF_transfer_completed: UInt16 { 0x8 }
 
 /// `GNTTABOP_map_grant_ref` (grant_table.h:287): `int`.
 public var GNTTABOP_map_grant_ref: Int32 { 0 }
@@ -934,14 +934,14 @@ public var GNTTABOP_cache_flush: Int32 { 12 }
 /// `_GNTCOPY_source_gref` (grant_table.h:438): `int`.
 public var _GNTCOPY_source_gref: Int32 { 0 }
 
-/// `GNTCOPY_source_gref` (grant_table.h:439): `int`.
-public var GNTCOPY_source_gref: Int32 { 1 }
+/// `GNTCOPY_source_gref` (grant_table.h:439): `int`, a `uint16_t` by Specs/xen.yaml.
+public var GNTCOPY_source_gref: UInt16 { 1 }
 
 /// `_GNTCOPY_dest_gref` (grant_table.h:440): `int`.
 public var _GNTCOPY_dest_gref: Int32 { 1 }
 
-/// `GNTCOPY_dest_gref` (grant_table.h:441): `int`.
-public var GNTCOPY_dest_gref: Int32 { 2 }
+/// `GNTCOPY_dest_gref` (grant_table.h:441): `int`, a `uint16_t` by Specs/xen.yaml.
+public var GNTCOPY_dest_gref: UInt16 { 2 }
 
 /// `GNTTAB_CACHE_CLEAN` (grant_table.h:577): `unsigned int`.
 public var GNTTAB_CACHE_CLEAN: UInt32 { 0x1 }
@@ -988,45 +988,45 @@ public var _GNTMAP_guest_avail0: Int32 { 16 }
 /// `GNTMAP_guest_avail_mask` (grant_table.h:620): `unsigned int`.
 public var GNTMAP_guest_avail_mask: UInt32 { 0xFFFF0000 }
 
-/// `GNTST_okay` (grant_table.h:626): `int`.
-public var GNTST_okay: Int32 { 0 }
+/// `GNTST_okay` (grant_table.h:626): `int`, a `int16_t` by Specs/xen.yaml.
+public var GNTST_okay: Int16 { 0 }
 
-/// `GNTST_general_error` (grant_table.h:627): `int`.
-public var GNTST_general_error: Int32 { -0x1 }
+/// `GNTST_general_error` (grant_table.h:627): `int`, a `int16_t` by Specs/xen.yaml.
+public var GNTST_general_error: Int16 { -0x1 }
 
-/// `GNTST_bad_domain` (grant_table.h:628): `int`.
-public var GNTST_bad_domain: Int32 { -0x2 }
+/// `GNTST_bad_domain` (grant_table.h:628): `int`, a `int16_t` by Specs/xen.yaml.
+public var GNTST_bad_domain: Int16 { -0x2 }
 
-/// `GNTST_bad_gntref` (grant_table.h:629): `int`.
-public var GNTST_bad_gntref: Int32 { -0x3 }
+/// `GNTST_bad_gntref` (grant_table.h:629): `int`, a `int16_t` by Specs/xen.yaml.
+public var GNTST_bad_gntref: Int16 { -0x3 }
 
-/// `GNTST_bad_handle` (grant_table.h:630): `int`.
-public var GNTST_bad_handle: Int32 { -0x4 }
+/// `GNTST_bad_handle` (grant_table.h:630): `int`, a `int16_t` by Specs/xen.yaml.
+public var GNTST_bad_handle: Int16 { -0x4 }
 
-/// `GNTST_bad_virt_addr` (grant_table.h:631): `int`.
-public var GNTST_bad_virt_addr: Int32 { -0x5 }
+/// `GNTST_bad_virt_addr` (grant_table.h:631): `int`, a `int16_t` by Specs/xen.yaml.
+public var GNTST_bad_virt_addr: Int16 { -0x5 }
 
-/// `GNTST_bad_dev_addr` (grant_table.h:632): `int`.
-public var GNTST_bad_dev_addr: Int32 { -0x6 }
+/// `GNTST_bad_dev_addr` (grant_table.h:632): `int`, a `int16_t` by Specs/xen.yaml.
+public var GNTST_bad_dev_addr: Int16 { -0x6 }
 
-/// `GNTST_no_device_space` (grant_table.h:633): `int`.
-public var GNTST_no_device_space: Int32 { -0x7 }
+/// `GNTST_no_device_space` (grant_table.h:633): `int`, a `int16_t` by Specs/xen.yaml.
+public var GNTST_no_device_space: Int16 { -0x7 }
 
-/// `GNTST_permission_denied` (grant_table.h:634): `int`.
-public var GNTST_permission_denied: Int32 { -0x8 }
+/// `GNTST_permission_denied` (grant_table.h:634): `int`, a `int16_t` by Specs/xen.yaml.
+public var GNTST_permission_denied: Int16 { -0x8 }
 
-/// `GNTST_bad_page` (grant_table.h:635): `int`.
-public var GNTST_bad_page: Int32 { -0x9 }
+/// `GNTST_bad_page` (grant_table.h:635): `int`, a `int16_t` by Specs/xen.yaml.
+public var GNTST_bad_page: Int16 { -0x9 }
 
-/// `GNTST_bad_copy_arg` (grant_table.h:636): `int`.
-public var GNTST_bad_copy_arg: Int32 { -0xA }
+/// `GNTST_bad_copy_arg` (grant_table.h:636): `int`, a `int16_t` by Specs/xen.yaml.
+public var GNTST_bad_copy_arg: Int16 { -0xA }
 
-/// `GNTST_address_too_big` (grant_table.h:637): `int`.
-public var GNTST_address_too_big: Int32 { -0xB }
+/// `GNTST_address_too_big` (grant_table.h:637): `int`, a `int16_t` by Specs/xen.yaml.
+public var GNTST_address_too_big: Int16 { -0xB }
 
-/// `GNTST_eagain` (grant_table.h:638): `int`.
-public var GNTST_eagain: Int32 { -0xC }
+/// `GNTST_eagain` (grant_table.h:638): `int`, a `int16_t` by Specs/xen.yaml.
+public var GNTST_eagain: Int16 { -0xC }
 
-/// `GNTST_no_space` (grant_table.h:639): `int`.
-public var GNTST_no_space: Int32 { -0xD }
+/// `GNTST_no_space` (grant_table.h:639): `int`, a `int16_t` by Specs/xen.yaml.
+public var GNTST_no_space: Int16 { -0xD }
 

@@ -132,6 +132,15 @@ public typealias __guest_handle_xen_hvm_param_t = XenGuestHandle<xen_hvm_param_t
     public static var HVMMEM_unused: Self { Self(rawValue: 3) }
     /// `HVMMEM_ioreq_server` = 4
     public static var HVMMEM_ioreq_server: Self { Self(rawValue: 4) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == 0 { return "HVMMEM_ram_rw" }
+        if rawValue == 1 { return "HVMMEM_ram_ro" }
+        if rawValue == 2 { return "HVMMEM_mmio_dm" }
+        if rawValue == 3 { return "HVMMEM_unused" }
+        if rawValue == 4 { return "HVMMEM_ioreq_server" }
+        return nil
+    }
 }
 
 /// `struct xen_hvm_pagetable_dying` (hvm/hvm_op.h:118): C size 16, alignment 8.

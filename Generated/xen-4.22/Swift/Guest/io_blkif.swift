@@ -462,14 +462,14 @@ public var BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST: Int32 { 8 }
 /// `BLKIF_DISCARD_SECURE` (io/blkif.h:676): `int`.
 public var BLKIF_DISCARD_SECURE: Int32 { 1 }
 
-/// `BLKIF_RSP_EOPNOTSUPP` (io/blkif.h:714): `int`.
-public var BLKIF_RSP_EOPNOTSUPP: Int32 { -0x2 }
+/// `BLKIF_RSP_EOPNOTSUPP` (io/blkif.h:714): `int`, a `int16_t` by Specs/xen.yaml.
+public var BLKIF_RSP_EOPNOTSUPP: Int16 { -0x2 }
 
-/// `BLKIF_RSP_ERROR` (io/blkif.h:716): `int`.
-public var BLKIF_RSP_ERROR: Int32 { -0x1 }
+/// `BLKIF_RSP_ERROR` (io/blkif.h:716): `int`, a `int16_t` by Specs/xen.yaml.
+public var BLKIF_RSP_ERROR: Int16 { -0x1 }
 
-/// `BLKIF_RSP_OKAY` (io/blkif.h:718): `int`.
-public var BLKIF_RSP_OKAY: Int32 { 0 }
+/// `BLKIF_RSP_OKAY` (io/blkif.h:718): `int`, a `int16_t` by Specs/xen.yaml.
+public var BLKIF_RSP_OKAY: Int16 { 0 }
 
 /// `VDISK_CDROM` (io/blkif.h:725): `int`.
 public var VDISK_CDROM: Int32 { 1 }

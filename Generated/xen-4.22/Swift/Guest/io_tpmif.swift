@@ -93,6 +93,14 @@ public typealias tpmif_tx_interface_t = tpmif_tx_interface
     public static var TPMIF_STATE_FINISH: Self { Self(rawValue: 2) }
     /// `TPMIF_STATE_CANCEL` = 3
     public static var TPMIF_STATE_CANCEL: Self { Self(rawValue: 3) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == 0 { return "TPMIF_STATE_IDLE" }
+        if rawValue == 1 { return "TPMIF_STATE_SUBMIT" }
+        if rawValue == 2 { return "TPMIF_STATE_FINISH" }
+        if rawValue == 3 { return "TPMIF_STATE_CANCEL" }
+        return nil
+    }
 }
 
 /// `struct tpmif_shared_page` (io/tpmif.h:104): C size 8, alignment 4.

@@ -15,6 +15,14 @@
     public static var USB_VER_USB20: Self { Self(rawValue: 2) }
     /// `USB_VER_USB30` = 3
     public static var USB_VER_USB30: Self { Self(rawValue: 3) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == 0 { return "USB_VER_UNKNOWN" }
+        if rawValue == 1 { return "USB_VER_USB11" }
+        if rawValue == 2 { return "USB_VER_USB20" }
+        if rawValue == 3 { return "USB_VER_USB30" }
+        return nil
+    }
 }
 
 /// `struct usbif_request_segment` (io/usbif.h:325): C size 8, alignment 4.

@@ -25,6 +25,19 @@
     public static var XenbusStateReconfiguring: Self { Self(rawValue: 7) }
     /// `XenbusStateReconfigured` = 8
     public static var XenbusStateReconfigured: Self { Self(rawValue: 8) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == 0 { return "XenbusStateUnknown" }
+        if rawValue == 1 { return "XenbusStateInitialising" }
+        if rawValue == 2 { return "XenbusStateInitWait" }
+        if rawValue == 3 { return "XenbusStateInitialised" }
+        if rawValue == 4 { return "XenbusStateConnected" }
+        if rawValue == 5 { return "XenbusStateClosing" }
+        if rawValue == 6 { return "XenbusStateClosed" }
+        if rawValue == 7 { return "XenbusStateReconfiguring" }
+        if rawValue == 8 { return "XenbusStateReconfigured" }
+        return nil
+    }
 }
 
 /// `typedef XenbusState` (io/xenbus.h:51): C size 4, alignment 4.

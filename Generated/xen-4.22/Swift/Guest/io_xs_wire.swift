@@ -63,6 +63,38 @@
     public static var XS_TYPE_COUNT: Self { Self(rawValue: 27) }
     /// `XS_INVALID` = 65535
     public static var XS_INVALID: Self { Self(rawValue: 65535) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == 0 { return "XS_CONTROL" }
+        if rawValue == 1 { return "XS_DIRECTORY" }
+        if rawValue == 2 { return "XS_READ" }
+        if rawValue == 3 { return "XS_GET_PERMS" }
+        if rawValue == 4 { return "XS_WATCH" }
+        if rawValue == 5 { return "XS_UNWATCH" }
+        if rawValue == 6 { return "XS_TRANSACTION_START" }
+        if rawValue == 7 { return "XS_TRANSACTION_END" }
+        if rawValue == 8 { return "XS_INTRODUCE" }
+        if rawValue == 9 { return "XS_RELEASE" }
+        if rawValue == 10 { return "XS_GET_DOMAIN_PATH" }
+        if rawValue == 11 { return "XS_WRITE" }
+        if rawValue == 12 { return "XS_MKDIR" }
+        if rawValue == 13 { return "XS_RM" }
+        if rawValue == 14 { return "XS_SET_PERMS" }
+        if rawValue == 15 { return "XS_WATCH_EVENT" }
+        if rawValue == 16 { return "XS_ERROR" }
+        if rawValue == 17 { return "XS_IS_DOMAIN_INTRODUCED" }
+        if rawValue == 18 { return "XS_RESUME" }
+        if rawValue == 19 { return "XS_SET_TARGET" }
+        if rawValue == 21 { return "XS_RESET_WATCHES" }
+        if rawValue == 22 { return "XS_DIRECTORY_PART" }
+        if rawValue == 23 { return "XS_GET_FEATURE" }
+        if rawValue == 24 { return "XS_SET_FEATURE" }
+        if rawValue == 25 { return "XS_GET_QUOTA" }
+        if rawValue == 26 { return "XS_SET_QUOTA" }
+        if rawValue == 27 { return "XS_TYPE_COUNT" }
+        if rawValue == 65535 { return "XS_INVALID" }
+        return nil
+    }
 }
 
 /// `struct xsd_errors` (io/xs_wire.h:49): C size 16, alignment 8.
@@ -129,6 +161,12 @@
     public static var XS_WATCH_PATH: Self { Self(rawValue: 0) }
     /// `XS_WATCH_TOKEN` = 1
     public static var XS_WATCH_TOKEN: Self { Self(rawValue: 1) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == 0 { return "XS_WATCH_PATH" }
+        if rawValue == 1 { return "XS_WATCH_TOKEN" }
+        return nil
+    }
 }
 
 /// `typedef XENSTORE_RING_IDX` (io/xs_wire.h:103): C size 4, alignment 4.

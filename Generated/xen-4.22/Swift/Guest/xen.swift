@@ -952,143 +952,143 @@ public var __HYPERVISOR_arch_6: Int32 { 54 }
 /// `__HYPERVISOR_arch_7` (xen.h:130): `int`.
 public var __HYPERVISOR_arch_7: Int32 { 55 }
 
-/// `VIRQ_TIMER` (xen.h:177): `int`.
-public var VIRQ_TIMER: Int32 { 0 }
+/// `VIRQ_TIMER` (xen.h:177): `int`, a `uint32_t` by Specs/xen.yaml.
+public var VIRQ_TIMER: UInt32 { 0 }
 
-/// `VIRQ_DEBUG` (xen.h:178): `int`.
-public var VIRQ_DEBUG: Int32 { 1 }
+/// `VIRQ_DEBUG` (xen.h:178): `int`, a `uint32_t` by Specs/xen.yaml.
+public var VIRQ_DEBUG: UInt32 { 1 }
 
-/// `VIRQ_CONSOLE` (xen.h:179): `int`.
-public var VIRQ_CONSOLE: Int32 { 2 }
+/// `VIRQ_CONSOLE` (xen.h:179): `int`, a `uint32_t` by Specs/xen.yaml.
+public var VIRQ_CONSOLE: UInt32 { 2 }
 
-/// `VIRQ_DOM_EXC` (xen.h:180): `int`.
-public var VIRQ_DOM_EXC: Int32 { 3 }
+/// `VIRQ_DOM_EXC` (xen.h:180): `int`, a `uint32_t` by Specs/xen.yaml.
+public var VIRQ_DOM_EXC: UInt32 { 3 }
 
-/// `VIRQ_TBUF` (xen.h:181): `int`.
-public var VIRQ_TBUF: Int32 { 4 }
+/// `VIRQ_TBUF` (xen.h:181): `int`, a `uint32_t` by Specs/xen.yaml.
+public var VIRQ_TBUF: UInt32 { 4 }
 
-/// `VIRQ_DEBUGGER` (xen.h:182): `int`.
-public var VIRQ_DEBUGGER: Int32 { 6 }
+/// `VIRQ_DEBUGGER` (xen.h:182): `int`, a `uint32_t` by Specs/xen.yaml.
+public var VIRQ_DEBUGGER: UInt32 { 6 }
 
-/// `VIRQ_XENOPROF` (xen.h:183): `int`.
-public var VIRQ_XENOPROF: Int32 { 7 }
+/// `VIRQ_XENOPROF` (xen.h:183): `int`, a `uint32_t` by Specs/xen.yaml.
+public var VIRQ_XENOPROF: UInt32 { 7 }
 
-/// `VIRQ_CON_RING` (xen.h:184): `int`.
-public var VIRQ_CON_RING: Int32 { 8 }
+/// `VIRQ_CON_RING` (xen.h:184): `int`, a `uint32_t` by Specs/xen.yaml.
+public var VIRQ_CON_RING: UInt32 { 8 }
 
-/// `VIRQ_PCPU_STATE` (xen.h:185): `int`.
-public var VIRQ_PCPU_STATE: Int32 { 9 }
+/// `VIRQ_PCPU_STATE` (xen.h:185): `int`, a `uint32_t` by Specs/xen.yaml.
+public var VIRQ_PCPU_STATE: UInt32 { 9 }
 
-/// `VIRQ_MEM_EVENT` (xen.h:186): `int`.
-public var VIRQ_MEM_EVENT: Int32 { 10 }
+/// `VIRQ_MEM_EVENT` (xen.h:186): `int`, a `uint32_t` by Specs/xen.yaml.
+public var VIRQ_MEM_EVENT: UInt32 { 10 }
 
-/// `VIRQ_ARGO` (xen.h:187): `int`.
-public var VIRQ_ARGO: Int32 { 11 }
+/// `VIRQ_ARGO` (xen.h:187): `int`, a `uint32_t` by Specs/xen.yaml.
+public var VIRQ_ARGO: UInt32 { 11 }
 
-/// `VIRQ_ENOMEM` (xen.h:188): `int`.
-public var VIRQ_ENOMEM: Int32 { 12 }
+/// `VIRQ_ENOMEM` (xen.h:188): `int`, a `uint32_t` by Specs/xen.yaml.
+public var VIRQ_ENOMEM: UInt32 { 12 }
 
-/// `VIRQ_XENPMU` (xen.h:189): `int`.
-public var VIRQ_XENPMU: Int32 { 13 }
+/// `VIRQ_XENPMU` (xen.h:189): `int`, a `uint32_t` by Specs/xen.yaml.
+public var VIRQ_XENPMU: UInt32 { 13 }
 
-/// `VIRQ_ARCH_0` (xen.h:192): `int`.
-public var VIRQ_ARCH_0: Int32 { 16 }
+/// `VIRQ_ARCH_0` (xen.h:192): `int`, a `uint32_t` by Specs/xen.yaml.
+public var VIRQ_ARCH_0: UInt32 { 16 }
 
-/// `VIRQ_ARCH_1` (xen.h:193): `int`.
-public var VIRQ_ARCH_1: Int32 { 17 }
+/// `VIRQ_ARCH_1` (xen.h:193): `int`, a `uint32_t` by Specs/xen.yaml.
+public var VIRQ_ARCH_1: UInt32 { 17 }
 
-/// `VIRQ_ARCH_2` (xen.h:194): `int`.
-public var VIRQ_ARCH_2: Int32 { 18 }
+/// `VIRQ_ARCH_2` (xen.h:194): `int`, a `uint32_t` by Specs/xen.yaml.
+public var VIRQ_ARCH_2: UInt32 { 18 }
 
-/// `VIRQ_ARCH_3` (xen.h:195): `int`.
-public var VIRQ_ARCH_3: Int32 { 19 }
+/// `VIRQ_ARCH_3` (xen.h:195): `int`, a `uint32_t` by Specs/xen.yaml.
+public var VIRQ_ARCH_3: UInt32 { 19 }
 
-/// `VIRQ_ARCH_4` (xen.h:196): `int`.
-public var VIRQ_ARCH_4: Int32 { 20 }
+/// `VIRQ_ARCH_4` (xen.h:196): `int`, a `uint32_t` by Specs/xen.yaml.
+public var VIRQ_ARCH_4: UInt32 { 20 }
 
-/// `VIRQ_ARCH_5` (xen.h:197): `int`.
-public var VIRQ_ARCH_5: Int32 { 21 }
+/// `VIRQ_ARCH_5` (xen.h:197): `int`, a `uint32_t` by Specs/xen.yaml.
+public var VIRQ_ARCH_5: UInt32 { 21 }
 
-/// `VIRQ_ARCH_6` (xen.h:198): `int`.
-public var VIRQ_ARCH_6: Int32 { 22 }
+/// `VIRQ_ARCH_6` (xen.h:198): `int`, a `uint32_t` by Specs/xen.yaml.
+public var VIRQ_ARCH_6: UInt32 { 22 }
 
-/// `VIRQ_ARCH_7` (xen.h:199): `int`.
-public var VIRQ_ARCH_7: Int32 { 23 }
+/// `VIRQ_ARCH_7` (xen.h:199): `int`, a `uint32_t` by Specs/xen.yaml.
+public var VIRQ_ARCH_7: UInt32 { 23 }
 
 /// `NR_VIRQS` (xen.h:202): `int`.
 public var NR_VIRQS: Int32 { 24 }
 
-/// `MMU_NORMAL_PT_UPDATE` (xen.h:347): `int`.
-public var MMU_NORMAL_PT_UPDATE: Int32 { 0 }
+/// `MMU_NORMAL_PT_UPDATE` (xen.h:347): `int`, a `uint64_t` by Specs/xen.yaml.
+public var MMU_NORMAL_PT_UPDATE: UInt64 { 0 }
 
-/// `MMU_MACHPHYS_UPDATE` (xen.h:348): `int`.
-public var MMU_MACHPHYS_UPDATE: Int32 { 1 }
+/// `MMU_MACHPHYS_UPDATE` (xen.h:348): `int`, a `uint64_t` by Specs/xen.yaml.
+public var MMU_MACHPHYS_UPDATE: UInt64 { 1 }
 
-/// `MMU_PT_UPDATE_PRESERVE_AD` (xen.h:349): `int`.
-public var MMU_PT_UPDATE_PRESERVE_AD: Int32 { 2 }
+/// `MMU_PT_UPDATE_PRESERVE_AD` (xen.h:349): `int`, a `uint64_t` by Specs/xen.yaml.
+public var MMU_PT_UPDATE_PRESERVE_AD: UInt64 { 2 }
 
-/// `MMU_PT_UPDATE_NO_TRANSLATE` (xen.h:350): `int`.
-public var MMU_PT_UPDATE_NO_TRANSLATE: Int32 { 3 }
+/// `MMU_PT_UPDATE_NO_TRANSLATE` (xen.h:350): `int`, a `uint64_t` by Specs/xen.yaml.
+public var MMU_PT_UPDATE_NO_TRANSLATE: UInt64 { 3 }
 
-/// `MMUEXT_PIN_L1_TABLE` (xen.h:418): `int`.
-public var MMUEXT_PIN_L1_TABLE: Int32 { 0 }
+/// `MMUEXT_PIN_L1_TABLE` (xen.h:418): `int`, a `unsigned int` by Specs/xen.yaml.
+public var MMUEXT_PIN_L1_TABLE: UInt32 { 0 }
 
-/// `MMUEXT_PIN_L2_TABLE` (xen.h:419): `int`.
-public var MMUEXT_PIN_L2_TABLE: Int32 { 1 }
+/// `MMUEXT_PIN_L2_TABLE` (xen.h:419): `int`, a `unsigned int` by Specs/xen.yaml.
+public var MMUEXT_PIN_L2_TABLE: UInt32 { 1 }
 
-/// `MMUEXT_PIN_L3_TABLE` (xen.h:420): `int`.
-public var MMUEXT_PIN_L3_TABLE: Int32 { 2 }
+/// `MMUEXT_PIN_L3_TABLE` (xen.h:420): `int`, a `unsigned int` by Specs/xen.yaml.
+public var MMUEXT_PIN_L3_TABLE: UInt32 { 2 }
 
-/// `MMUEXT_PIN_L4_TABLE` (xen.h:421): `int`.
-public var MMUEXT_PIN_L4_TABLE: Int32 { 3 }
+/// `MMUEXT_PIN_L4_TABLE` (xen.h:421): `int`, a `unsigned int` by Specs/xen.yaml.
+public var MMUEXT_PIN_L4_TABLE: UInt32 { 3 }
 
-/// `MMUEXT_UNPIN_TABLE` (xen.h:422): `int`.
-public var MMUEXT_UNPIN_TABLE: Int32 { 4 }
+/// `MMUEXT_UNPIN_TABLE` (xen.h:422): `int`, a `unsigned int` by Specs/xen.yaml.
+public var MMUEXT_UNPIN_TABLE: UInt32 { 4 }
 
-/// `MMUEXT_NEW_BASEPTR` (xen.h:423): `int`.
-public var MMUEXT_NEW_BASEPTR: Int32 { 5 }
+/// `MMUEXT_NEW_BASEPTR` (xen.h:423): `int`, a `unsigned int` by Specs/xen.yaml.
+public var MMUEXT_NEW_BASEPTR: UInt32 { 5 }
 
-/// `MMUEXT_TLB_FLUSH_LOCAL` (xen.h:424): `int`.
-public var MMUEXT_TLB_FLUSH_LOCAL: Int32 { 6 }
+/// `MMUEXT_TLB_FLUSH_LOCAL` (xen.h:424): `int`, a `unsigned int` by Specs/xen.yaml.
+public var MMUEXT_TLB_FLUSH_LOCAL: UInt32 { 6 }
 
-/// `MMUEXT_INVLPG_LOCAL` (xen.h:425): `int`.
-public var MMUEXT_INVLPG_LOCAL: Int32 { 7 }
+/// `MMUEXT_INVLPG_LOCAL` (xen.h:425): `int`, a `unsigned int` by Specs/xen.yaml.
+public var MMUEXT_INVLPG_LOCAL: UInt32 { 7 }
 
-/// `MMUEXT_TLB_FLUSH_MULTI` (xen.h:426): `int`.
-public var MMUEXT_TLB_FLUSH_MULTI: Int32 { 8 }
+/// `MMUEXT_TLB_FLUSH_MULTI` (xen.h:426): `int`, a `unsigned int` by Specs/xen.yaml.
+public var MMUEXT_TLB_FLUSH_MULTI: UInt32 { 8 }
 
-/// `MMUEXT_INVLPG_MULTI` (xen.h:427): `int`.
-public var MMUEXT_INVLPG_MULTI: Int32 { 9 }
+/// `MMUEXT_INVLPG_MULTI` (xen.h:427): `int`, a `unsigned int` by Specs/xen.yaml.
+public var MMUEXT_INVLPG_MULTI: UInt32 { 9 }
 
-/// `MMUEXT_TLB_FLUSH_ALL` (xen.h:428): `int`.
-public var MMUEXT_TLB_FLUSH_ALL: Int32 { 10 }
+/// `MMUEXT_TLB_FLUSH_ALL` (xen.h:428): `int`, a `unsigned int` by Specs/xen.yaml.
+public var MMUEXT_TLB_FLUSH_ALL: UInt32 { 10 }
 
-/// `MMUEXT_INVLPG_ALL` (xen.h:429): `int`.
-public var MMUEXT_INVLPG_ALL: Int32 { 11 }
+/// `MMUEXT_INVLPG_ALL` (xen.h:429): `int`, a `unsigned int` by Specs/xen.yaml.
+public var MMUEXT_INVLPG_ALL: UInt32 { 11 }
 
-/// `MMUEXT_FLUSH_CACHE` (xen.h:430): `int`.
-public var MMUEXT_FLUSH_CACHE: Int32 { 12 }
+/// `MMUEXT_FLUSH_CACHE` (xen.h:430): `int`, a `unsigned int` by Specs/xen.yaml.
+public var MMUEXT_FLUSH_CACHE: UInt32 { 12 }
 
-/// `MMUEXT_SET_LDT` (xen.h:431): `int`.
-public var MMUEXT_SET_LDT: Int32 { 13 }
+/// `MMUEXT_SET_LDT` (xen.h:431): `int`, a `unsigned int` by Specs/xen.yaml.
+public var MMUEXT_SET_LDT: UInt32 { 13 }
 
-/// `MMUEXT_NEW_USER_BASEPTR` (xen.h:432): `int`.
-public var MMUEXT_NEW_USER_BASEPTR: Int32 { 15 }
+/// `MMUEXT_NEW_USER_BASEPTR` (xen.h:432): `int`, a `unsigned int` by Specs/xen.yaml.
+public var MMUEXT_NEW_USER_BASEPTR: UInt32 { 15 }
 
-/// `MMUEXT_CLEAR_PAGE` (xen.h:433): `int`.
-public var MMUEXT_CLEAR_PAGE: Int32 { 16 }
+/// `MMUEXT_CLEAR_PAGE` (xen.h:433): `int`, a `unsigned int` by Specs/xen.yaml.
+public var MMUEXT_CLEAR_PAGE: UInt32 { 16 }
 
-/// `MMUEXT_COPY_PAGE` (xen.h:434): `int`.
-public var MMUEXT_COPY_PAGE: Int32 { 17 }
+/// `MMUEXT_COPY_PAGE` (xen.h:434): `int`, a `unsigned int` by Specs/xen.yaml.
+public var MMUEXT_COPY_PAGE: UInt32 { 17 }
 
-/// `MMUEXT_FLUSH_CACHE_GLOBAL` (xen.h:435): `int`.
-public var MMUEXT_FLUSH_CACHE_GLOBAL: Int32 { 18 }
+/// `MMUEXT_FLUSH_CACHE_GLOBAL` (xen.h:435): `int`, a `unsigned int` by Specs/xen.yaml.
+public var MMUEXT_FLUSH_CACHE_GLOBAL: UInt32 { 18 }
 
-/// `MMUEXT_MARK_SUPER` (xen.h:436): `int`.
-public var MMUEXT_MARK_SUPER: Int32 { 19 }
+/// `MMUEXT_MARK_SUPER` (xen.h:436): `int`, a `unsigned int` by Specs/xen.yaml.
+public var MMUEXT_MARK_SUPER: UInt32 { 19 }
 
-/// `MMUEXT_UNMARK_SUPER` (xen.h:437): `int`.
-public var MMUEXT_UNMARK_SUPER: Int32 { 20 }
+/// `MMUEXT_UNMARK_SUPER` (xen.h:437): `int`, a `unsigned int` by Specs/xen.yaml.
+public var MMUEXT_UNMARK_SUPER: UInt32 { 20 }
 
 /// `UVMF_NONE` (xen.h:485): `unsigned long`.
 public var UVMF_NONE: UInt64 { 0x0 }
@@ -1144,32 +1144,32 @@ public var VMASST_TYPE_runstate_update_flag: Int32 { 5 }
 /// `VMASST_TYPE_m2p_strict` (xen.h:568): `int`.
 public var VMASST_TYPE_m2p_strict: Int32 { 32 }
 
-/// `DOMID_FIRST_RESERVED` (xen.h:575): `unsigned int`.
-public var DOMID_FIRST_RESERVED: UInt32 { 0x7FF0 }
+/// `DOMID_FIRST_RESERVED` (xen.h:575): `unsigned int`, a `domid_t` by Specs/xen.yaml.
+public var DOMID_FIRST_RESERVED: domid_t { 0x7FF0 }
 
-/// `DOMID_SELF` (xen.h:578): `unsigned int`.
-public var DOMID_SELF: UInt32 { 0x7FF0 }
+/// `DOMID_SELF` (xen.h:578): `unsigned int`, a `domid_t` by Specs/xen.yaml.
+public var DOMID_SELF: domid_t { 0x7FF0 }
 
-/// `DOMID_IO` (xen.h:591): `unsigned int`.
-public var DOMID_IO: UInt32 { 0x7FF1 }
+/// `DOMID_IO` (xen.h:591): `unsigned int`, a `domid_t` by Specs/xen.yaml.
+public var DOMID_IO: domid_t { 0x7FF1 }
 
-/// `DOMID_XEN` (xen.h:602): `unsigned int`.
-public var DOMID_XEN: UInt32 { 0x7FF2 }
+/// `DOMID_XEN` (xen.h:602): `unsigned int`, a `domid_t` by Specs/xen.yaml.
+public var DOMID_XEN: domid_t { 0x7FF2 }
 
-/// `DOMID_COW` (xen.h:606): `unsigned int`.
-public var DOMID_COW: UInt32 { 0x7FF3 }
+/// `DOMID_COW` (xen.h:606): `unsigned int`, a `domid_t` by Specs/xen.yaml.
+public var DOMID_COW: domid_t { 0x7FF3 }
 
-/// `DOMID_INVALID` (xen.h:609): `unsigned int`.
-public var DOMID_INVALID: UInt32 { 0x7FF4 }
+/// `DOMID_INVALID` (xen.h:609): `unsigned int`, a `domid_t` by Specs/xen.yaml.
+public var DOMID_INVALID: domid_t { 0x7FF4 }
 
-/// `DOMID_ANY` (xen.h:616): `unsigned int`.
-public var DOMID_ANY: UInt32 { 0x7FF5 }
+/// `DOMID_ANY` (xen.h:616): `unsigned int`, a `domid_t` by Specs/xen.yaml.
+public var DOMID_ANY: domid_t { 0x7FF5 }
 
-/// `DOMID_IDLE` (xen.h:619): `unsigned int`.
-public var DOMID_IDLE: UInt32 { 0x7FFF }
+/// `DOMID_IDLE` (xen.h:619): `unsigned int`, a `domid_t` by Specs/xen.yaml.
+public var DOMID_IDLE: domid_t { 0x7FFF }
 
-/// `DOMID_MASK` (xen.h:622): `unsigned int`.
-public var DOMID_MASK: UInt32 { 0x7FFF }
+/// `DOMID_MASK` (xen.h:622): `unsigned int`, a `domid_t` by Specs/xen.yaml.
+public var DOMID_MASK: domid_t { 0x7FFF }
 
 /// `XEN_PVCLOCK_TSC_STABLE_BIT` (xen.h:699): `int`.
 public var XEN_PVCLOCK_TSC_STABLE_BIT: Int32 { 1 }

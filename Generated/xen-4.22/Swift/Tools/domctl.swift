@@ -1051,6 +1051,15 @@ extension xen_domctl_assign_device.u_t {
     public static var PT_IRQ_TYPE_MSI_TRANSLATE: Self { Self(rawValue: 3) }
     /// `PT_IRQ_TYPE_SPI` = 4
     public static var PT_IRQ_TYPE_SPI: Self { Self(rawValue: 4) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == 0 { return "PT_IRQ_TYPE_PCI" }
+        if rawValue == 1 { return "PT_IRQ_TYPE_ISA" }
+        if rawValue == 2 { return "PT_IRQ_TYPE_MSI" }
+        if rawValue == 3 { return "PT_IRQ_TYPE_MSI_TRANSLATE" }
+        if rawValue == 4 { return "PT_IRQ_TYPE_SPI" }
+        return nil
+    }
 }
 
 /// `struct xen_domctl_bind_pt_irq` (domctl.h:605): C size 24, alignment 8. Tools view (`__XEN_TOOLS__`).

@@ -78,6 +78,22 @@ public typealias __guest_handle_xen_mem_paging_op_t = XenGuestHandle<xen_mem_pag
     public static var XENMEM_access_r_pw: Self { Self(rawValue: 10) }
     /// `XENMEM_access_default` = 11
     public static var XENMEM_access_default: Self { Self(rawValue: 11) }
+    /// The C name of this value, or nil for one the headers do not name.
+    public var cName: StaticString? {
+        if rawValue == 0 { return "XENMEM_access_n" }
+        if rawValue == 1 { return "XENMEM_access_r" }
+        if rawValue == 2 { return "XENMEM_access_w" }
+        if rawValue == 3 { return "XENMEM_access_rw" }
+        if rawValue == 4 { return "XENMEM_access_x" }
+        if rawValue == 5 { return "XENMEM_access_rx" }
+        if rawValue == 6 { return "XENMEM_access_wx" }
+        if rawValue == 7 { return "XENMEM_access_rwx" }
+        if rawValue == 8 { return "XENMEM_access_rx2rw" }
+        if rawValue == 9 { return "XENMEM_access_n2rwx" }
+        if rawValue == 10 { return "XENMEM_access_r_pw" }
+        if rawValue == 11 { return "XENMEM_access_default" }
+        return nil
+    }
 }
 
 /// `struct xen_mem_access_op` (memory.h:442): C size 32, alignment 8. Tools view (`__XEN_TOOLS__`).
