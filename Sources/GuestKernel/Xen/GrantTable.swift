@@ -9,6 +9,8 @@ enum GrantTable {
     nonisolated(unsafe) static var count = 0
     nonisolated(unsafe) static var frames: (now: UInt32, max: UInt32) = (0, 0)
     static let firstFree: UInt32 = 8
+    /// Which refs are handed out: one bit each, refs below `firstFree` marked from the start.
+    nonisolated(unsafe) static var inUse: [UInt64] = []
 
     /// GNTTABOP_query_size, then GNTTABOP_setup_table for one frame, mapped over a page of ours.
     static func start() throws(BootError) {
@@ -33,6 +35,26 @@ enum GrantTable {
         entries = UnsafeMutablePointer(bitPattern: va)!
         count = Boot.pageSize / MemoryLayout<grant_entry_v1>.stride
         frames = (size.nr_frames, size.max_nr_frames)
+        inUse = [UInt64](repeating: 0, count: (count + 63) / 64)
+        for ref in 0..<Int(firstFree) { inUse[ref / 64] |= 1 << UInt64(ref % 64) }
+    }
+
+    /// A free grant reference (its entry not live), or nil when all are handed out.
+    static func allocateRef() -> UInt32? {
+        for (w, word) in inUse.enumerated() where word != UInt64.max {
+            let bit = (~word).trailingZeroBitCount
+            let ref = w * 64 + bit
+            guard ref < count else { return nil }
+            inUse[w] |= 1 << UInt64(bit)
+            return UInt32(ref)
+        }
+        return nil
+    }
+
+    /// Hands a reference back; only after `endAccess` said the entry is no longer live.
+    static func releaseRef(_ ref: UInt32) {
+        guard ref >= firstFree, Int(ref) < count else { return }
+        inUse[Int(ref) / 64] &= ~(1 << UInt64(ref % 64))
     }
 
     /// Grants `domid` access to machine frame `mfn`: frame and domid first, then the flags that
