@@ -67,7 +67,8 @@ struct XenStoreWatches {
     mutating func deliver(_ event: XenStoreWatchEventPayload) -> Delivery {
         guard let i = watches.firstIndex(where: { $0.token == event.token }) else { return .unknownToken }
         guard XenStoreWatches.matches(watch: watches[i].path, event: event.path) else { return .outsideWatch }
-        if watches[i].events.contains(event.path) { return .coalesced }
+        // An event for the watch's own path already queued covers every path under it.
+        if watches[i].events.contains(event.path) || watches[i].events.contains(watches[i].path) { return .coalesced }
         if watches[i].events.count >= XenStoreWatches.queueLimit {
             watches[i].events = [watches[i].path]
             return .collapsed
