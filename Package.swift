@@ -83,6 +83,8 @@ let package = Package(
         // The rings against the C reference, against themselves on two threads, and against a
         // hostile peer.
         .testTarget(name: "RingTests", dependencies: ["XenABI", "RingReference"]),
+        // Every XenDevices driver specialised for the kernel (Embedded), built by scripts/test.
+        .target(name: "XenDevicesProbe", dependencies: ["XenDevices", "XenABI"], path: "Tests/XenDevicesProbe"),
         // The device layer against a simulated platform and a scriptable, hostile xenstored.
         .testTarget(name: "XenDevicesTests", dependencies: ["XenDevices", "XenABI"]),
     ] + (kernelBuild ? kernelTargets : []),

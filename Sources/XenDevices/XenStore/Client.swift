@@ -157,7 +157,7 @@ public struct XenStoreClient<Platform: XenPlatform>: ~Copyable {
         expireRequests()
         if connection != .connected { return .event }
         if handled == Self.messagesPerEvent { return .ready }
-        if let soonest = inFlight.map(\.deadline).min() { return .deadline(soonest) }
+        if let soonest = inFlight.map({ $0.deadline }).min() { return .deadline(soonest) }
         return .event
     }
 
