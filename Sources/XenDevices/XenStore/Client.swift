@@ -82,6 +82,7 @@ public struct XenStoreClient<Platform: XenPlatform>: ~Copyable {
         try submit(request, owner: .caller)
     }
 
+    @inline(never)
     mutating func submit(_ request: XenStoreRequest, owner: Owner) throws(XenStoreError) -> XenStoreRequestID {
         guard connection == .connected else { throw .disconnected }
         guard inFlight.count < Self.maxInFlight else { throw .tooManyRequests }
@@ -95,6 +96,7 @@ public struct XenStoreClient<Platform: XenPlatform>: ~Copyable {
     }
 
     /// The reply, once it has come (or the request failed); nil while it is in flight.
+    @inline(never)
     public mutating func takeReply(_ id: XenStoreRequestID) -> Result<XenStoreReply, XenStoreError>? {
         guard let i = finished.firstIndex(where: { $0.id == id.rawValue }) else { return nil }
         return finished.remove(at: i).result

@@ -119,8 +119,11 @@ public struct XenStoreTransaction: ~Copyable {
         }
     }
 
+    // Out of line: -Osize would otherwise copy the request building and the Result handling into
+    // every phase of `advance` (6 KB of it in the kernel).
     /// Sends TRANSACTION_END: commit when nothing failed, discard otherwise. If even that cannot
     /// be sent, the daemon drops the transaction with the connection, and so do we.
+    @inline(never)
     mutating func end<P: XenPlatform>(_ tx: UInt32, store: inout XenStoreClient<P>, error: XenStoreError?) {
         do throws(XenStoreError) {
             phase = .ending(try store.submit(.transactionEnd(tx, commit: error == nil)), error: error)
@@ -141,6 +144,7 @@ public struct XenStoreTransaction: ~Copyable {
         return now &+ min(initialBackoff << shift, maximumBackoff)
     }
 
+    @inline(never)
     static func request(_ operation: Operation, transaction: UInt32) -> XenStoreRequest {
         switch operation {
         case .write(let path, let value): return .write(path, value, transaction: transaction)

@@ -10,37 +10,47 @@ public struct XenStoreRequest: Equatable {
     public let transaction: UInt32
     public let payload: [UInt8]
 
+    @inline(never)
     init(_ type: xsd_sockmsg_type, transaction: UInt32 = 0, payload: [UInt8]) {
         self.type = type; self.transaction = transaction; self.payload = payload
     }
 
+    /// `<path>|`, then `rest`: the shape of most requests.
+    @inline(never)
+    static func pathPayload(_ path: XenStorePath, _ rest: [UInt8] = []) -> [UInt8] {
+        var payload = path.bytes
+        payload.append(0)
+        payload.append(contentsOf: rest)
+        return payload
+    }
+
     /// `READ <path>|`
     public static func read(_ path: XenStorePath, transaction: UInt32 = 0) -> XenStoreRequest {
-        XenStoreRequest(.XS_READ, transaction: transaction, payload: path.bytes + [0])
+        XenStoreRequest(.XS_READ, transaction: transaction, payload: pathPayload(path))
     }
     /// `WRITE <path>|<value|>`: the value carries no nul.
     public static func write(_ path: XenStorePath, _ value: [UInt8], transaction: UInt32 = 0) -> XenStoreRequest {
-        XenStoreRequest(.XS_WRITE, transaction: transaction, payload: path.bytes + [0] + value)
+        XenStoreRequest(.XS_WRITE, transaction: transaction, payload: pathPayload(path, value))
     }
     /// `MKDIR <path>|`
     public static func mkdir(_ path: XenStorePath, transaction: UInt32 = 0) -> XenStoreRequest {
-        XenStoreRequest(.XS_MKDIR, transaction: transaction, payload: path.bytes + [0])
+        XenStoreRequest(.XS_MKDIR, transaction: transaction, payload: pathPayload(path))
     }
     /// `RM <path>|`
     public static func rm(_ path: XenStorePath, transaction: UInt32 = 0) -> XenStoreRequest {
-        XenStoreRequest(.XS_RM, transaction: transaction, payload: path.bytes + [0])
+        XenStoreRequest(.XS_RM, transaction: transaction, payload: pathPayload(path))
     }
     /// `DIRECTORY <path>|`
     public static func directory(_ path: XenStorePath, transaction: UInt32 = 0) -> XenStoreRequest {
-        XenStoreRequest(.XS_DIRECTORY, transaction: transaction, payload: path.bytes + [0])
+        XenStoreRequest(.XS_DIRECTORY, transaction: transaction, payload: pathPayload(path))
     }
     /// `GET_PERMS <path>|`
     public static func getPermissions(_ path: XenStorePath, transaction: UInt32 = 0) -> XenStoreRequest {
-        XenStoreRequest(.XS_GET_PERMS, transaction: transaction, payload: path.bytes + [0])
+        XenStoreRequest(.XS_GET_PERMS, transaction: transaction, payload: pathPayload(path))
     }
     /// `SET_PERMS <path>|<perm-as-string>|+`: the first entry names the owner.
     public static func setPermissions(_ path: XenStorePath, _ permissions: [XenStorePermission], transaction: UInt32 = 0) -> XenStoreRequest {
-        var payload = path.bytes + [0]
+        var payload = pathPayload(path)
         for p in permissions { p.append(to: &payload); payload.append(0) }
         return XenStoreRequest(.XS_SET_PERMS, transaction: transaction, payload: payload)
     }
