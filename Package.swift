@@ -48,6 +48,9 @@ let package = Package(
         // Generated/xen-4.17/Swift/Guest) plus the hand-written primitives. Builds on the host and,
         // with -enable-experimental-feature Embedded, for x86_64-unknown-none-elf.
         .target(name: "XenABI", dependencies: ["XenHypercallPage", "XenSharedMemory"], swiftSettings: embedded),
+        // Platform-free device protocols (xenstore client, xenbus, PV console), generic over a
+        // platform the kernel or a host test supplies. Builds on the host and in Embedded Swift.
+        .target(name: "XenDevices", dependencies: ["XenABI"], swiftSettings: embedded),
         // The one hand-written way into Xen: a call through the hypercall page (inline asm).
         .target(name: "XenHypercallPage", cSettings: kernelBuild ? [.unsafeFlags(kernelCFlags)] : []),
         // The other hand-written primitives: barriers and single accesses to memory a peer can write.
@@ -80,6 +83,10 @@ let package = Package(
         // The rings against the C reference, against themselves on two threads, and against a
         // hostile peer.
         .testTarget(name: "RingTests", dependencies: ["XenABI", "RingReference"]),
+        // Every XenDevices driver specialised for the kernel (Embedded), built by scripts/test.
+        .target(name: "XenDevicesProbe", dependencies: ["XenDevices", "XenABI"], path: "Tests/XenDevicesProbe"),
+        // The device layer against a simulated platform and a scriptable, hostile xenstored.
+        .testTarget(name: "XenDevicesTests", dependencies: ["XenDevices", "XenABI"]),
     ] + (kernelBuild ? kernelTargets : []),
     swiftLanguageModes: [.v5]
 )

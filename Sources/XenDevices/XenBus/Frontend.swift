@@ -1,0 +1,314 @@
+// The frontend's side of xenbus, one state machine for every device kind (XenBusDeviceKind says
+// where kinds differ). It reads the frontend directory's `backend` and `backend-id`, watches the
+// backend's `state`, and tells the driver what to do through actions: publish its rings when
+// the backend is ready, use them once it is connected, stop when it closes or vanishes. The
+// driver answers with `publish(_:)` and `released()`. It never waits: `advance` says what for.
+import XenABI
+
+public enum XenBusFrontendAction: Equatable {
+    /// The backend is ready: set up the rings and event channels, then call `publish(_:)`. The
+    /// values of the kind's `keysBeforePublish`, in order, nil where the backend wrote none.
+    case publish(backendID: domid_t, backendValues: [[UInt8]?])
+    /// Both ends are connected: the values of the kind's `keysAtConnect`, in order.
+    case connected(backendValues: [[UInt8]?])
+    /// Stop using the rings and end the grants (waiting out any the backend still maps,
+    /// XSA-396), then call `released()`. The error says why, when it was not an orderly close.
+    case closing(XenStoreError?)
+    /// The device is closed: the frontend is finished.
+    case closed
+}
+
+public struct XenBusFrontend: ~Copyable {
+    enum Phase: Equatable {
+        case readingFrontend
+        /// Watching the backend; waiting for it to be ready.
+        case initialising
+        case readingKeysBeforePublish
+        case awaitingDriver
+        case publishing
+        /// Our rings are out; waiting for the backend to connect.
+        case published
+        case readingKeysAtConnect
+        case connected
+        case awaitingRelease
+        case closed
+    }
+
+    public let kind: XenBusDeviceKind
+    /// The frontend directory (`device/vif/0`, relative to /local/domain/<our domid>).
+    public let path: XenStorePath
+    /// Our state as last written.
+    public private(set) var state: xenbus_state = .XenbusStateInitialising
+    /// The backend's state as last read; `nil` before the first read.
+    public private(set) var backendState: xenbus_state?
+    public private(set) var backendID: domid_t?
+    public private(set) var backendPath: XenStorePath?
+
+    var phase: Phase = .readingFrontend
+    var reads: [XenStoreRequestID] = []
+    var readsSubmitted = false
+    var backendWatch: XenStoreWatchID?
+    var stateRead: XenStoreRequestID?
+    var stateReadWanted = false
+    var backendGone = false
+    var stateWrites: [XenStoreRequestID] = []
+    var transaction: XenStoreTransaction?
+    var arrived: [(id: XenStoreRequestID, reply: Result<XenStoreReply, XenStoreError>)] = []
+    var actions: [XenBusFrontendAction] = []
+
+    /// `path` is the frontend directory discovery found (`device/<kind>/<id>`).
+    public init(kind: XenBusDeviceKind, path: XenStorePath) {
+        self.kind = kind
+        self.path = path
+    }
+
+    /// The next thing the driver must do, if any.
+    public mutating func takeAction() -> XenBusFrontendAction? {
+        actions.isEmpty ? nil : actions.removeFirst()
+    }
+
+    /// The driver's rings are set up: writes its keys (relative to the frontend directory:
+    /// `tx-ring-ref`, `queue-0/event-channel`) and the kind's published state in one transaction.
+    public mutating func publish(_ keys: [(key: [UInt8], value: [UInt8])]) throws(XenStoreError) {
+        guard phase == .awaitingDriver else { return }
+        var operations: [XenStoreTransaction.Operation] = []
+        for (key, value) in keys {
+            operations.append(.write(try XenStorePath(validating: path.bytes + [UInt8(ascii: "/")] + key), value))
+        }
+        operations.append(.write(path.appending("state"), kind.publishedState.value))
+        transaction = XenStoreTransaction(operations)
+        phase = .publishing
+    }
+
+    /// Closes from our side (the driver is going away, or discovery saw the device removed).
+    public mutating func close() { beginClosing(nil) }
+
+    /// The driver has stopped and every grant has ended: the frontend says Closed.
+    public mutating func released() {
+        guard phase == .awaitingRelease else { return }
+        phase = .closed
+    }
+
+    /// Moves on with whatever the store has brought. Call after the store's `handleEvent`.
+    public mutating func advance<P: XenPlatform>(store: inout XenStoreClient<P>) -> XenWait {
+        if case .failed = store.connection, phase != .closed, phase != .awaitingRelease {
+            beginClosing(.disconnected)
+        }
+        collectStateWrites(store: &store)
+        if phase != .closed && phase != .awaitingRelease { followBackend(store: &store) }
+        var wait = XenWait.event
+        switch phase {
+        case .readingFrontend:
+            wait = readFrontend(store: &store)
+        case .readingKeysBeforePublish, .readingKeysAtConnect:
+            wait = readBackendKeys(store: &store)
+        case .publishing:
+            wait = runPublish(store: &store)
+        case .awaitingRelease, .closed:
+            writeClosingStates(store: &store)
+        default:
+            break
+        }
+        if !actions.isEmpty { return .ready }
+        return wait
+    }
+
+    // MARK: the steps
+
+    mutating func readFrontend<P: XenPlatform>(store: inout XenStoreClient<P>) -> XenWait {
+        if !readsSubmitted {
+            guard let a = submit(.read(path.appending("backend")), store: &store) else { return .event }
+            guard let b = submit(.read(path.appending("backend-id")), store: &store) else { store.cancel(a); return .event }
+            reads = [a, b]
+            readsSubmitted = true
+        }
+        guard let values = collectReads(store: &store) else { return .event }
+        readsSubmitted = false
+        // Hostile values in keys: the backend id must be a real domain, and the backend's
+        // directory where the toolstack puts it for that domain (/local/domain/B/backend/...).
+        guard let backendValue = values[0], let idValue = values[1],
+              let id = xenParseDecimal(idValue, maximum: UInt64(DOMID_FIRST_RESERVED) - 1),
+              let backend = try? XenStorePath(validating: backendValue),
+              backend.bytes.starts(with: Self.backendPrefix(domain: domid_t(id))) else {
+            beginClosing(.invalidValue)
+            return .ready
+        }
+        backendID = domid_t(id)
+        backendPath = backend
+        do throws(XenStoreError) {
+            backendWatch = try store.watch(backend.appending("state"))
+        } catch {
+            beginClosing(error)
+            return .ready
+        }
+        phase = .initialising
+        return .event
+    }
+
+    /// Reads the backend's `state` after each event on its watch (the first fires at once), one
+    /// read at a time, and reacts to what it says.
+    mutating func followBackend<P: XenPlatform>(store: inout XenStoreClient<P>) {
+        guard let watch = backendWatch, let backend = backendPath else { return }
+        while store.takeWatchEvent(watch) != nil { stateReadWanted = true }
+        if let id = stateRead, let reply = store.takeReply(id) {
+            stateRead = nil
+            switch reply {
+            case .success(.value(let value)):
+                guard let s = xenbus_state(parsing: value) else { beginClosing(.invalidValue); return }
+                backendState = s
+                react(to: s)
+            case .failure(.daemon(.XEN_ENOENT)):
+                // The backend's directory is gone: before we ever saw it, the toolstack is not done
+                // yet; after, the backend vanished.
+                if backendState != nil { backendGone = true; beginClosing(nil) }
+            case .success: beginClosing(.malformedReply)
+            case .failure(let error): beginClosing(error)
+            }
+        }
+        if stateRead == nil && stateReadWanted && phase != .closed && phase != .awaitingRelease {
+            if let id = submit(.read(backend.appending("state")), store: &store) {
+                stateRead = id
+                stateReadWanted = false
+            }
+        }
+    }
+
+    /// What a backend state means for us. Skipped states are tolerated (a backend may go from
+    /// Initialising to Connected); a backend going back (Connected to InitWait) is ignored, as
+    /// Linux's netfront does; Reconfiguring is not supported and ignored.
+    mutating func react(to backend: xenbus_state) {
+        switch backend {
+        case .XenbusStateClosing, .XenbusStateClosed:
+            beginClosing(nil)
+        case .XenbusStateUnknown where phase != .initialising:
+            // Unknown once we have published: the backend has been torn down under us.
+            beginClosing(nil)
+        default:
+            if phase == .initialising && kind.backendReady(backend) {
+                phase = .readingKeysBeforePublish
+            } else if phase == .published && backend == .XenbusStateConnected {
+                phase = .readingKeysAtConnect
+            }
+        }
+    }
+
+    mutating func readBackendKeys<P: XenPlatform>(store: inout XenStoreClient<P>) -> XenWait {
+        guard let backend = backendPath else { return .event }
+        let keys = phase == .readingKeysBeforePublish ? kind.keysBeforePublish : kind.keysAtConnect
+        if !readsSubmitted {
+            guard store.requestsInFlight + keys.count <= XenStoreClient<P>.maxInFlight else { return .event }
+            reads = []
+            for key in keys {
+                guard let id = submit(.read(backend.appending(key)), store: &store) else {
+                    for id in reads { store.cancel(id) }
+                    reads = []
+                    return .event
+                }
+                reads.append(id)
+            }
+            readsSubmitted = true
+        }
+        guard let values = collectReads(store: &store) else { return .event }
+        readsSubmitted = false
+        if phase == .readingKeysBeforePublish {
+            phase = .awaitingDriver
+            actions.append(.publish(backendID: backendID ?? 0, backendValues: values))
+        } else {
+            phase = .connected
+            if state != .XenbusStateConnected { writeState(.XenbusStateConnected, store: &store) }
+            actions.append(.connected(backendValues: values))
+        }
+        return .ready
+    }
+
+    mutating func runPublish<P: XenPlatform>(store: inout XenStoreClient<P>) -> XenWait {
+        guard transaction != nil else { return .event }
+        switch transaction!.advance(store: &store) {
+        case .waiting(let wait):
+            return wait
+        case .committed:
+            transaction = nil
+            state = kind.publishedState
+            phase = .published
+            // The backend may have connected while we published (a backend that skipped states).
+            if let b = backendState { react(to: b) }
+            return .ready
+        case .failed(let error):
+            transaction = nil
+            beginClosing(error)
+            return .ready
+        }
+    }
+
+    /// Every outstanding read's value, once all have come: nil where the key does not exist
+    /// (ENOENT); any other failure closes the device.
+    mutating func collectReads<P: XenPlatform>(store: inout XenStoreClient<P>) -> [[UInt8]?]? {
+        for id in reads where !arrived.contains(where: { $0.id == id }) {
+            if let reply = store.takeReply(id) { arrived.append((id, reply)) }
+        }
+        guard arrived.count == reads.count else { return nil }
+        var values: [[UInt8]?] = []
+        for id in reads {
+            switch arrived.first(where: { $0.id == id })!.reply {
+            case .success(.value(let v)): values.append(v)
+            case .failure(.daemon(.XEN_ENOENT)): values.append(nil)
+            case .success: beginClosing(.malformedReply); return nil
+            case .failure(let error): beginClosing(error); return nil
+            }
+        }
+        arrived = []
+        reads = []
+        return values
+    }
+
+    mutating func beginClosing(_ reason: XenStoreError?) {
+        guard phase != .closed && phase != .awaitingRelease else { return }
+        phase = .awaitingRelease
+        transaction = nil
+        reads = []
+        readsSubmitted = false
+        arrived = []
+        actions.append(.closing(reason))
+    }
+
+    /// Says Closing, then (once released) Closed, one write each; unless the backend is gone:
+    /// writing then would recreate nodes the toolstack is removing. Drops the backend watch.
+    mutating func writeClosingStates<P: XenPlatform>(store: inout XenStoreClient<P>) {
+        if let watch = backendWatch { store.unwatch(watch); backendWatch = nil }
+        if let id = stateRead { store.cancel(id); stateRead = nil }
+        let wanted: xenbus_state = phase == .closed ? .XenbusStateClosed : .XenbusStateClosing
+        guard state != wanted else { return }
+        if backendGone || store.connection != .connected {
+            state = wanted
+        } else {
+            writeState(wanted, store: &store)
+        }
+        if state == .XenbusStateClosed { actions.append(.closed) }
+    }
+
+    mutating func writeState<P: XenPlatform>(_ new: xenbus_state, store: inout XenStoreClient<P>) {
+        guard let id = submit(.write(path.appending("state"), new.value), store: &store) else { return }
+        state = new
+        stateWrites.append(id)
+    }
+
+    mutating func collectStateWrites<P: XenPlatform>(store: inout XenStoreClient<P>) {
+        var i = 0
+        while i < stateWrites.count {
+            guard let reply = store.takeReply(stateWrites[i]) else { i += 1; continue }
+            stateWrites.remove(at: i)
+            if case .failure(let error) = reply { beginClosing(error) }
+        }
+    }
+
+    func submit<P: XenPlatform>(_ request: XenStoreRequest, store: inout XenStoreClient<P>) -> XenStoreRequestID? {
+        try? store.submit(request)
+    }
+
+    static func backendPrefix(domain: domid_t) -> [UInt8] {
+        var prefix: [UInt8] = [UInt8]("/local/domain/")
+        prefix.appendDecimal(UInt64(domain))
+        prefix.append("/backend/")
+        return prefix
+    }
+}

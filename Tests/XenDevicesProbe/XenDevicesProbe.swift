@@ -1,0 +1,50 @@
+// Every generic driver of XenDevices specialised over a stand-in platform, so that scripts/test
+// compiles all of them in Embedded Swift for x86_64-unknown-none-elf (generic code is only
+// compiled where it is specialised) and the objects show what the kernel will pay for them.
+import XenABI
+import XenDevices
+
+public struct ProbePlatform: XenPlatform {
+    public init() {}
+    public var domainID: domid_t { 1 }
+    @inline(never) public func allocatePage() throws(XenPlatformError) -> XenPage { throw .outOfPages }
+    @inline(never) public func freePage(_ page: XenPage) {}
+    @inline(never) public func grantAccess(to domain: domid_t, frame: UInt64, readOnly: Bool) throws(XenPlatformError) -> grant_ref_t { 8 }
+    @inline(never) public func endAccess(_ ref: grant_ref_t) -> XenGrantEnd { .ended }
+    @inline(never) public func mapGrant(from domain: domid_t, ref: grant_ref_t, readOnly: Bool) throws(XenPlatformError) -> XenGrantMapping { throw .unsupported }
+    @inline(never) public func unmapGrant(_ mapping: XenGrantMapping) throws(XenPlatformError) { throw .unsupported }
+    @inline(never) public func copyGrant(from source: XenGrantCopyEnd, to destination: XenGrantCopyEnd, length: UInt16) throws(XenPlatformError) { throw .unsupported }
+    @inline(never) public func allocateUnboundPort(for remote: domid_t) throws(XenPlatformError) -> evtchn_port_t { 3 }
+    @inline(never) public func bindInterdomain(remote: domid_t, remotePort: evtchn_port_t) throws(XenPlatformError) -> evtchn_port_t { 4 }
+    @inline(never) public func notify(_ port: evtchn_port_t) {}
+    @inline(never) public func closePort(_ port: evtchn_port_t) {}
+    @inline(never) public func now() -> UInt64 { 0 }
+}
+
+/// What a kernel's event loop does with the store port and two vifs.
+public func probeXenStoreAndXenBus(_ page: UnsafeMutableRawPointer) -> Bool {
+    guard var store = try? XenStoreClient(interface: page, port: 1, platform: ProbePlatform()) else { return false }
+    var discovery = XenBusDiscovery(kind: .vif)
+    var vif = XenBusFrontend(kind: .vif, path: XenStorePath("device/vif/0"))
+    var vbd = XenBusFrontend(kind: .vbd, path: XenStorePath("device/vbd/768"))
+    var transaction = XenStoreTransaction([.write(XenStorePath("data/x"), [UInt8]("1"))])
+    var wait = store.handleEvent()
+    wait = wait.sooner(discovery.advance(store: &store))
+    wait = wait.sooner(vif.advance(store: &store))
+    wait = wait.sooner(vbd.advance(store: &store))
+    while let change = discovery.takeChange() { if case .added = change { wait = .ready } }
+    while let action = vif.takeAction() {
+        if case .publish = action { try? vif.publish([([UInt8]("tx-ring-ref"), [UInt8]("8"))]) }
+        if case .closing = action { vif.released() }
+    }
+    if case .committed = transaction.advance(store: &store) { wait = .ready }
+    if let id = try? store.submit(.read(XenStorePath("name"))), case .success(.value(let v))? = store.takeReply(id) { return v.isEmpty }
+    return wait == .event
+}
+
+public func probeXenConsole(_ page: UnsafeMutableRawPointer, _ bytes: UnsafeRawBufferPointer, _ input: UnsafeMutableRawBufferPointer) -> Int {
+    guard var console = try? XenConsole(interface: page, port: 2, platform: ProbePlatform()) else { return -1 }
+    _ = console.write(bytes)
+    _ = console.handleEvent()
+    return console.read(into: input) + Int(console.bytesLost)
+}
