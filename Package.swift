@@ -105,7 +105,7 @@ var kernelTargets: [Target] {
             swiftSettings: embedded + [.unsafeFlags(["-Xllvm", "-disable-loop-idiom-all"])]),
         .executableTarget(
             name: "GuestKernel",
-            dependencies: ["XenABI", "GuestKernelBoot", "GuestKernelRuntime"],
+            dependencies: ["XenABI", "XenDevices", "GuestKernelBoot", "GuestKernelRuntime"],
             swiftSettings: embedded + (Context.environment["XENSWIFT_INJECT_FAILURE"] == "1" ? [.define("GUEST_INJECT_FAILURE")] : []),
             linkerSettings: [.unsafeFlags([
                 "-Xclang-linker", "-nostdlib", "-Xclang-linker", "-static", "-Xclang-linker", "-fuse-ld=lld",

@@ -46,6 +46,9 @@ public enum XenPlatformError: Error, Equatable {
     case outOfPages
     /// No free grant entry.
     case outOfGrantEntries
+    /// The grant operation's own status (`GNTST_*`, a `GrantStatus`) though the hypercall
+    /// returned 0: a peer's grant that does not exist, is not for us, or is read-only.
+    case grantStatus(Int16)
     /// This platform does not implement the operation (a frontend-only kernel and grant mapping).
     case unsupported
 }

@@ -43,6 +43,13 @@ struct Build: ParsableCommand {
         var env = ProcessInfo.processInfo.environment
         env["XENSWIFT_KERNEL"] = "1"
         if injectFailure { env["XENSWIFT_INJECT_FAILURE"] = "1" }
+        // SwiftPM does not know the link depends on the linker script: relink when it changed.
+        let elfPath = dir.appendingPathComponent("x86_64-unknown-none-elf/release/GuestKernel").path
+        let script = root.appendingPathComponent("Sources/GuestKernelBoot/kernel.ld").path
+        if let built = try? FileManager.default.attributesOfItem(atPath: elfPath)[.modificationDate] as? Date,
+           let edited = try? FileManager.default.attributesOfItem(atPath: script)[.modificationDate] as? Date, edited > built {
+            try? FileManager.default.removeItem(atPath: elfPath)
+        }
         let swift = Process()
         swift.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         swift.arguments = ["swift", "build", "-c", "release", "--scratch-path", dir.path,

@@ -1,7 +1,7 @@
 // What the kernel does, chosen by its command line (start_info.cmd_line: xl's `extra=`, a dom0's
 // module arguments): words separated by spaces.
 //   (empty)          every self-test group, then power off with the verdict
-//   tests=G1,G2,...  only these self-test groups (SelfTests.groups names them; `none` for none)
+//   tests=G1,G2,...  only these self-test groups (SelfTests.run names them; `none` for none)
 //   timings          each self-test's time as a `guest: figure` line
 import XenABI
 

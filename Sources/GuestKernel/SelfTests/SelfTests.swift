@@ -11,6 +11,7 @@ enum SelfTests {
         group("events", EventTests.run)
         group("timer", EventTests.timerWakesAtItsDeadline)
         group("grants", GrantTests.run)
+        group("platform", PlatformTests.run)
         group("ring", RingSelfTest.run)
         group("traps", TrapTests.run)
         #if GUEST_INJECT_FAILURE
