@@ -79,6 +79,17 @@ struct TransactionTests {
         #expect(end?.payload == bytes("F") + [0])
     }
 
+    @Test("a transaction of more writes than may be in flight goes out as replies free slots")
+    func moreWritesThanSlots() {
+        var s = Connected()
+        let many = (0..<40).map { XenStoreTransaction.Operation.write(path("device/vif/0/queue-\($0)/event-channel"), bytes("\($0)")) }
+        var t = XenStoreTransaction(many)
+        var deadlines: [UInt64] = []
+        #expect(run(&t, &s, deadlines: &deadlines) == .committed)
+        #expect(s.daemon.value("device/vif/0/queue-39/event-channel") == "39")
+        #expect(t.attempts == 1)
+    }
+
     @Test("a malformed transaction id is refused")
     func badTransactionID() {
         var s = Connected()

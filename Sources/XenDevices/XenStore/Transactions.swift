@@ -21,7 +21,7 @@ public struct XenStoreTransaction: ~Copyable {
     enum Phase {
         case idle
         case starting(XenStoreRequestID)
-        case running(transaction: UInt32, pending: [XenStoreRequestID])
+        case running(transaction: UInt32, pending: [XenStoreRequestID], next: Int)
         /// Ending with commit, or discarding after `error` (the error is reported once discarded).
         case ending(XenStoreRequestID, error: XenStoreError?)
         case backingOff(until: UInt64)
@@ -62,24 +62,25 @@ public struct XenStoreTransaction: ~Copyable {
                 guard let reply = store.takeReply(id) else { return .waiting(.event) }
                 switch reply {
                 case .success(.transaction(let tx)):
-                    var pending: [XenStoreRequestID] = []
-                    for operation in operations {
-                        do throws(XenStoreError) {
-                            pending.append(try store.submit(Self.request(operation, transaction: tx)))
-                        } catch {
-                            for id in pending { store.cancel(id) }
-                            end(tx, store: &store, error: error)
-                            break
-                        }
-                    }
-                    if case .starting = phase { phase = .running(transaction: tx, pending: pending) }
+                    phase = .running(transaction: tx, pending: [], next: 0)
                 case .success:
                     phase = .done(.failed(.malformedReply))
                 case .failure(let error):
                     phase = retryable(error) ? .backingOff(until: backoffDeadline(store.platform.now())) : .done(.failed(error))
                 }
-            case .running(let tx, var pending):
+            case .running(let tx, var pending, var next):
+                // Operations go out as request slots allow: a transaction may hold more writes
+                // than the client lets be in flight (a multi-queue vif's keys).
                 var failure: XenStoreError?
+                while next < operations.count {
+                    do throws(XenStoreError) {
+                        pending.append(try store.submit(Self.request(operations[next], transaction: tx)))
+                        next += 1
+                    } catch {
+                        if error != .tooManyRequests { failure = error }
+                        break
+                    }
+                }
                 var i = 0
                 while i < pending.count {
                     guard let reply = store.takeReply(pending[i]) else { i += 1; continue }
@@ -93,10 +94,10 @@ public struct XenStoreTransaction: ~Copyable {
                 if let failure {
                     for id in pending { store.cancel(id) }
                     end(tx, store: &store, error: failure)
-                } else if pending.isEmpty {
+                } else if pending.isEmpty && next == operations.count {
                     end(tx, store: &store, error: nil)
                 } else {
-                    phase = .running(transaction: tx, pending: pending)
+                    phase = .running(transaction: tx, pending: pending, next: next)
                     return .waiting(.event)
                 }
             case .ending(let id, let error):
