@@ -20,7 +20,7 @@ swift build --scratch-path "$scratch" -c release --triple x86_64-unknown-none-el
   -Xswiftc -Xcc -Xswiftc -fno-pic -Xswiftc -Xcc -Xswiftc -mno-red-zone -Xswiftc -Xcc -Xswiftc -fomit-frame-pointer >/dev/null
 bin=$(swift build --scratch-path "$scratch" -c release --triple x86_64-unknown-none-elf --show-bin-path)
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] && cp "$work"/*.elf "$KEEP"/ ; rm -rf "$work"' EXIT
 objects=$(find "$bin/XenDevicesProbe.build" "$bin/XenDevices.build" "$bin/XenABI.build" -name '*.o' | sort)
 
 # The runtime the kernel provides (GuestKernelRuntime), as stubs that cost nothing.

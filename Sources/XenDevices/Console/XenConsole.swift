@@ -15,7 +15,7 @@ public struct XenConsole<Platform: XenPlatform>: ~Copyable {
     /// Bytes held while the ring is full, at most.
     public static var holdLimit: Int { 4096 }
 
-    var held: [UInt8] = []
+    var held = XenByteBuffer(capacity: holdLimit)
     var heldSince: UInt64 = 0
     /// Output dropped: the hold buffer was full, its time ran out, or the ring failed.
     public private(set) var bytesLost: UInt64 = 0
@@ -30,6 +30,7 @@ public struct XenConsole<Platform: XenPlatform>: ~Copyable {
     }
 
     /// Writes what fits and holds the rest (in order, behind what is held already).
+    @inline(never)
     public mutating func write(_ bytes: UnsafeRawBufferPointer) -> XenWait {
         guard failure == nil else { bytesLost &+= UInt64(bytes.count); return .event }
         var rest = bytes
@@ -39,9 +40,8 @@ public struct XenConsole<Platform: XenPlatform>: ~Copyable {
             guard failure == nil else { bytesLost &+= UInt64(rest.count); return .event }
             if !rest.isEmpty { heldSince = platform.now() }
         }
-        let room = Self.holdLimit - held.count
-        held.append(contentsOf: rest.prefix(room))
-        if rest.count > room { bytesLost &+= UInt64(rest.count - room) }
+        let kept = held.append(rest)
+        if rest.count > kept { bytesLost &+= UInt64(rest.count - kept) }
         return wait
     }
 
@@ -50,9 +50,10 @@ public struct XenConsole<Platform: XenPlatform>: ~Copyable {
     }
 
     /// Moves held output into the ring; drops it once it has waited `holdTime`.
+    @inline(never)
     public mutating func handleEvent() -> XenWait {
         guard failure == nil, !held.isEmpty else { return .event }
-        let n = held.withUnsafeBytes { put($0) }
+        let n = put(held.bytes)
         held.removeFirst(n)
         if n > 0 { heldSince = platform.now() }
         if !held.isEmpty && platform.now() &- heldSince >= holdTime {
@@ -63,6 +64,7 @@ public struct XenConsole<Platform: XenPlatform>: ~Copyable {
     }
 
     /// Reads input that has arrived, up to `buffer.count` bytes.
+    @inline(never)
     public mutating func read(into buffer: UnsafeMutableRawBufferPointer) -> Int {
         guard failure == nil else { return 0 }
         do {

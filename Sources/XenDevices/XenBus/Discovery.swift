@@ -24,15 +24,18 @@ public struct XenBusDiscovery: ~Copyable {
     var listingWanted = false
     var changes: [XenBusDiscoveryChange] = []
 
+    @inline(never)
     public init(kind: XenBusDeviceKind) {
         directory = XenStorePath("device").appending(kind.name)
     }
 
+    @inline(never)
     public mutating func takeChange() -> XenBusDiscoveryChange? {
         changes.isEmpty ? nil : changes.removeFirst()
     }
 
     /// Sets the watch on the first call; lists the directory after every event on it.
+    @inline(never)
     public mutating func advance<P: XenPlatform>(store: inout XenStoreClient<P>) -> XenWait {
         if watch == nil {
             guard let id = try? store.watch(directory) else { return .event }

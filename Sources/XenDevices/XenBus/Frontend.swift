@@ -45,24 +45,31 @@ public struct XenBusFrontend: ~Copyable {
     public private(set) var backendPath: XenStorePath?
 
     var phase: Phase = .readingFrontend
-    var reads: [XenStoreRequestID] = []
+    /// The reads of one step (the frontend's keys, or the backend's): their requests, which have
+    /// come, their values, and the first failure in their order.
+    var reads: [UInt32] = []
     var readsSubmitted = false
+    var readsArrived: UInt32 = 0
+    var readValues: [[UInt8]?] = []
+    var readFailure: XenStoreError?
+    var readFailureIndex = 0
     var backendWatch: XenStoreWatchID?
     var stateRead: XenStoreRequestID?
     var stateReadWanted = false
     var backendGone = false
-    var stateWrites: [XenStoreRequestID] = []
+    var stateWrites: [UInt32] = []
     var transaction: XenStoreTransaction?
-    var arrived: [(id: XenStoreRequestID, reply: Result<XenStoreReply, XenStoreError>)] = []
     var actions: [XenBusFrontendAction] = []
 
     /// `path` is the frontend directory discovery found (`device/<kind>/<id>`).
+    @inline(never)
     public init(kind: XenBusDeviceKind, path: XenStorePath) {
         self.kind = kind
         self.path = path
     }
 
     /// The next thing the driver must do, if any.
+    @inline(never)
     public mutating func takeAction() -> XenBusFrontendAction? {
         actions.isEmpty ? nil : actions.removeFirst()
     }
@@ -90,6 +97,7 @@ public struct XenBusFrontend: ~Copyable {
     }
 
     /// Moves on with whatever the store has brought. Call after the store's `handleEvent`.
+    @inline(never)
     public mutating func advance<P: XenPlatform>(store: inout XenStoreClient<P>) -> XenWait {
         if case .failed = store.connection, phase != .closed, phase != .awaitingRelease {
             beginClosing(.disconnected)
@@ -115,15 +123,10 @@ public struct XenBusFrontend: ~Copyable {
 
     // MARK: the steps
 
+    static var frontendKeys: [StaticString] { ["backend", "backend-id"] }
+
     mutating func readFrontend<P: XenPlatform>(store: inout XenStoreClient<P>) -> XenWait {
-        if !readsSubmitted {
-            guard let a = submit(.read(path.appending("backend")), store: &store) else { return .event }
-            guard let b = submit(.read(path.appending("backend-id")), store: &store) else { store.cancel(a); return .event }
-            reads = [a, b]
-            readsSubmitted = true
-        }
-        guard let values = collectReads(store: &store) else { return .event }
-        readsSubmitted = false
+        guard let values = readKeys(of: path, Self.frontendKeys, store: &store) else { return .event }
         // Hostile values in keys: the backend id must be a real domain, and the backend's
         // directory where the toolstack puts it for that domain (/local/domain/B/backend/...).
         guard let backendValue = values[0], let idValue = values[1],
@@ -147,22 +150,30 @@ public struct XenBusFrontend: ~Copyable {
 
     /// Reads the backend's `state` after each event on its watch (the first fires at once), one
     /// read at a time, and reacts to what it says.
+    @inline(never)
     mutating func followBackend<P: XenPlatform>(store: inout XenStoreClient<P>) {
         guard let watch = backendWatch, let backend = backendPath else { return }
         while store.takeWatchEvent(watch) != nil { stateReadWanted = true }
-        if let id = stateRead, let reply = store.takeReply(id) {
-            stateRead = nil
-            switch reply {
-            case .success(.value(let value)):
+        if let id = stateRead {
+            let outcome = store.takeOutcome(id)
+            switch outcome {
+            case .pending: break
+            case .value(let value):
+                stateRead = nil
                 guard let s = xenbus_state(parsing: value) else { beginClosing(.invalidValue); return }
                 backendState = s
                 react(to: s)
-            case .failure(.daemon(.XEN_ENOENT)):
+            case .failed(.daemon(.XEN_ENOENT)):
+                stateRead = nil
                 // The backend's directory is gone: before we ever saw it, the toolstack is not done
                 // yet; after, the backend vanished.
                 if backendState != nil { backendGone = true; beginClosing(nil) }
-            case .success: beginClosing(.malformedReply)
-            case .failure(let error): beginClosing(error)
+            case .ok:
+                stateRead = nil
+                beginClosing(.malformedReply)
+            case .failed(let error):
+                stateRead = nil
+                beginClosing(error)
             }
         }
         if stateRead == nil && stateReadWanted && phase != .closed && phase != .awaitingRelease {
@@ -195,21 +206,7 @@ public struct XenBusFrontend: ~Copyable {
     mutating func readBackendKeys<P: XenPlatform>(store: inout XenStoreClient<P>) -> XenWait {
         guard let backend = backendPath else { return .event }
         let keys = phase == .readingKeysBeforePublish ? kind.keysBeforePublish : kind.keysAtConnect
-        if !readsSubmitted {
-            guard store.requestsInFlight + keys.count <= XenStoreClient<P>.maxInFlight else { return .event }
-            reads = []
-            for key in keys {
-                guard let id = submit(.read(backend.appending(key)), store: &store) else {
-                    for id in reads { store.cancel(id) }
-                    reads = []
-                    return .event
-                }
-                reads.append(id)
-            }
-            readsSubmitted = true
-        }
-        guard let values = collectReads(store: &store) else { return .event }
-        readsSubmitted = false
+        guard let values = readKeys(of: backend, keys, store: &store) else { return .event }
         if phase == .readingKeysBeforePublish {
             phase = .awaitingDriver
             actions.append(.publish(backendID: backendID ?? 0, backendValues: values))
@@ -240,34 +237,56 @@ public struct XenBusFrontend: ~Copyable {
         }
     }
 
-    /// Every outstanding read's value, once all have come: nil where the key does not exist
-    /// (ENOENT); any other failure closes the device.
-    mutating func collectReads<P: XenPlatform>(store: inout XenStoreClient<P>) -> [[UInt8]?]? {
-        for id in reads where !arrived.contains(where: { $0.id == id }) {
-            if let reply = store.takeReply(id) { arrived.append((id, reply)) }
-        }
-        guard arrived.count == reads.count else { return nil }
-        var values: [[UInt8]?] = []
-        for id in reads {
-            switch arrived.first(where: { $0.id == id })!.reply {
-            case .success(.value(let v)): values.append(v)
-            case .failure(.daemon(.XEN_ENOENT)): values.append(nil)
-            case .success: beginClosing(.malformedReply); return nil
-            case .failure(let error): beginClosing(error); return nil
+    /// Reads `directory/key` for every key, all at once (or none, while the request table has
+    /// no room for all), and returns their values once every one has come: nil where the key does
+    /// not exist (ENOENT). Any other failure closes the device (the first in the keys' order).
+    @inline(never)
+    mutating func readKeys<P: XenPlatform>(of directory: XenStorePath, _ keys: [StaticString], store: inout XenStoreClient<P>) -> [[UInt8]?]? {
+        if !readsSubmitted {
+            guard store.requestsInFlight + keys.count <= XenStoreClient<P>.maxInFlight else { return nil }
+            reads = []
+            for key in keys {
+                guard let id = submit(.read(directory.appending(key)), store: &store) else {
+                    for id in reads { store.cancel(XenStoreRequestID(rawValue: id)) }
+                    reads = []
+                    return nil
+                }
+                reads.append(id.rawValue)
             }
+            readsSubmitted = true
+            readsArrived = 0
+            readValues = Array(repeating: nil, count: keys.count)
+            readFailure = nil
         }
-        arrived = []
+        for i in 0..<reads.count where readsArrived & (1 << UInt32(i)) == 0 {
+            let outcome = store.takeOutcome(XenStoreRequestID(rawValue: reads[i]))
+            switch outcome {
+            case .pending: continue
+            case .value(let v): readValues[i] = v
+            case .failed(.daemon(.XEN_ENOENT)): break
+            case .ok: readFailed(i, .malformedReply)
+            case .failed(let error): readFailed(i, error)
+            }
+            readsArrived |= 1 << UInt32(i)
+        }
+        guard readsArrived == (reads.count == 32 ? UInt32.max : (1 << UInt32(reads.count)) - 1) else { return nil }
+        readsSubmitted = false
         reads = []
-        return values
+        if let failure = readFailure { beginClosing(failure); return nil }
+        return readValues
     }
 
+    mutating func readFailed(_ i: Int, _ error: XenStoreError) {
+        if readFailure == nil || i < readFailureIndex { readFailure = error; readFailureIndex = i }
+    }
+
+    @inline(never)
     mutating func beginClosing(_ reason: XenStoreError?) {
         guard phase != .closed && phase != .awaitingRelease else { return }
         phase = .awaitingRelease
         transaction = nil
         reads = []
         readsSubmitted = false
-        arrived = []
         actions.append(.closing(reason))
     }
 
@@ -286,18 +305,20 @@ public struct XenBusFrontend: ~Copyable {
         if state == .XenbusStateClosed { actions.append(.closed) }
     }
 
+    @inline(never)
     mutating func writeState<P: XenPlatform>(_ new: xenbus_state, store: inout XenStoreClient<P>) {
         guard let id = submit(.write(path.appending("state"), new.value), store: &store) else { return }
         state = new
-        stateWrites.append(id)
+        stateWrites.append(id.rawValue)
     }
 
     mutating func collectStateWrites<P: XenPlatform>(store: inout XenStoreClient<P>) {
         var i = 0
         while i < stateWrites.count {
-            guard let reply = store.takeReply(stateWrites[i]) else { i += 1; continue }
+            let outcome = store.takeOutcome(XenStoreRequestID(rawValue: stateWrites[i]))
+            if case .pending = outcome { i += 1; continue }
             stateWrites.remove(at: i)
-            if case .failure(let error) = reply { beginClosing(error) }
+            if case .failed(let error) = outcome { beginClosing(error) }
         }
     }
 

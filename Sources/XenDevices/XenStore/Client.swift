@@ -44,20 +44,36 @@ public struct XenStoreClient<Platform: XenPlatform>: ~Copyable {
     /// Messages handled per `handleEvent`, so a storm cannot keep the caller from its other work
     /// (the same bound on work per round the event loop puts on every port, XSA-391).
     public static var messagesPerEvent: Int { 64 }
+    /// Request and reply slots: every request in flight has one, and keeps it, with its result,
+    /// until its owner takes the reply. A reply never collected is dropped, oldest first, when a
+    /// new request needs its slot.
+    static var slotCount: Int { 32 }
+    /// Request bytes queued before the ring takes them: two whole requests at least, so one
+    /// of XENSTORE_PAYLOAD_MAX always fits behind a smaller one. A full queue refuses a request
+    /// with `.tooManyRequests`, as a full request table does.
+    static var outgoingCapacity: Int { 2 * (16 + Int(XENSTORE_PAYLOAD_MAX)) }
 
     enum Owner: Equatable { case caller, watch(XenStoreWatchID), nobody }
-    struct InFlight {
-        let id: UInt32
-        let type: xsd_sockmsg_type
-        let transaction: UInt32
-        let deadline: UInt64
-        var owner: Owner
+    struct Slot {
+        /// 0: the slot is free.
+        var id: UInt32 = 0
+        var type = xsd_sockmsg_type()
+        var transaction: UInt32 = 0
+        var deadline: UInt64 = 0
+        var owner = Owner.nobody
+        /// The reply came (or the request failed): `result` holds it for the caller.
+        var finished = false
+        /// When it finished, to drop the oldest uncollected reply first.
+        var finishedOrder: UInt32 = 0
+        var result: Result<XenStoreReply, XenStoreError> = .success(.ok)
     }
 
-    var outgoing: [UInt8] = []
-    var incoming: [UInt8] = []
-    var inFlight: [InFlight] = []
-    var finished: [(id: UInt32, result: Result<XenStoreReply, XenStoreError>)] = []
+    var outgoing = XenByteBuffer(capacity: outgoingCapacity)
+    /// The message being assembled: a header and at most XENSTORE_PAYLOAD_MAX bytes.
+    var incoming = XenByteBuffer(capacity: 16 + Int(XENSTORE_PAYLOAD_MAX))
+    var slots = InlineArray<32, Slot>(repeating: Slot())
+    var inFlightCount = 0
+    var finishedCount: UInt32 = 0
     var watches = XenStoreWatches()
     var nextRequestID: UInt32 = 1
     public private(set) var connection: XenStoreConnection = .connected
@@ -85,39 +101,84 @@ public struct XenStoreClient<Platform: XenPlatform>: ~Copyable {
     @inline(never)
     mutating func submit(_ request: XenStoreRequest, owner: Owner) throws(XenStoreError) -> XenStoreRequestID {
         guard connection == .connected else { throw .disconnected }
-        guard inFlight.count < Self.maxInFlight else { throw .tooManyRequests }
+        guard inFlightCount < Self.maxInFlight else { throw .tooManyRequests }
+        guard request.payload.count <= Int(XENSTORE_PAYLOAD_MAX) else { throw .requestTooLong }
+        guard outgoing.room >= XenStoreWire.headerSize + request.payload.count else { throw .tooManyRequests }
         let id = nextRequestID
         nextRequestID = nextRequestID == UInt32.max ? 1 : nextRequestID + 1
-        outgoing.append(contentsOf: try request.encoded(requestID: id))
-        inFlight.append(InFlight(id: id, type: request.type, transaction: request.transaction,
-                                 deadline: platform.now() &+ requestTimeout, owner: owner))
+        var header = xsd_sockmsg(type: request.type.rawValue, req_id: id, tx_id: request.transaction, len: UInt32(request.payload.count))
+        _ = withUnsafeBytes(of: &header) { outgoing.append($0) }
+        _ = outgoing.append(request.payload)
+        let i = freeSlot()
+        slots[i] = Slot(id: id, type: request.type, transaction: request.transaction,
+                        deadline: platform.now() &+ requestTimeout, owner: owner)
+        inFlightCount += 1
         flush()
         return XenStoreRequestID(rawValue: id)
+    }
+
+    /// A free slot; failing that, the one whose uncollected reply is oldest (in flight are at
+    /// most `maxInFlight` of `slotCount`, so there is always one or the other).
+    @inline(never)
+    mutating func freeSlot() -> Int {
+        var oldest = -1
+        for i in 0..<Self.slotCount {
+            if slots[i].id == 0 { return i }
+            if slots[i].finished && (oldest < 0 || slots[i].finishedOrder &- slots[oldest].finishedOrder > UInt32.max / 2) { oldest = i }
+        }
+        return oldest
+    }
+
+    /// The slot of a request, in flight or finished.
+    @inline(never)
+    func slot(_ id: UInt32) -> Int? {
+        guard id != 0 else { return nil }
+        for i in 0..<Self.slotCount where slots[i].id == id { return i }
+        return nil
     }
 
     /// The reply, once it has come (or the request failed); nil while it is in flight.
     @inline(never)
     public mutating func takeReply(_ id: XenStoreRequestID) -> Result<XenStoreReply, XenStoreError>? {
-        guard let i = finished.firstIndex(where: { $0.id == id.rawValue }) else { return nil }
-        return finished.remove(at: i).result
+        guard let i = slot(id.rawValue), slots[i].finished, slots[i].owner == .caller else { return nil }
+        let result = slots[i].result
+        slots[i] = Slot()
+        return result
+    }
+
+    /// What the drivers want of a reply, in one shape: `.pending` while it is on its way, a READ's
+    /// value, `.ok`, or the failure (a reply of another shape is `.malformedReply`).
+    enum Outcome { case pending, ok, value([UInt8]), failed(XenStoreError) }
+
+    @inline(never)
+    mutating func takeOutcome(_ id: XenStoreRequestID) -> Outcome {
+        switch takeReply(id) {
+        case nil: return .pending
+        case .success(.ok)?: return .ok
+        case .success(.value(let v))?: return .value(v)
+        case .success?: return .failed(.malformedReply)
+        case .failure(let e)?: return .failed(e)
+        }
     }
 
     /// Forgets a request: its reply, when it comes, is dropped.
+    @inline(never)
     public mutating func cancel(_ id: XenStoreRequestID) {
-        if let i = inFlight.firstIndex(where: { $0.id == id.rawValue }) { inFlight[i].owner = .nobody }
-        finished.removeAll { $0.id == id.rawValue }
+        guard let i = slot(id.rawValue) else { return }
+        if slots[i].finished { slots[i] = Slot() } else { slots[i].owner = .nobody }
     }
 
-    public var requestsInFlight: Int { inFlight.count }
+    public var requestsInFlight: Int { inFlightCount }
 
     // MARK: watches
 
     /// Sets a watch on `path` (or a special `@...` path); its events, starting with the one a new
     /// watch fires at once, queue for this watch alone.
+    @inline(never)
     public mutating func watch(_ path: [UInt8]) throws(XenStoreError) -> XenStoreWatchID {
         guard XenStorePath.isValidWatchPath(path) else { throw .invalidPath }
         guard connection == .connected else { throw .disconnected }
-        guard inFlight.count < Self.maxInFlight else { throw .tooManyRequests }
+        guard inFlightCount < Self.maxInFlight else { throw .tooManyRequests }
         let watch = watches.add(path: path)
         _ = try submit(.watch(path, token: watch.token), owner: .watch(watch.id))
         return watch.id
@@ -126,6 +187,7 @@ public struct XenStoreClient<Platform: XenPlatform>: ~Copyable {
     public mutating func watch(_ path: XenStorePath) throws(XenStoreError) -> XenStoreWatchID { try watch(path.bytes) }
 
     /// Removes the watch at once (events still on their way are dropped) and tells the daemon.
+    @inline(never)
     public mutating func unwatch(_ id: XenStoreWatchID) {
         guard let watch = watches.remove(id) else { return }
         if connection == .connected { _ = try? submit(.unwatch(watch.path, token: watch.token), owner: .nobody) }
@@ -139,6 +201,7 @@ public struct XenStoreClient<Platform: XenPlatform>: ~Copyable {
 
     /// Moves bytes both ways, completes requests and queues watch events. Call it when the
     /// store's port fires and at the deadline it returns.
+    @inline(never)
     public mutating func handleEvent() -> XenWait {
         switch connection {
         case .failed: return .event
@@ -151,16 +214,16 @@ public struct XenStoreClient<Platform: XenPlatform>: ~Copyable {
         var handled = 0
         var consumed = false
         while connection == .connected, handled < Self.messagesPerEvent {
-            guard let message = receive(&consumed) else { break }
-            handle(message)
+            guard receive(&consumed) else { break }
+            handleMessage()
             handled += 1
         }
         if consumed { platform.notify(port) }  // the server may be waiting for room to reply
-        expireRequests()
+        let now = platform.now()
+        expireRequests(now)
         if connection != .connected { return .event }
         if handled == Self.messagesPerEvent { return .ready }
-        if let soonest = inFlight.map({ $0.deadline }).min() { return .deadline(soonest) }
-        return .event
+        return soonestDeadline()
     }
 
     /// Asks the server to reset the ring (XENSTORE_SERVER_FEATURE_RECONNECTION): everything in
@@ -178,66 +241,61 @@ public struct XenStoreClient<Platform: XenPlatform>: ~Copyable {
     }
 
     /// Writes queued request bytes; a request longer than the free space goes in pieces.
+    @inline(never)
     mutating func flush() {
         guard connection == .connected, !outgoing.isEmpty else { return }
-        // Array's closures rethrow untyped: the ring's typed error comes out through a Result.
-        let result = outgoing.withUnsafeBytes { bytes in Result { () throws(XenRingError) in try ring.write(bytes) } }
-        switch result {
-        case .success(let written):
+        do throws(XenRingError) {
+            let written = try ring.write(outgoing.bytes)
             guard written > 0 else { return }
             outgoing.removeFirst(written)
             platform.notify(port)
-        case .failure(let error):
+        } catch {
             ringFailed(error)
         }
     }
 
-    struct Message {
-        let header: xsd_sockmsg
-        let payload: ArraySlice<UInt8>
-    }
+    var incomingHeader: xsd_sockmsg { incoming.bytes.loadUnaligned(as: xsd_sockmsg.self) }
 
-    /// Reads the rest of the message being assembled; returns it once whole. A header whose
-    /// `len` is over XENSTORE_PAYLOAD_MAX is refused before a byte of its payload is read.
-    mutating func receive(_ consumed: inout Bool) -> Message? {
+    /// Reads the rest of the message being assembled into `incoming`; true once it is whole. A
+    /// header whose `len` is over XENSTORE_PAYLOAD_MAX is refused before a byte of its payload
+    /// is read.
+    @inline(never)
+    mutating func receive(_ consumed: inout Bool) -> Bool {
         let headerSize = XenStoreWire.headerSize
         while true {
             let need: Int
             if incoming.count < headerSize {
                 need = headerSize - incoming.count
             } else {
-                let header = incoming.withUnsafeBytes { $0.loadUnaligned(as: xsd_sockmsg.self) }
-                guard header.len <= UInt32(XENSTORE_PAYLOAD_MAX) else {
-                    fail(.oversizedReply(header.len))
-                    return nil
+                let len = incomingHeader.len
+                guard len <= UInt32(XENSTORE_PAYLOAD_MAX) else {
+                    fail(.oversizedReply(len))
+                    return false
                 }
-                need = headerSize + Int(header.len) - incoming.count
-                if need == 0 {
-                    let whole = incoming
-                    incoming.removeAll(keepingCapacity: true)
-                    return Message(header: header, payload: whole[headerSize...])
-                }
+                need = headerSize + Int(len) - incoming.count
+                if need == 0 { return true }
             }
-            let start = incoming.count
-            incoming.append(contentsOf: repeatElement(0, count: need))
-            let result = incoming.withUnsafeMutableBytes { buffer in
-                Result { () throws(XenRingError) in try ring.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[start...])) }
+            let got: Int
+            do throws(XenRingError) {
+                got = try ring.read(into: UnsafeMutableRawBufferPointer(rebasing: incoming.free[..<need]))
+            } catch {
+                ringFailed(error)
+                return false
             }
-            guard case .success(let got) = result else {
-                incoming.removeLast(need)
-                if case .failure(let error) = result { ringFailed(error) }
-                return nil
-            }
-            incoming.removeLast(need - got)
+            incoming.commit(got)
             if got > 0 { consumed = true }
-            if got < need { return nil }
+            if got < need { return false }
         }
     }
 
-    mutating func handle(_ message: Message) {
-        let header = message.header
+    /// Handles the whole message in `incoming`, then empties it.
+    @inline(never)
+    mutating func handleMessage() {
+        let header = incomingHeader
+        let payload = UnsafeRawBufferPointer(rebasing: incoming.bytes[XenStoreWire.headerSize...])
+        defer { incoming.removeAll() }
         if header.type == xsd_sockmsg_type.XS_WATCH_EVENT.rawValue {
-            guard let event = try? XenStoreWire.parseWatchEvent(message.payload) else {
+            guard let event = try? XenStoreWire.parseWatchEvent(raw: payload) else {
                 counters.refusedWatchEvents += 1
                 return
             }
@@ -249,28 +307,35 @@ public struct XenStoreClient<Platform: XenPlatform>: ~Copyable {
             }
             return
         }
-        guard let i = inFlight.firstIndex(where: { $0.id == header.req_id }) else {
+        guard let i = slot(header.req_id), !slots[i].finished else {
             counters.unsolicitedReplies += 1
             return
         }
-        let request = inFlight.remove(at: i)
         let result: Result<XenStoreReply, XenStoreError>
         // The reply carries the request's tx_id; TRANSACTION_START's request has none to echo.
-        if request.type != .XS_TRANSACTION_START && header.tx_id != request.transaction {
+        if slots[i].type != .XS_TRANSACTION_START && header.tx_id != slots[i].transaction {
             result = .failure(.mismatchedReply)
         } else {
             do throws(XenStoreError) {
-                result = .success(try XenStoreWire.parseReply(type: header.type, payload: message.payload, to: request.type))
+                result = .success(try XenStoreWire.parseReply(type: header.type, raw: payload, to: slots[i].type))
             } catch {
                 result = .failure(error)
             }
         }
-        complete(request, result)
+        complete(i, result)
     }
 
-    mutating func complete(_ request: InFlight, _ result: Result<XenStoreReply, XenStoreError>) {
-        switch request.owner {
-        case .caller: finished.append((request.id, result))
+    /// A request in flight has its result: the caller's waits in its slot, a watch's sets its status.
+    @inline(never)
+    mutating func complete(_ i: Int, _ result: Result<XenStoreReply, XenStoreError>) {
+        inFlightCount -= 1
+        switch slots[i].owner {
+        case .caller:
+            slots[i].finished = true
+            slots[i].finishedOrder = finishedCount
+            finishedCount &+= 1
+            slots[i].result = result
+            return
         case .watch(let id):
             switch result {
             case .success(.ok): watches.setStatus(id, .active)
@@ -279,19 +344,24 @@ public struct XenStoreClient<Platform: XenPlatform>: ~Copyable {
             }
         case .nobody: break
         }
+        slots[i] = Slot()
     }
 
-    mutating func expireRequests() {
-        let now = platform.now()
-        var i = 0
-        while i < inFlight.count {
-            if inFlight[i].deadline <= now {
-                counters.timedOutRequests += 1
-                complete(inFlight.remove(at: i), .failure(.timedOut))
-            } else {
-                i += 1
-            }
+    @inline(never)
+    mutating func expireRequests(_ now: UInt64) {
+        for i in 0..<Self.slotCount where slots[i].id != 0 && !slots[i].finished && slots[i].deadline <= now {
+            counters.timedOutRequests += 1
+            complete(i, .failure(.timedOut))
         }
+    }
+
+    func soonestDeadline() -> XenWait {
+        var soonest: UInt64? = nil
+        for i in 0..<Self.slotCount where slots[i].id != 0 && !slots[i].finished {
+            if soonest == nil || slots[i].deadline < soonest! { soonest = slots[i].deadline }
+        }
+        if let soonest { return .deadline(soonest) }
+        return .event
     }
 
     mutating func ringFailed(_ error: XenRingError) {
@@ -301,13 +371,14 @@ public struct XenStoreClient<Platform: XenPlatform>: ~Copyable {
     mutating func fail(_ error: XenStoreError) { drop(.failed(error)) }
 
     /// Everything in flight is lost with the connection: requests fail, partial messages go.
+    @inline(never)
     mutating func drop(_ state: XenStoreConnection) {
         connection = state
         outgoing.removeAll()
         incoming.removeAll()
-        let lost = inFlight
-        inFlight.removeAll()
-        for request in lost { complete(request, .failure(.disconnected)) }
+        for i in 0..<Self.slotCount where slots[i].id != 0 && !slots[i].finished {
+            complete(i, .failure(.disconnected))
+        }
     }
 
     /// The server has reset the ring: it dropped our watches (xenstore-ring.txt), so set them again.

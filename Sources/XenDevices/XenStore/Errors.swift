@@ -32,25 +32,63 @@ public enum XenStoreError: Error, Equatable {
     case transactionConflict
 }
 
-/// The names xs_wire.h's `xsd_errors` lists, in its order, with their `xen_errno`.
-@usableFromInline
-let xenStoreErrorNames: [(name: StaticString, errno: xen_errno)] = [
-    ("EINVAL", .XEN_EINVAL), ("EACCES", .XEN_EACCES), ("EEXIST", .XEN_EEXIST), ("EISDIR", .XEN_EISDIR),
-    ("ENOENT", .XEN_ENOENT), ("ENOMEM", .XEN_ENOMEM), ("ENOSPC", .XEN_ENOSPC), ("EIO", .XEN_EIO),
-    ("ENOTEMPTY", .XEN_ENOTEMPTY), ("ENOSYS", .XEN_ENOSYS), ("EROFS", .XEN_EROFS), ("EBUSY", .XEN_EBUSY),
-    ("EAGAIN", .XEN_EAGAIN), ("EISCONN", .XEN_EISCONN), ("E2BIG", .XEN_E2BIG), ("EPERM", .XEN_EPERM),  // EPERM: new in 4.17
-]
+/// The names xs_wire.h's `xsd_errors` lists, in its order, each followed by a nul; `xenStoreErrno(at:)`
+/// gives their `xen_errno` (one literal and a switch: a table of pairs costs the kernel more).
+let xenStoreErrorNames: StaticString = "EINVAL\0EACCES\0EEXIST\0EISDIR\0ENOENT\0ENOMEM\0ENOSPC\0EIO\0ENOTEMPTY\0ENOSYS\0EROFS\0EBUSY\0EAGAIN\0EISCONN\0E2BIG\0EPERM\0"  // EPERM: new in 4.17
 
-/// The `xen_errno` for an error name as the daemon sends it (without its nul), or nil.
-public func xenStoreErrno<C: Collection>(named name: C) -> xen_errno? where C.Element == UInt8 {
-    for entry in xenStoreErrorNames where name.elementsEqual(UnsafeBufferPointer(start: entry.name.utf8Start, count: entry.name.utf8CodeUnitCount)) {
-        return entry.errno
+func xenStoreErrno(at index: Int) -> xen_errno? {
+    switch index {
+    case 0: return .XEN_EINVAL
+    case 1: return .XEN_EACCES
+    case 2: return .XEN_EEXIST
+    case 3: return .XEN_EISDIR
+    case 4: return .XEN_ENOENT
+    case 5: return .XEN_ENOMEM
+    case 6: return .XEN_ENOSPC
+    case 7: return .XEN_EIO
+    case 8: return .XEN_ENOTEMPTY
+    case 9: return .XEN_ENOSYS
+    case 10: return .XEN_EROFS
+    case 11: return .XEN_EBUSY
+    case 12: return .XEN_EAGAIN
+    case 13: return .XEN_EISCONN
+    case 14: return .XEN_E2BIG
+    case 15: return .XEN_EPERM
+    default: return nil
+    }
+}
+
+/// The names, one at a time: `body(index, name)` until it returns true; the index it stopped at.
+@inline(never)
+func xenStoreErrorNameIndex(_ body: (Int, UnsafeRawBufferPointer) -> Bool) -> Int? {
+    let all = UnsafeRawBufferPointer(start: xenStoreErrorNames.utf8Start, count: xenStoreErrorNames.utf8CodeUnitCount)
+    var start = 0
+    var index = 0
+    for i in 0..<all.count where all[i] == 0 {
+        if body(index, UnsafeRawBufferPointer(rebasing: all[start..<i])) { return index }
+        start = i + 1
+        index += 1
     }
     return nil
 }
 
+/// The `xen_errno` for an error name as the daemon sends it (without its nul), or nil.
+public func xenStoreErrno<C: Collection>(named name: C) -> xen_errno? where C.Element == UInt8 {
+    Array(name).withUnsafeBytes { xenStoreErrno(raw: $0) }
+}
+
+func xenStoreErrno(raw name: UnsafeRawBufferPointer) -> xen_errno? {
+    guard let i = xenStoreErrorNameIndex({ _, entry in entry.elementsEqual(name) }) else { return nil }
+    return xenStoreErrno(at: i)
+}
+
 /// The name for an errno (what a simulated daemon sends), or nil if xs_wire.h has none.
 public func xenStoreErrorName(_ errno: xen_errno) -> [UInt8]? {
-    for entry in xenStoreErrorNames where entry.errno == errno { return [UInt8](entry.name) }
-    return nil
+    var found: [UInt8]?
+    _ = xenStoreErrorNameIndex { i, entry in
+        guard xenStoreErrno(at: i) == errno else { return false }
+        found = [UInt8](entry)
+        return true
+    }
+    return found
 }

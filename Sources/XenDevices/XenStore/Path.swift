@@ -10,12 +10,14 @@ public struct XenStorePath: Equatable {
 
     /// A literal path; checked like any other (a bad literal is a programming error, reported
     /// by the throwing initialiser for values and by a trap here).
+    @inline(never)
     public init(_ literal: StaticString) {
         guard let path = try? XenStorePath(validating: [UInt8](literal)) else { fatalError("invalid xenstore path literal") }
         self = path
     }
 
     /// A path from bytes that may come from a peer.
+    @inline(never)
     public init(validating bytes: [UInt8]) throws(XenStoreError) {
         guard XenStorePath.isValid(bytes) else { throw .invalidPath }
         self.bytes = bytes
@@ -32,11 +34,13 @@ public struct XenStorePath: Equatable {
         return try XenStorePath(validating: joined)
     }
 
+    @inline(never)
     public func appending(_ component: StaticString) -> XenStorePath {
         guard let path = try? appending([UInt8](component)) else { fatalError("invalid xenstore path component") }
         return path
     }
 
+    @inline(never)
     public func appending(decimal value: UInt64) -> XenStorePath {
         var component: [UInt8] = []
         component.appendDecimal(value)
@@ -77,6 +81,12 @@ public struct XenStorePath: Equatable {
             return bytes.count > 1 && bytes.count <= Int(XENSTORE_REL_PATH_MAX) && bytes.allSatisfy(isPathCharacter)
         }
         return isValid(bytes)
+    }
+
+    /// A leaf name: path characters and no `/` (empty is the caller's to refuse).
+    static func isComponent(_ bytes: [UInt8]) -> Bool {
+        for b in bytes where b == UInt8(ascii: "/") || !isPathCharacter(b) { return false }
+        return true
     }
 
     static func isPathCharacter(_ b: UInt8) -> Bool {

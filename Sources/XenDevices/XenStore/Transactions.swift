@@ -18,15 +18,9 @@ public struct XenStoreTransaction: ~Copyable {
         case failed(XenStoreError)
     }
 
-    enum Phase {
-        case idle
-        case starting(XenStoreRequestID)
-        case running(transaction: UInt32, pending: [XenStoreRequestID], next: Int)
-        /// Ending with commit, or discarding after `error` (the error is reported once discarded).
-        case ending(XenStoreRequestID, error: XenStoreError?)
-        case backingOff(until: UInt64)
-        case done(Progress)
-    }
+    /// Where the transaction stands. Flat fields rather than an enum with payloads: every
+    /// phase's switch would otherwise copy and destroy the payloads (an array among them).
+    enum Step { case idle, starting, running, ending, backingOff, done }
 
     public let operations: [Operation]
     public let maxAttempts: Int
@@ -34,8 +28,19 @@ public struct XenStoreTransaction: ~Copyable {
     public let initialBackoff: UInt64
     public let maximumBackoff: UInt64
     public private(set) var attempts = 0
-    var phase: Phase = .idle
+    var step = Step.idle
+    /// TRANSACTION_START's or TRANSACTION_END's request.
+    var request = XenStoreRequestID(rawValue: 0)
+    var transaction: UInt32 = 0
+    /// Operations sent and not yet answered, and the next to send.
+    var pending: [UInt32] = []
+    var next = 0
+    /// Ending by discarding after this error (reported once discarded).
+    var endError: XenStoreError?
+    var deadline: UInt64 = 0
+    var outcome = Progress.committed
 
+    @inline(never)
     public init(_ operations: [Operation], maxAttempts: Int = 10, initialBackoff: UInt64 = 1_000_000, maximumBackoff: UInt64 = 256_000_000) {
         self.operations = operations
         self.maxAttempts = maxAttempts
@@ -45,104 +50,120 @@ public struct XenStoreTransaction: ~Copyable {
 
     /// Moves the transaction on with whatever replies have come. Call after the store's
     /// `handleEvent`, and when the deadline it returned passes.
+    @inline(never)
     public mutating func advance<P: XenPlatform>(store: inout XenStoreClient<P>) -> Progress {
         while true {
-            switch phase {
-            case .done(let progress):
-                return progress
+            switch step {
+            case .done:
+                return outcome
             case .idle:
-                guard attempts < maxAttempts else { phase = .done(.failed(.transactionConflict)); continue }
+                guard attempts < maxAttempts else { finish(.failed(.transactionConflict)); continue }
                 do throws(XenStoreError) {
-                    phase = .starting(try store.submit(.transactionStart()))
+                    request = try store.submit(.transactionStart())
+                    step = .starting
                     attempts += 1
                 } catch {
                     return waitOrFail(error)
                 }
-            case .starting(let id):
-                guard let reply = store.takeReply(id) else { return .waiting(.event) }
+            case .starting:
+                guard let reply = store.takeReply(request) else { return .waiting(.event) }
                 switch reply {
                 case .success(.transaction(let tx)):
-                    phase = .running(transaction: tx, pending: [], next: 0)
+                    transaction = tx
+                    pending = []
+                    next = 0
+                    step = .running
                 case .success:
-                    phase = .done(.failed(.malformedReply))
+                    finish(.failed(.malformedReply))
                 case .failure(let error):
-                    phase = retryable(error) ? .backingOff(until: backoffDeadline(store.platform.now())) : .done(.failed(error))
+                    failed(error, now: store.platform.now())
                 }
-            case .running(let tx, var pending, var next):
-                // Operations go out as request slots allow: a transaction may hold more writes
-                // than the client lets be in flight (a multi-queue vif's keys).
-                var failure: XenStoreError?
-                while next < operations.count {
-                    do throws(XenStoreError) {
-                        pending.append(try store.submit(Self.request(operations[next], transaction: tx)))
-                        next += 1
-                    } catch {
-                        if error != .tooManyRequests { failure = error }
-                        break
-                    }
-                }
-                var i = 0
-                while i < pending.count {
-                    guard let reply = store.takeReply(pending[i]) else { i += 1; continue }
-                    pending.remove(at: i)
-                    switch reply {
-                    case .success(.ok): break
-                    case .success: failure = failure ?? .malformedReply
-                    case .failure(let error): failure = failure ?? error
-                    }
-                }
-                if let failure {
-                    for id in pending { store.cancel(id) }
-                    end(tx, store: &store, error: failure)
-                } else if pending.isEmpty && next == operations.count {
-                    end(tx, store: &store, error: nil)
-                } else {
-                    phase = .running(transaction: tx, pending: pending, next: next)
-                    return .waiting(.event)
-                }
-            case .ending(let id, let error):
-                guard let reply = store.takeReply(id) else { return .waiting(.event) }
-                if let error {
+            case .running:
+                if !run(store: &store) { return .waiting(.event) }
+            case .ending:
+                switch store.takeOutcome(request) {
+                case .pending: return .waiting(.event)
+                case .ok where endError == nil: finish(.committed)
+                case .failed(let e) where endError == nil: failed(e, now: store.platform.now())
+                case _ where endError == nil: finish(.failed(.malformedReply))
+                default:
                     // Discarded after a failed operation: a conflict inside is retried like one at the end.
-                    phase = retryable(error) ? .backingOff(until: backoffDeadline(store.platform.now())) : .done(.failed(error))
-                    continue
+                    failed(endError!, now: store.platform.now())
                 }
-                switch reply {
-                case .success(.ok): phase = .done(.committed)
-                case .success: phase = .done(.failed(.malformedReply))
-                case .failure(let e) where retryable(e): phase = .backingOff(until: backoffDeadline(store.platform.now()))
-                case .failure(let e): phase = .done(.failed(e))
-                }
-            case .backingOff(let deadline):
+            case .backingOff:
                 guard store.platform.now() >= deadline else { return .waiting(.deadline(deadline)) }
-                phase = .idle
+                step = .idle
             }
         }
     }
 
-    // Out of line: -Osize would otherwise copy the request building and the Result handling into
-    // every phase of `advance` (6 KB of it in the kernel).
+    // Out of line, so -Osize does not copy them into every phase of `advance`.
+    /// Sends the operations as request slots allow (a transaction may hold more writes than the
+    /// client lets be in flight: a multi-queue vif's keys) and collects their replies; ends the
+    /// transaction once all are answered or one failed. False while replies are awaited.
+    @inline(never)
+    mutating func run<P: XenPlatform>(store: inout XenStoreClient<P>) -> Bool {
+        var failure: XenStoreError?
+        while next < operations.count {
+            do throws(XenStoreError) {
+                pending.append(try store.submit(Self.request(operations[next], transaction: transaction)).rawValue)
+                next += 1
+            } catch {
+                if error != .tooManyRequests { failure = error }
+                break
+            }
+        }
+        var i = 0
+        while i < pending.count {
+            switch store.takeOutcome(XenStoreRequestID(rawValue: pending[i])) {
+            case .pending: i += 1; continue
+            case .ok: break
+            case .value: failure = failure ?? .malformedReply
+            case .failed(let error): failure = failure ?? error
+            }
+            pending.remove(at: i)
+        }
+        if let failure {
+            for id in pending { store.cancel(XenStoreRequestID(rawValue: id)) }
+            end(store: &store, error: failure)
+        } else if pending.isEmpty && next == operations.count {
+            end(store: &store, error: nil)
+        } else {
+            return false
+        }
+        return true
+    }
+
     /// Sends TRANSACTION_END: commit when nothing failed, discard otherwise. If even that cannot
     /// be sent, the daemon drops the transaction with the connection, and so do we.
     @inline(never)
-    mutating func end<P: XenPlatform>(_ tx: UInt32, store: inout XenStoreClient<P>, error: XenStoreError?) {
+    mutating func end<P: XenPlatform>(store: inout XenStoreClient<P>, error: XenStoreError?) {
         do throws(XenStoreError) {
-            phase = .ending(try store.submit(.transactionEnd(tx, commit: error == nil)), error: error)
+            request = try store.submit(.transactionEnd(transaction, commit: error == nil))
+            endError = error
+            step = .ending
         } catch let sendError {
-            phase = .done(.failed(error ?? sendError))
+            finish(.failed(error ?? sendError))
         }
+    }
+
+    /// A conflict backs off and starts again; anything else ends the transaction.
+    @inline(never)
+    mutating func failed(_ error: XenStoreError, now: UInt64) {
+        guard error == .daemon(.XEN_EAGAIN) else { finish(.failed(error)); return }
+        let shift = UInt64(min(attempts - 1, 30))
+        deadline = now &+ min(initialBackoff << shift, maximumBackoff)
+        step = .backingOff
+    }
+
+    mutating func finish(_ progress: Progress) {
+        outcome = progress
+        step = .done
     }
 
     /// A full request table is waited out; anything else ends the transaction.
     func waitOrFail(_ error: XenStoreError) -> Progress {
         error == .tooManyRequests ? .waiting(.event) : .failed(error)
-    }
-
-    func retryable(_ error: XenStoreError) -> Bool { error == .daemon(.XEN_EAGAIN) }
-
-    func backoffDeadline(_ now: UInt64) -> UInt64 {
-        let shift = UInt64(min(attempts - 1, 30))
-        return now &+ min(initialBackoff << shift, maximumBackoff)
     }
 
     @inline(never)

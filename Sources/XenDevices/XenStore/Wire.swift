@@ -96,9 +96,9 @@ public struct XenStorePermission: Equatable {
         bytes.appendDecimal(UInt64(domain))
     }
 
-    init?<C: Collection>(parsing bytes: C) where C.Element == UInt8 {
+    init?(parsing bytes: [UInt8]) {
         guard let first = bytes.first, let access = Access(rawValue: first),
-              let domain = xenParseDecimal(bytes.dropFirst(), maximum: UInt64(UInt16.max)) else { return nil }
+              let domain = bytes.withUnsafeBytes({ xenParseDecimal(raw: UnsafeRawBufferPointer(rebasing: $0.dropFirst()), maximum: UInt64(UInt16.max)) }) else { return nil }
         self.access = access
         self.domain = domid_t(domain)
     }
@@ -131,21 +131,36 @@ public enum XenStoreWire {
     /// Parses the reply to a request of `requestType`, from a private copy of the payload.
     /// `XS_ERROR` becomes the daemon's error; any other type than the request's is refused.
     public static func parseReply(type: UInt32, payload: ArraySlice<UInt8>, to requestType: xsd_sockmsg_type) throws(XenStoreError) -> XenStoreReply {
+        try payload.withUnsafeBytes { raw in
+            Result { () throws(XenStoreError) in try parseReply(type: type, raw: raw, to: requestType) }
+        }.get()
+    }
+
+    /// Parses `<epath>|<token>|`: exactly two strings, the path a valid (watch) path.
+    public static func parseWatchEvent(_ payload: ArraySlice<UInt8>) throws(XenStoreError) -> XenStoreWatchEventPayload {
+        try payload.withUnsafeBytes { raw in
+            Result { () throws(XenStoreError) in try parseWatchEvent(raw: raw) }
+        }.get()
+    }
+
+    /// The parser itself, over the client's private copy of the message.
+    @inline(never)
+    static func parseReply(type: UInt32, raw payload: UnsafeRawBufferPointer, to requestType: xsd_sockmsg_type) throws(XenStoreError) -> XenStoreReply {
         guard payload.count <= Int(XENSTORE_PAYLOAD_MAX) else { throw .oversizedReply(UInt32(payload.count)) }
         if type == xsd_sockmsg_type.XS_ERROR.rawValue {
             // `E<something>|`: one name, nul-terminated, nothing after it.
             guard let name = singleString(payload), name.first == UInt8(ascii: "E") else { throw .malformedReply }
-            guard let errno = xenStoreErrno(named: name) else { throw .unknownDaemonError }
+            guard let errno = xenStoreErrno(raw: name) else { throw .unknownDaemonError }
             throw .daemon(errno)
         }
         guard type == requestType.rawValue else { throw .mismatchedReply }
         switch requestType {
         case .XS_READ:
-            return .value(Array(payload))
+            return .value([UInt8](payload))
         case .XS_DIRECTORY:
             // `<child-leaf-name>|*`: every name non-empty, a path component, and terminated.
             guard let names = strings(payload) else { throw .malformedReply }
-            for name in names where name.isEmpty || name.contains(UInt8(ascii: "/")) || !name.allSatisfy(XenStorePath.isPathCharacter) {
+            for name in names where name.isEmpty || !XenStorePath.isComponent(name) {
                 throw .malformedReply
             }
             return .children(names)
@@ -160,36 +175,36 @@ public enum XenStoreWire {
             return .permissions(permissions)
         case .XS_TRANSACTION_START:
             // `<transid>|`: unsigned decimal; 0 would mean "no transaction".
-            guard let digits = singleString(payload), let id = xenParseDecimal(digits, maximum: UInt64(UInt32.max)), id != 0 else { throw .malformedReply }
+            guard let digits = singleString(payload), let id = xenParseDecimal(raw: digits, maximum: UInt64(UInt32.max)), id != 0 else { throw .malformedReply }
             return .transaction(UInt32(id))
         default:
-            guard payload.elementsEqual([UInt8(ascii: "O"), UInt8(ascii: "K"), 0]) else { throw .malformedReply }
+            guard payload.count == 3, payload[0] == UInt8(ascii: "O"), payload[1] == UInt8(ascii: "K"), payload[2] == 0 else { throw .malformedReply }
             return .ok
         }
     }
 
-    /// Parses `<epath>|<token>|`: exactly two strings, the path a valid (watch) path.
-    public static func parseWatchEvent(_ payload: ArraySlice<UInt8>) throws(XenStoreError) -> XenStoreWatchEventPayload {
+    @inline(never)
+    static func parseWatchEvent(raw payload: UnsafeRawBufferPointer) throws(XenStoreError) -> XenStoreWatchEventPayload {
         guard payload.count <= Int(XENSTORE_PAYLOAD_MAX), let parts = strings(payload), parts.count == 2 else { throw .malformedReply }
         guard XenStorePath.isValidWatchPath(parts[0]) else { throw .invalidPath }
         return XenStoreWatchEventPayload(path: parts[0], token: parts[1])
     }
 
     /// One string and its nul, nothing more.
-    static func singleString(_ payload: ArraySlice<UInt8>) -> ArraySlice<UInt8>? {
-        guard let nul = payload.firstIndex(of: 0), nul == payload.endIndex - 1 else { return nil }
-        return payload[payload.startIndex..<nul]
+    static func singleString(_ payload: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard let nul = payload.firstIndex(of: 0), nul == payload.count - 1 else { return nil }
+        return UnsafeRawBufferPointer(rebasing: payload[..<nul])
     }
 
     /// Zero or more strings each followed by its nul; nil if the last is unterminated.
-    static func strings(_ payload: ArraySlice<UInt8>) -> [[UInt8]]? {
-        guard payload.isEmpty || payload.last == 0 else { return nil }
+    @inline(never)
+    static func strings(_ payload: UnsafeRawBufferPointer) -> [[UInt8]]? {
+        guard payload.isEmpty || payload[payload.count - 1] == 0 else { return nil }
         var result: [[UInt8]] = []
-        var start = payload.startIndex
-        while start < payload.endIndex {
-            guard let nul = payload[start...].firstIndex(of: 0) else { return nil }
-            result.append(Array(payload[start..<nul]))
-            start = nul + 1
+        var start = 0
+        for i in 0..<payload.count where payload[i] == 0 {
+            result.append([UInt8](UnsafeRawBufferPointer(rebasing: payload[start..<i])))
+            start = i + 1
         }
         return result
     }
