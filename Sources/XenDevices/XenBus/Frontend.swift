@@ -58,7 +58,9 @@ public struct XenBusFrontend: ~Copyable {
     var stateReadWanted = false
     var backendGone = false
     var stateWrites: [UInt32] = []
-    var transaction: XenStoreTransaction?
+    /// The publishing transaction while `phase` is `.publishing` (not an optional: a large
+    /// non-copyable optional costs the kernel a copy of its destroy code at every use).
+    var transaction = XenStoreTransaction([])
     var actions: [XenBusFrontendAction] = []
 
     /// `path` is the frontend directory discovery found (`device/<kind>/<id>`).
@@ -219,19 +221,18 @@ public struct XenBusFrontend: ~Copyable {
     }
 
     mutating func runPublish<P: XenPlatform>(store: inout XenStoreClient<P>) -> XenWait {
-        guard transaction != nil else { return .event }
-        switch transaction!.advance(store: &store) {
+        switch transaction.advance(store: &store) {
         case .waiting(let wait):
             return wait
         case .committed:
-            transaction = nil
+            transaction = XenStoreTransaction([])
             state = kind.publishedState
             phase = .published
             // The backend may have connected while we published (a backend that skipped states).
             if let b = backendState { react(to: b) }
             return .ready
         case .failed(let error):
-            transaction = nil
+            transaction = XenStoreTransaction([])
             beginClosing(error)
             return .ready
         }
@@ -284,7 +285,7 @@ public struct XenBusFrontend: ~Copyable {
     mutating func beginClosing(_ reason: XenStoreError?) {
         guard phase != .closed && phase != .awaitingRelease else { return }
         phase = .awaitingRelease
-        transaction = nil
+        transaction = XenStoreTransaction([])
         reads = []
         readsSubmitted = false
         actions.append(.closing(reason))
