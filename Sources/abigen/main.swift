@@ -51,8 +51,8 @@ struct InputOptions: ParsableArguments {
     @Option(help: "Translation units parsed in parallel (default: the number of cores).")
     var jobs: Int?
 
-    @Flag(help: "Also read every interface version the headers test for, and record in the manifest where each layout and value holds.")
-    var interfaceRanges = false
+    @Flag(inversion: .prefixedNo, help: "Read every interface version the headers test for, and record in the manifest where each layout and value holds (default; --no-interface-ranges skips them).")
+    var interfaceRanges = true
 
     func validate() throws {
         let sources = [headers != nil, xenSource != nil, xenGit != nil].filter { $0 }.count
@@ -89,7 +89,7 @@ struct InputOptions: ParsableArguments {
         case let .git(repo, ref): s += " --xen-git \(repo) --ref \(ref)"
         }
         if let iv = interfaceVersion { s += " --interface-version \(iv)" }
-        if interfaceRanges { s += " --interface-ranges" }
+        if !interfaceRanges { s += " --no-interface-ranges" }
         return s
     }
 

@@ -254,7 +254,9 @@ struct DeclarationWalker {
     /// clang spells anonymous records with the path they were read from; the model must not
     /// depend on where the headers were staged.
     static func cleanSpelling(_ s: String) -> String {
-        s.replacingOccurrences(of: #"\((unnamed|anonymous) (struct|union|enum)?\s*at [^)]*\)"#, with: "(anonymous)", options: .regularExpression)
+        // Most spellings name no anonymous record; the regular expression is the walker's dearest step.
+        guard s.contains("(unnamed") || s.contains("(anonymous") else { return s }
+        return s.replacingOccurrences(of: #"\((unnamed|anonymous) (struct|union|enum)?\s*at [^)]*\)"#, with: "(anonymous)", options: .regularExpression)
     }
 
     static func unqualifiedSpelling(_ t: CXType) -> String {

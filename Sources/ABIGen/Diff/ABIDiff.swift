@@ -61,7 +61,7 @@ public enum ABIDiff {
         for t in b.types {
             guard let o = oldTypes[t.key] else { continue }
             var found = compareType(o, t)
-            // Recorded with --interface-ranges: if the new layout does not hold at the interface
+            // Recorded unless --no-interface-ranges: if the new layout does not hold at the interface
             // version the old ABI was read at, a guest that keeps that version keeps the old layout.
             if gated(t.interfaceRanges, at: a.interfaceVersion) {
                 found = found.map { var c = $0; if c.severity == .breaking { (c.severity, c.rule) = judged(c.rule, toolsOnly: false, gated: true) }; return c }
