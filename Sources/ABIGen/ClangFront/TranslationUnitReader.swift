@@ -30,6 +30,9 @@ public struct TranslationUnitReader {
     let headerPrefix: String
     /// The precompiled prelude, unless one of the headers is part of it.
     let prelude: Prelude?
+    /// False: a macro's body is read only when two files define it (all the interface-range
+    /// readings need); tokenizing every definition is a good part of a large unit's reading.
+    public var readsEveryMacroBody = true
 
     public init(configuration: ParseConfiguration, header: String, view: Visibility,
                 prerequisites: [String], probeCandidates: [String], prelude: Prelude?) {
@@ -117,6 +120,7 @@ public struct TranslationUnitReader {
         var walker = DeclarationWalker(reader: self)
         // A probe's value goes to the macro's last definition (a combined unit holds thousands).
         var lastDefinition: [String: Int] = [:]
+        var macroCursors: [CXCursor] = []
         for cursor in root.children {
             // Declarations of the C library, and of the prelude when this unit used it precompiled
             // (the prelude headers' own units read those), are not this unit's to read.
@@ -126,7 +130,11 @@ public struct TranslationUnitReader {
             }
             switch cursor.kind {
             case CXCursor_MacroDefinition:
-                if let m = macroFact(cursor) { lastDefinition[m.name] = facts.macros.count; facts.macros.append(m) }
+                if let m = macroFact(cursor, withBody: readsEveryMacroBody) {
+                    lastDefinition[m.name] = facts.macros.count
+                    facts.macros.append(m)
+                    macroCursors.append(cursor)
+                }
             case CXCursor_VarDecl:
                 let name = cursor.spelling
                 guard name.hasPrefix("__abigen_probe_") else { continue }
@@ -142,6 +150,11 @@ public struct TranslationUnitReader {
             }
         }
         walker.finish()
+        if !readsEveryMacroBody {
+            var files: [String: Set<String>] = [:]
+            for m in facts.macros { files[m.name, default: []].insert(m.location.header) }
+            for i in facts.macros.indices where files[facts.macros[i].name]!.count > 1 { facts.macros[i].body = body(of: macroCursors[i]) }
+        }
         facts.types = walker.types
         facts.enumConstants = walker.anonymousEnumConstants
         return facts
@@ -172,8 +185,9 @@ public struct TranslationUnitReader {
     /// A path relative to the public header root, or nil for files outside it.
     func relative(_ path: String) -> String? {
         guard path.hasPrefix(headerPrefix) else { return nil }
-        let rest = path.dropFirst(headerPrefix.count)
-        // Byte by byte: Foundation's substring search is slow, and every cursor's file comes here.
+        // Byte by byte: Foundation's substring search and counting characters are slow, and every
+        // cursor's file comes here.
+        let rest = Substring(path.utf8.dropFirst(headerPrefix.utf8.count))
         let dot = UInt8(ascii: "."), slash = UInt8(ascii: "/")
         guard zip(rest.utf8, rest.utf8.dropFirst()).contains(where: { $0 == dot && ($1 == dot || $1 == slash) }) else { return String(rest) }
         // `hvm/../xen.h` as spelled by a quoted include: fold it to `xen.h`.
@@ -184,11 +198,15 @@ public struct TranslationUnitReader {
         return parts.joined(separator: "/")
     }
 
-    func macroFact(_ cursor: CXCursor) -> TranslationUnitFacts.MacroFact? {
+    func macroFact(_ cursor: CXCursor, withBody: Bool) -> TranslationUnitFacts.MacroFact? {
         let loc = cursor.location
         guard let rel = relative(loc.file) else { return nil }
-        let functionLike = clang_Cursor_isMacroFunctionLike(cursor) != 0
-        // Body: the definition's tokens after the name.
+        return .init(name: cursor.spelling, location: SourceLocation(header: rel, line: loc.line),
+                     functionLike: clang_Cursor_isMacroFunctionLike(cursor) != 0, body: withBody ? body(of: cursor) : "")
+    }
+
+    /// A macro definition's tokens after the name, joined by spaces.
+    func body(of cursor: CXCursor) -> String {
         var tokens: UnsafeMutablePointer<CXToken>?
         var count: UInt32 = 0
         let tu = clang_Cursor_getTranslationUnit(cursor)
@@ -198,8 +216,7 @@ public struct TranslationUnitReader {
             for i in 0..<Int(count) { words.append(clang_getTokenSpelling(tu, tokens[i]).consume()) }
             clang_disposeTokens(tu, tokens, count)
         }
-        return .init(name: cursor.spelling, location: SourceLocation(header: rel, line: loc.line),
-                     functionLike: functionLike, body: words.dropFirst().joined(separator: " "))
+        return words.dropFirst().joined(separator: " ")
     }
 
     func evaluate(_ variable: CXCursor) -> (value: Constant.Value, cType: String, type: TypeRef)? {

@@ -76,8 +76,10 @@ struct InterfaceRangeReader {
         for h in headers { for p in selection.prerequisites[h] ?? [] where !prerequisites.contains(p) { prerequisites.append(p) } }
         var seen = Set<String>()
         let probes = headers.flatMap { candidates[$0] ?? [] }.filter { seen.insert($0).inserted }
-        return TranslationUnitReader(configuration: configuration(t), headers: headers, view: .guest,
-                                     prerequisites: prerequisites, probeCandidates: probes, prelude: nil).read()
+        var reader = TranslationUnitReader(configuration: configuration(t), headers: headers, view: .guest,
+                                           prerequisites: prerequisites, probeCandidates: probes, prelude: nil)
+        reader.readsEveryMacroBody = false
+        return reader.read()
     }
 
     /// A header's own unit, as the model reads it. Most headers read alone refuse the guest view:
@@ -164,12 +166,13 @@ struct InterfaceRangeReader {
         let apart = headers.map { alone($0, at: t, prelude: prelude) }
         if !group.isEmpty {
             let together = combined(group, at: t)
-            let separate = InterfaceReading(apart)
+            let separate = InterfaceReading(apart), mine = InterfaceReading([together])
             // Types need no such check: a shape the group and a header disagree on makes
             // the unification fail, as it does between the headers' own units.
             if together.errors.isEmpty && Self.ambiguousNames(together).isEmpty
-                && InterfaceReading([together]).values.allSatisfy({ name, value in separate.values[name].map { $0 == value } ?? true }) {
-                return InterfaceReading(apart + [together])
+                && mine.values.allSatisfy({ name, value in separate.values[name].map { $0 == value } ?? true }) {
+                // Usually every header read alone refuses the guest view, and the group is all.
+                return apart.allSatisfy { !$0.errors.isEmpty } ? mine : InterfaceReading(apart + [together])
             }
         }
         return InterfaceReading(own.map { h in headers.contains(h) ? apart[headers.firstIndex(of: h)!] : alone(h, at: t, prelude: prelude) })
