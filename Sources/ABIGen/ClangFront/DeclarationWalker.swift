@@ -254,12 +254,36 @@ struct DeclarationWalker {
     /// clang spells anonymous records with the path they were read from; the model must not
     /// depend on where the headers were staged.
     static func cleanSpelling(_ s: String) -> String {
-        s.replacingOccurrences(of: #"\((unnamed|anonymous) (struct|union|enum)?\s*at [^)]*\)"#, with: "(anonymous)", options: .regularExpression)
+        // Most spellings name no anonymous record; the regular expression is the walker's dearest
+        // step, and Foundation's substring search is slow too.
+        guard holds(s, "(unnamed") || holds(s, "(anonymous") else { return s }
+        return s.replacingOccurrences(of: #"\((unnamed|anonymous) (struct|union|enum)?\s*at [^)]*\)"#, with: "(anonymous)", options: .regularExpression)
+    }
+
+    /// Whether `s` contains `part`, byte by byte.
+    static func holds(_ s: String, _ part: String) -> Bool {
+        let a = Array(s.utf8), b = Array(part.utf8)
+        guard a.count >= b.count else { return false }
+        return (0...(a.count - b.count)).contains { a[$0..<$0 + b.count].elementsEqual(b) }
     }
 
     static func unqualifiedSpelling(_ t: CXType) -> String {
-        var s = t.spelling
-        for q in ["const ", "volatile "] { s = s.replacingOccurrences(of: q, with: "") }
-        return s.trimmingCharacters(in: .whitespaces)
+        // Byte by byte (every probe's value comes here, and Foundation's replacing and trimming,
+        // or the standard library's, cost more than the probe): drop each "const " and
+        // "volatile ", then the blanks at either end.
+        var bytes = Array(t.spelling.utf8)
+        for q in ["const ", "volatile "].map({ Array($0.utf8) }) {
+            var out: [UInt8] = []
+            var i = 0
+            while i < bytes.count {
+                if bytes.count - i >= q.count, bytes[i..<i + q.count].elementsEqual(q) { i += q.count; continue }
+                out.append(bytes[i]); i += 1
+            }
+            bytes = out
+        }
+        let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        let start = bytes.firstIndex { !blank($0) } ?? bytes.count
+        let end = bytes.lastIndex { !blank($0) }.map { $0 + 1 } ?? start
+        return String(decoding: bytes[start..<max(start, end)], as: UTF8.self)
     }
 }

@@ -19,20 +19,33 @@ public struct ParseConfiguration: Sendable {
 
 public struct TranslationUnitReader {
     let configuration: ParseConfiguration
+    /// What the facts are filed under: the header, or the first of several read together.
     let header: String
+    /// The headers the unit includes, in order: one, or several for a combined reading.
+    let headers: [String]
     let view: Visibility
     let prerequisites: [String]
     /// Object-like macro names `#define`d in the header's text: probed for values.
     let probeCandidates: [String]
     let headerPrefix: String
-    /// The precompiled prelude, unless this header is part of it.
+    /// The precompiled prelude, unless one of the headers is part of it.
     let prelude: Prelude?
+    /// False: a macro's body is read only when two files define it (all the interface-range
+    /// readings need); tokenizing every definition is a good part of a large unit's reading.
+    public var readsEveryMacroBody = true
 
     public init(configuration: ParseConfiguration, header: String, view: Visibility,
                 prerequisites: [String], probeCandidates: [String], prelude: Prelude?) {
-        self.configuration = configuration; self.header = header; self.view = view
+        self.init(configuration: configuration, headers: [header], view: view, prerequisites: prerequisites,
+                  probeCandidates: probeCandidates, prelude: prelude)
+    }
+
+    /// One unit that includes `headers` in order after the prerequisites, probing every candidate.
+    public init(configuration: ParseConfiguration, headers: [String], view: Visibility,
+                prerequisites: [String], probeCandidates: [String], prelude: Prelude?) {
+        self.configuration = configuration; self.header = headers.first ?? ""; self.headers = headers; self.view = view
         self.prerequisites = prerequisites; self.probeCandidates = probeCandidates
-        self.prelude = prelude.flatMap { $0.headers.contains(header) ? nil : $0 }
+        self.prelude = prelude.flatMap { p in headers.contains(where: p.headers.contains) ? nil : p }
         headerPrefix = configuration.includeDir + "/xen/"
     }
 
@@ -44,7 +57,7 @@ public struct TranslationUnitReader {
         // With the precompiled prelude the same includes are no-ops behind their guards.
         var lines = ["#include <stdint.h>", "#include <stddef.h>"]
         lines += prerequisites.map { "#include <\($0)>" }
-        lines += ["#include <xen/xen.h>", "#include <xen/\(header)>"]
+        lines += ["#include <xen/xen.h>"] + headers.map { "#include <xen/\($0)>" }
         var probeLines: [Int: String] = [:]
         for name in probeCandidates {
             lines.append("#ifdef \(name)")
@@ -105,6 +118,9 @@ public struct TranslationUnitReader {
 
         let root = clang_getTranslationUnitCursor(tu)
         var walker = DeclarationWalker(reader: self)
+        // A probe's value goes to the macro's last definition (a combined unit holds thousands).
+        var lastDefinition: [String: Int] = [:]
+        var macroCursors: [CXCursor] = []
         for cursor in root.children {
             // Declarations of the C library, and of the prelude when this unit used it precompiled
             // (the prelude headers' own units read those), are not this unit's to read.
@@ -114,13 +130,17 @@ public struct TranslationUnitReader {
             }
             switch cursor.kind {
             case CXCursor_MacroDefinition:
-                if let m = macroFact(cursor) { facts.macros.append(m) }
+                if let m = macroFact(cursor, withBody: readsEveryMacroBody) {
+                    lastDefinition[m.name] = facts.macros.count
+                    facts.macros.append(m)
+                    macroCursors.append(cursor)
+                }
             case CXCursor_VarDecl:
                 let name = cursor.spelling
                 guard name.hasPrefix("__abigen_probe_") else { continue }
                 let macro = String(name.dropFirst("__abigen_probe_".count))
                 guard !failedProbes.contains(macro) else { continue }
-                if let value = evaluate(cursor), let i = facts.macros.lastIndex(where: { $0.name == macro }) {
+                if let value = evaluate(cursor), let i = lastDefinition[macro] {
                     facts.macros[i].value = value.value
                     facts.macros[i].cType = value.cType
                     facts.macros[i].type = value.type
@@ -130,16 +150,46 @@ public struct TranslationUnitReader {
             }
         }
         walker.finish()
+        if !readsEveryMacroBody {
+            var files: [String: Set<String>] = [:]
+            for m in facts.macros { files[m.name, default: []].insert(m.location.header) }
+            for i in facts.macros.indices where files[facts.macros[i].name]!.count > 1 { facts.macros[i].body = body(of: macroCursors[i]) }
+        }
         facts.types = walker.types
         facts.enumConstants = walker.anonymousEnumConstants
         return facts
     }
 
+    /// Whether the headers compile without an error, probes aside. Cheaper than `read()` for a unit
+    /// that does not: the parse stops at its first error (a unit with any error contributes nothing
+    /// to the interface ranges, so which errors it has does not matter there).
+    public func compiles() -> Bool {
+        let index = clang_createIndex(0, 0)
+        defer { clang_disposeIndex(index) }
+        var args = configuration.arguments(view: view).map { $0 == "-ferror-limit=0" ? "-ferror-limit=1" : $0 }
+        if let prelude { args += ["-include-pch", prelude.pchPath] }
+        let headersOnly = TranslationUnitReader(configuration: configuration, headers: headers, view: view,
+                                                prerequisites: prerequisites, probeCandidates: [], prelude: nil)
+        let (tu, code) = parseTranslationUnit(index, name: Self.mainFileName, text: headersOnly.mainFile().text, arguments: args,
+                                              options: CXTranslationUnit_SkipFunctionBodies.rawValue)
+        guard code == CXError_Success, let tu else { return false }
+        defer { clang_disposeTranslationUnit(tu) }
+        for i in 0..<clang_getNumDiagnostics(tu) {
+            let d = clang_getDiagnostic(tu, i)
+            defer { clang_disposeDiagnostic(d) }
+            if clang_getDiagnosticSeverity(d).rawValue >= CXDiagnostic_Error.rawValue { return false }
+        }
+        return true
+    }
+
     /// A path relative to the public header root, or nil for files outside it.
     func relative(_ path: String) -> String? {
         guard path.hasPrefix(headerPrefix) else { return nil }
-        let rest = path.dropFirst(headerPrefix.count)
-        guard rest.contains("..") || rest.contains("./") else { return String(rest) }
+        // Byte by byte: Foundation's substring search and counting characters are slow, and every
+        // cursor's file comes here.
+        let rest = Substring(path.utf8.dropFirst(headerPrefix.utf8.count))
+        let dot = UInt8(ascii: "."), slash = UInt8(ascii: "/")
+        guard zip(rest.utf8, rest.utf8.dropFirst()).contains(where: { $0 == dot && ($1 == dot || $1 == slash) }) else { return String(rest) }
         // `hvm/../xen.h` as spelled by a quoted include: fold it to `xen.h`.
         var parts: [Substring] = []
         for p in rest.split(separator: "/") {
@@ -148,11 +198,15 @@ public struct TranslationUnitReader {
         return parts.joined(separator: "/")
     }
 
-    func macroFact(_ cursor: CXCursor) -> TranslationUnitFacts.MacroFact? {
+    func macroFact(_ cursor: CXCursor, withBody: Bool) -> TranslationUnitFacts.MacroFact? {
         let loc = cursor.location
         guard let rel = relative(loc.file) else { return nil }
-        let functionLike = clang_Cursor_isMacroFunctionLike(cursor) != 0
-        // Body: the definition's tokens after the name.
+        return .init(name: cursor.spelling, location: SourceLocation(header: rel, line: loc.line),
+                     functionLike: clang_Cursor_isMacroFunctionLike(cursor) != 0, body: withBody ? body(of: cursor) : "")
+    }
+
+    /// A macro definition's tokens after the name, joined by spaces.
+    func body(of cursor: CXCursor) -> String {
         var tokens: UnsafeMutablePointer<CXToken>?
         var count: UInt32 = 0
         let tu = clang_Cursor_getTranslationUnit(cursor)
@@ -162,8 +216,7 @@ public struct TranslationUnitReader {
             for i in 0..<Int(count) { words.append(clang_getTokenSpelling(tu, tokens[i]).consume()) }
             clang_disposeTokens(tu, tokens, count)
         }
-        return .init(name: cursor.spelling, location: SourceLocation(header: rel, line: loc.line),
-                     functionLike: functionLike, body: words.dropFirst().joined(separator: " "))
+        return words.dropFirst().joined(separator: " ")
     }
 
     func evaluate(_ variable: CXCursor) -> (value: Constant.Value, cType: String, type: TypeRef)? {

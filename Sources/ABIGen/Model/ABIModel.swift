@@ -6,7 +6,7 @@ public struct ABIModel: Codable, Sendable {
     public var target: String
     /// `__XEN_INTERFACE_VERSION__` the guest view was read at, as `0x000NNNNN`.
     public var interfaceVersion: String
-    /// With `--interface-ranges`: every interface version the headers test for, ascending.
+    /// Unless read with `--no-interface-ranges`: every interface version the headers test for, ascending.
     public var interfaceThresholds: [String]?
     public var latestInterfaceVersion: String
     /// Headers parsed, relative to the public header root, each as its own translation unit.
@@ -91,7 +91,7 @@ public struct TypeDecl: Codable, Sendable {
     public var toolsShape: Shape?
     /// Declared but never defined by the headers (it has no layout; only pointers to it exist).
     public var incomplete: Bool?
-    /// With `--interface-ranges`: the `__XEN_INTERFACE_VERSION__` ranges in which this layout
+    /// Unless read with `--no-interface-ranges`: the `__XEN_INTERFACE_VERSION__` ranges in which this layout
     /// holds, when it does not hold at every version the headers test for.
     public var interfaceRanges: [InterfaceRange]?
 
@@ -155,7 +155,7 @@ public struct Constant: Codable, Sendable {
     public var visibility: Visibility
     /// Set where the tools view gives a different value.
     public var toolsValue: Value?
-    /// With `--interface-ranges`: where this value holds, when not at every interface version.
+    /// Unless read with `--no-interface-ranges`: where this value holds, when not at every interface version.
     public var interfaceRanges: [InterfaceRange]?
     /// Set where the spec gives the constant the C type it stands for (`DOMID_SELF` is a
     /// `domid_t`, `VIRQ_TIMER` fits `evtchn_bind_virq.virq`): the Swift constant has that type,

@@ -8,10 +8,11 @@ public struct GenerationOptions: Sendable {
     /// Parallel translation units; defaults to the number of cores.
     public var jobs: Int
     /// Also read the guest view at every interface version the headers test for, and record in
-    /// the manifest where each layout and value holds (one more parse of every header per version).
-    public var interfaceRanges = false
+    /// the manifest where each layout and value holds (InterfaceRangeReader: about one more
+    /// translation unit per version).
+    public var interfaceRanges = true
 
-    public init(xenVersion: String, interfaceVersion: UInt32? = nil, jobs: Int? = nil, interfaceRanges: Bool = false) {
+    public init(xenVersion: String, interfaceVersion: UInt32? = nil, jobs: Int? = nil, interfaceRanges: Bool = true) {
         self.xenVersion = xenVersion; self.interfaceVersion = interfaceVersion; self.interfaceRanges = interfaceRanges
         self.jobs = jobs ?? ProcessInfo.processInfo.activeProcessorCount
     }
@@ -83,72 +84,11 @@ public struct ModelBuilder {
         model.flexRings = RingFinder.flexRings(in: model)
         Naming.assignSwiftNames(&model)
         if options.interfaceRanges {
-            try recordInterfaceRanges(&model, selection: selection, candidates: candidates, own: own, latest: latest)
+            let base = Dictionary(uniqueKeysWithValues: results.filter { $0.view == .guest }.map { ($0.header, $0) })
+            recordInterfaceRanges(&model, selection: selection, candidates: candidates, own: own, latest: latest,
+                                  base: base, baseVersion: interface)
         }
         return model
-    }
-
-    /// Every `__XEN_INTERFACE_VERSION__` the headers compare against, as the first version of
-    /// each interval they delimit (`> v` starts at v + 1), with 0, ascending, up to `latest`.
-    static func interfaceThresholds(_ texts: [String], latest: UInt32) -> [UInt32] {
-        var out: Set<UInt32> = [0]
-        let regex = try! NSRegularExpression(pattern: #"__XEN_INTERFACE_VERSION__\s*(>=|>|<=|<|==|!=)\s*(0x[0-9a-fA-F]+|[0-9]+)"#)
-        for text in texts {
-            let ns = text as NSString
-            for m in regex.matches(in: text, range: NSRange(location: 0, length: ns.length)) {
-                let op = ns.substring(with: m.range(at: 1)), literal = ns.substring(with: m.range(at: 2))
-                guard let v = literal.hasPrefix("0x") ? UInt32(literal.dropFirst(2), radix: 16) : UInt32(literal) else { continue }
-                let start = op == ">" || op == "<=" ? v &+ 1 : v
-                if start <= latest { out.insert(start) }
-                if op == "==" || op == "!=", v < latest { out.insert(v + 1) }
-            }
-        }
-        return out.sorted()
-    }
-
-    /// Reads the guest view at each threshold and marks where each type's layout and each
-    /// constant's value are the ones recorded.
-    func recordInterfaceRanges(_ model: inout ABIModel, selection: HeaderSelection, candidates: [String: [String]], own: [String], latest: UInt32) throws {
-        let thresholds = Self.interfaceThresholds(selection.selected.map { tree.contents(of: $0) }, latest: latest)
-        model.interfaceThresholds = thresholds.map { String(format: "0x%08x", $0) }
-        var shapes: [[String: ShapeKey]] = []
-        var values: [[String: Constant.Value]] = []
-        for t in thresholds {
-            let configuration = ParseConfiguration(includeDir: tree.includeDir.path, interfaceVersion: t)
-            let prelude = Prelude.build(configuration: configuration, view: .guest, into: tree.includeDir)
-            let facts = ParallelMap.run(own, threads: options.jobs) { header in
-                TranslationUnitReader(configuration: configuration, header: header, view: .guest,
-                                      prerequisites: selection.prerequisites[header] ?? [],
-                                      probeCandidates: candidates[header] ?? [], prelude: prelude).read()
-            }.filter { $0.errors.isEmpty }
-            // A header that does not compile at an old version simply has nothing there.
-            let types = (try? Self.unify(facts)) ?? [:]
-            shapes.append(types.mapValues(Self.shape))
-            var v: [String: Constant.Value] = [:]
-            for f in facts { for m in f.macros + f.enumConstants { if let value = m.value, v[m.name] == nil { v[m.name] = value } } }
-            values.append(v)
-        }
-        func ranges(_ holds: [Bool]) -> [InterfaceRange]? {
-            guard holds.contains(false) else { return nil }
-            var out: [InterfaceRange] = []
-            var i = 0
-            while i < holds.count {
-                guard holds[i] else { i += 1; continue }
-                var j = i
-                while j + 1 < holds.count && holds[j + 1] { j += 1 }
-                out.append(InterfaceRange(from: String(format: "0x%08x", thresholds[i]), to: j + 1 < thresholds.count ? String(format: "0x%08x", thresholds[j + 1]) : nil))
-                i = j + 1
-            }
-            return out
-        }
-        for i in model.types.indices where model.types[i].visibility == .guest {
-            let mine = Self.shape(model.types[i])
-            model.types[i].interfaceRanges = ranges(shapes.map { $0[model.types[i].key] == mine })
-        }
-        for i in model.constants.indices where model.constants[i].visibility == .guest {
-            let mine = model.constants[i].value
-            model.constants[i].interfaceRanges = ranges(values.map { $0[model.constants[i].name] == mine })
-        }
     }
 
     /// Names `#define`d without a parameter list in a header's text. They are only candidates: the
