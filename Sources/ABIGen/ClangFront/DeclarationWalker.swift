@@ -11,7 +11,8 @@ struct DeclarationWalker {
     private var typedefTargets: [CXCursor] = []
     private var seen = Set<String>()
 
-    init(reader: TranslationUnitReader) { self.reader = reader }
+    let files: TranslationUnitReader.FileNames
+    init(reader: TranslationUnitReader, files: TranslationUnitReader.FileNames = .init()) { self.reader = reader; self.files = files }
 
     mutating func visitTopLevel(_ cursor: CXCursor) {
         switch cursor.kind {
@@ -63,9 +64,11 @@ struct DeclarationWalker {
     }
 
     func location(_ cursor: CXCursor) -> SourceLocation? {
-        let loc = cursor.expansionLocation
-        guard let rel = reader.relative(loc.file) else { return nil }
-        return SourceLocation(header: rel, line: loc.line)
+        var file: CXFile?
+        var line: UInt32 = 0
+        clang_getExpansionLocation(clang_getCursorLocation(cursor), &file, &line, nil, nil)
+        guard let rel = files.relative(file, reader) else { return nil }
+        return SourceLocation(header: rel, line: Int(line))
     }
 
     // MARK: records
@@ -194,7 +197,7 @@ struct DeclarationWalker {
             return typeRef(clang_Type_getNamedType(t), context: context)
         case CXType_Typedef:
             let decl = t.declaration
-            if reader.relative(decl.location.file) != nil {
+            if files.relative(decl, reader) != nil {
                 typedef(decl)
                 let name = decl.spelling
                 return .named(name)

@@ -117,20 +117,25 @@ public struct TranslationUnitReader {
         }
 
         let root = clang_getTranslationUnitCursor(tu)
-        var walker = DeclarationWalker(reader: self)
+        let files = FileNames()
+        var walker = DeclarationWalker(reader: self, files: files)
         // A probe's value goes to the macro's last definition (a combined unit holds thousands).
         var lastDefinition: [String: Int] = [:]
         var macroCursors: [CXCursor] = []
         for cursor in root.children {
+            // The record lists every macro expansion and #include too: nothing to read there, and
+            // a combined unit holds tens of thousands (their locations cost more than the rest).
+            let kind = cursor.kind
+            if kind == CXCursor_MacroExpansion || kind == CXCursor_InclusionDirective { continue }
             // Declarations of the C library, and of the prelude when this unit used it precompiled
             // (the prelude headers' own units read those), are not this unit's to read.
             if cursor.kind != CXCursor_VarDecl {
-                guard let file = relative(cursor.location.file) else { continue }
+                guard let file = files.relative(cursor, self) else { continue }
                 if let prelude, prelude.headers.contains(file) { continue }
             }
             switch cursor.kind {
             case CXCursor_MacroDefinition:
-                if let m = macroFact(cursor, withBody: readsEveryMacroBody) {
+                if let m = macroFact(cursor, withBody: readsEveryMacroBody, files: files) {
                     lastDefinition[m.name] = facts.macros.count
                     facts.macros.append(m)
                     macroCursors.append(cursor)
@@ -182,6 +187,26 @@ public struct TranslationUnitReader {
         return true
     }
 
+    /// Each file's path relative to the root, worked out once per file of a unit: a combined unit
+    /// asks for it for every one of its thousands of declarations and macros.
+    final class FileNames {
+        var known: [UnsafeMutableRawPointer: String?] = [:]
+
+        func relative(_ file: CXFile?, _ reader: TranslationUnitReader) -> String? {
+            guard let file else { return nil }
+            if let r = known[file] { return r }
+            let r = reader.relative(clang_getFileName(file).consume())
+            known[file] = r
+            return r
+        }
+
+        func relative(_ cursor: CXCursor, _ reader: TranslationUnitReader) -> String? {
+            var file: CXFile?
+            clang_getSpellingLocation(clang_getCursorLocation(cursor), &file, nil, nil, nil)
+            return relative(file, reader)
+        }
+    }
+
     /// A path relative to the public header root, or nil for files outside it.
     func relative(_ path: String) -> String? {
         guard path.hasPrefix(headerPrefix) else { return nil }
@@ -198,10 +223,12 @@ public struct TranslationUnitReader {
         return parts.joined(separator: "/")
     }
 
-    func macroFact(_ cursor: CXCursor, withBody: Bool) -> TranslationUnitFacts.MacroFact? {
-        let loc = cursor.location
-        guard let rel = relative(loc.file) else { return nil }
-        return .init(name: cursor.spelling, location: SourceLocation(header: rel, line: loc.line),
+    func macroFact(_ cursor: CXCursor, withBody: Bool, files: FileNames) -> TranslationUnitFacts.MacroFact? {
+        var file: CXFile?
+        var line: UInt32 = 0
+        clang_getSpellingLocation(clang_getCursorLocation(cursor), &file, &line, nil, nil)
+        guard let rel = files.relative(file, self) else { return nil }
+        return .init(name: cursor.spelling, location: SourceLocation(header: rel, line: Int(line)),
                      functionLike: clang_Cursor_isMacroFunctionLike(cursor) != 0, body: withBody ? body(of: cursor) : "")
     }
 

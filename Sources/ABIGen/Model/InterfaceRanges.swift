@@ -45,6 +45,8 @@ struct InterfaceRangeReader {
     let candidates: [String: [String]]
     let own: [String]
     let threads: Int
+    /// See `refusingAtEveryVersion`.
+    var refusesAtEveryVersion: Set<String> = []
 
     /// The guest view at each threshold, `base` (the model's own units, by header) reused at its
     /// own version.
@@ -91,12 +93,31 @@ struct InterfaceRangeReader {
                                   prerequisites: selection.prerequisites[header] ?? [],
                                   probeCandidates: candidates[header] ?? [], prelude: prelude)
         }
-        guard reader(nil).compiles() else {
+        guard !refusesAtEveryVersion.contains(header), reader(nil).compiles() else {
             var refused = TranslationUnitFacts(header: header, view: .guest)
             refused.errors.append(HeaderDiagnostic(file: header, line: 0, message: "does not compile", isErrorDirective: false))
             return refused
         }
         return reader(prelude()).read()
+    }
+
+    /// Headers whose own unit, at the base version, stops at an `#error` of their own that comes
+    /// before anything the interface version could change: no `#include` and no test of
+    /// `__XEN_INTERFACE_VERSION__` above it (domctl.h and sysctl.h refuse the guest view so). The
+    /// lines before it read the same at every version, so it refuses at every version, and no
+    /// parse is needed to learn that again.
+    static func refusingAtEveryVersion(_ headers: [String], base: [String: TranslationUnitFacts], tree: HeaderTree) -> Set<String> {
+        var out = Set<String>()
+        for h in headers {
+            guard let line = base[h]?.errors.first(where: { $0.isErrorDirective && $0.file == h })?.line, line > 0 else { continue }
+            let before = tree.contents(of: h).split(separator: "\n", omittingEmptySubsequences: false).prefix(line - 1)
+            let versionFree = !before.contains { l in
+                l.contains("__XEN_INTERFACE_VERSION__")
+                    || l.drop { $0 == " " || $0 == "\t" }.hasPrefix("#") && l.contains("include")
+            }
+            if versionFree { out.insert(h) }
+        }
+        return out
     }
 
     /// The largest group of `candidates` (in order) whose combined unit reads, at the base
@@ -204,7 +225,8 @@ extension ModelBuilder {
                                latest: UInt32, base: [String: TranslationUnitFacts], baseVersion: UInt32) {
         let thresholds = Self.interfaceThresholds(selection.selected.map { tree.contents(of: $0) }, latest: latest)
         model.interfaceThresholds = thresholds.map { String(format: "0x%08x", $0) }
-        let reader = InterfaceRangeReader(tree: tree, selection: selection, candidates: candidates, own: own, threads: options.jobs)
+        var reader = InterfaceRangeReader(tree: tree, selection: selection, candidates: candidates, own: own, threads: options.jobs)
+        reader.refusesAtEveryVersion = InterfaceRangeReader.refusingAtEveryVersion(own, base: base, tree: tree)
         let readings = reader.readings(at: thresholds, base: base, baseVersion: baseVersion)
         func ranges(_ holds: [Bool]) -> [InterfaceRange]? {
             guard holds.contains(false) else { return nil }
