@@ -15,9 +15,10 @@ enum Wake {
 enum Progress { case done, more }
 
 enum EventLoop {
-    /// Units of work (ring entries, messages) an owner does per call: a port that never stops
-    /// firing gets one call per round like every other, so it cannot starve them (XSA-391).
-    static let budget = 64
+    /// Units of work (ring entries, messages) an owner does at most per call before it answers
+    /// `.more` (a one-page ring's worth of netif entries); with one call per round for each fired port, a port that never stops firing
+    /// cannot starve the others (XSA-391).
+    static let budget = 256
     typealias Handler = (Wake) -> Progress
 
     nonisolated(unsafe) static var handlers: [Handler] = []
@@ -54,6 +55,9 @@ enum EventLoop {
     static func unbind(_ port: UInt32) {
         if port < UInt32(Events.maxPorts) { owners[Int(port)] = -1 }
     }
+
+    /// Runs `owner` (with `.resume`) in the next round, without an event: how an owner starts.
+    static func schedule(_ owner: Int) { again[owner] = true }
 
     /// Wakes `owner` with `.deadline` once Xen's system time has reached `time` (0: no deadline).
     static func wake(_ owner: Int, at time: UInt64) { deadlines[owner] = time }
