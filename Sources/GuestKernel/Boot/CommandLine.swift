@@ -14,8 +14,6 @@ enum CommandLine {
         return UnsafeBufferPointer(start: base, count: n)
     }
 
-    static var isEmpty: Bool { var w = words(); return w.next() == nil }
-
     /// The words, each a slice of the command line.
     static func words() -> Words { Words(line: bytes) }
 

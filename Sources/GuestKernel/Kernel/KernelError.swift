@@ -4,8 +4,6 @@ import XenABI
 enum KernelError: Error {
     /// The page allocator has no free page (below the limit asked for, where there is one).
     case noFreePage
-    /// The heap has no block of the size asked for.
-    case heapExhausted
     /// A port beyond the 2-level event channel ABI's 4096, or one bound twice.
     case portOutOfRange
     case portAlreadyBound
@@ -19,7 +17,6 @@ enum KernelError: Error {
     var description: StaticString {
         switch self {
         case .noFreePage: return "no free page"
-        case .heapExhausted: return "heap exhausted"
         case .portOutOfRange: return "event channel port out of range"
         case .portAlreadyBound: return "event channel port already has an owner"
         case .unexpectedPageTable: return "page tables not as Xen promises a PV guest"
