@@ -65,6 +65,16 @@ extension CXType {
     }
 }
 
+/// Whether the unit has a diagnostic of error severity or worse.
+func hasErrors(_ tu: CXTranslationUnit) -> Bool {
+    for i in 0..<clang_getNumDiagnostics(tu) {
+        let d = clang_getDiagnostic(tu, i)
+        defer { clang_disposeDiagnostic(d) }
+        if clang_getDiagnosticSeverity(d).rawValue >= CXDiagnostic_Error.rawValue { return true }
+    }
+    return false
+}
+
 /// Parses `text` as the in-memory main file `name`: every translation unit the front reads (the
 /// headers' and the precompiled prelude) is made this way.
 func parseTranslationUnit(_ index: CXIndex?, name: String, text: String, arguments: [String],

@@ -26,11 +26,7 @@ public struct Prelude: Sendable {
         let (tu, code) = parseTranslationUnit(index, name: name, text: text, arguments: args, options: options)
         guard code == CXError_Success, let tu else { return nil }
         defer { clang_disposeTranslationUnit(tu) }
-        for i in 0..<clang_getNumDiagnostics(tu) {
-            let d = clang_getDiagnostic(tu, i)
-            defer { clang_disposeDiagnostic(d) }
-            if clang_getDiagnosticSeverity(d).rawValue >= CXDiagnostic_Error.rawValue { return nil }
-        }
+        guard !hasErrors(tu) else { return nil }
         guard clang_saveTranslationUnit(tu, pch, 0) == 0 else { return nil }
 
         final class Box { var files: [String] = [] }

@@ -179,12 +179,7 @@ public struct TranslationUnitReader {
                                               options: CXTranslationUnit_SkipFunctionBodies.rawValue)
         guard code == CXError_Success, let tu else { return false }
         defer { clang_disposeTranslationUnit(tu) }
-        for i in 0..<clang_getNumDiagnostics(tu) {
-            let d = clang_getDiagnostic(tu, i)
-            defer { clang_disposeDiagnostic(d) }
-            if clang_getDiagnosticSeverity(d).rawValue >= CXDiagnostic_Error.rawValue { return false }
-        }
-        return true
+        return !hasErrors(tu)
     }
 
     /// Each file's path relative to the root, worked out once per file of a unit: a combined unit

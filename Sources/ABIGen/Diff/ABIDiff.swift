@@ -137,9 +137,6 @@ struct Aspect<T> {
     }
 }
 
-/// A list as one line for a report cell.
-func listed(_ items: [String]?) -> String? { items.map { $0.isEmpty ? "none" : $0.joined(separator: ", ") } }
-
 /// A type reference as the manifest spells it, for a report cell.
 func spelled(_ t: TypeRef?) -> String? {
     guard let t else { return nil }

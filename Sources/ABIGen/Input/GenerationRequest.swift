@@ -27,8 +27,9 @@ public struct GenerationRequest: Sendable {
 
     /// Runs `body` with the generator for this input; what the source put on disk is gone after.
     public func withGenerator<T>(_ verb: String, _ body: (Generator) throws -> T) throws -> T {
-        let specName = try project.spec(spec).name
-        let spec = try SpecLoader(given: spec, project: project).load()
+        let loader = SpecLoader(given: spec, project: project)
+        let specName = try loader.name()
+        let spec = try loader.load()
         let interface = try interfaceVersion.map { given in
             guard let v = Self.parseInterfaceVersion(given) else { throw ABIGenError("--interface-version must be a number such as 0x00040e00, not '\(given)'") }
             return v

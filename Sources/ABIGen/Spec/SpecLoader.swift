@@ -7,6 +7,9 @@ public final class SpecLoader {
 
     public init(given: String?, project: PackagePaths = PackagePaths()) { self.given = given; self.project = project }
 
+    /// The spec as the provenance line and errors name it: as given, or relative to the project.
+    public func name() throws -> String { try project.spec(given).name }
+
     public func load() throws -> Spec {
         if let loaded { return loaded }
         let (url, name) = try project.spec(given)
