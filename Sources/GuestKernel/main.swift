@@ -1,7 +1,10 @@
 // The PV kernel's boot path, top to bottom: each step sets up one Xen facility and panics with
-// the operation and Xen's error if it cannot. Then the command line says what to run.
+// the operation and Xen's error if it cannot. A domU then connects its console ring, xenstore
+// and the toolstack's control key, and lists its devices. Then the command line says what to run.
+import GuestKernelBoot
 import XenABI
 
+let entryTSC = cpu_rdtsc()
 Console.write("guest: Embedded Swift PV kernel on Xen\n")
 Boot.printStartInfo()
 guard Boot.magicIsX86_64() else { Panic.fail("start_info: not a 64-bit PV start_info (magic)") }
@@ -18,9 +21,16 @@ Heap.start(at: Boot.address(ofPFN: heapPFN), size: heapPages * Boot.pageSize)
 // The trap table first: from here on a fault prints where it happened instead of killing us.
 do { try Traps.start() } catch { Panic.fail("set_trap_table", error) }
 do { try SharedInfo.map() } catch { Panic.fail("map shared_info (update_va_mapping)", error) }
+let entry = Time.at(tsc: entryTSC)
 do { try Events.start() } catch { Panic.fail("event upcall (set_callbacks)", error) }
 do { try EventLoop.start() } catch { Panic.fail("event loop: bind VIRQ_TIMER", error) }
 do { try GrantTable.start() } catch { Panic.fail("grant table (GNTTABOP_setup_table)", error) }
 
+if !Domain.isInitial { DomU.start(entry: entry) }
+
 SelfTests.run()
+if CommandLine.has("interactive") {
+    PeerTests.run()
+    Report.finish(then: PeerTests.awaitShutdown())
+}
 Report.finish()

@@ -110,6 +110,12 @@ enum EventLoop {
         return true
     }
 
+    /// One round, or, with nothing to run, one block until an event or `timeout` (0: none): how
+    /// a caller that waits on a state machine's deadline waits once.
+    static func waitOnce(until timeout: UInt64) {
+        if !runRound() { block(until: timeout) }
+    }
+
     /// Mask, check, block: with upcalls masked nothing can fire unseen between the check and
     /// SCHEDOP_block, which unmasks them and sleeps only if no event is pending. The one-shot
     /// timer is set to the earliest deadline (Xen may run it up to its slop early: the next

@@ -5,8 +5,8 @@ import XenABI
 import XenDevices
 
 struct GuestPlatform: XenPlatform {
-    /// A PV guest names itself DOMID_SELF; the peers know it by its id from xenstore.
-    let domainID: domid_t
+    /// A PV guest names itself DOMID_SELF; the peers know it by its id (a domU's from xenstore).
+    var domainID: domid_t { Domain.id }
 
     func allocatePage() throws(XenPlatformError) -> XenPage {
         guard let pfn = PageAllocator.allocate() else { throw .outOfPages }

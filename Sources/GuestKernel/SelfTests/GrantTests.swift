@@ -13,7 +13,7 @@ enum GrantTests {
         let dst = UnsafeMutablePointer<UInt8>(bitPattern: Boot.address(ofPFN: target))!
         for i in 0..<64 { src[i] = UInt8(truncatingIfNeeded: i &* 3 &+ 1); dst[i] = 0 }
         let ref = GrantTable.firstFree
-        GrantTable.grant(ref, to: 0, mfn: Memory.mfn(ofPFN: source), readOnly: true)
+        GrantTable.grant(ref, to: Domain.id, mfn: Memory.mfn(ofPFN: source), readOnly: true)
         // Xen copies from our grant (source: the grant ref) into our own frame (dest: a gmfn,
         // the machine frame for a PV guest): it must read the entry we wrote.
         var copy = gnttab_copy()

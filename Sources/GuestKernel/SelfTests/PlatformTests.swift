@@ -7,7 +7,7 @@ import XenDevices
 
 enum PlatformTests {
     static func run() {
-        let platform = GuestPlatform(domainID: 0)
+        let platform = GuestPlatform()
         grantMappedBackAndEnded(platform)
         eventChannelThroughThePlatform(platform)
     }

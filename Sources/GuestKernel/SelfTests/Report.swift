@@ -47,13 +47,14 @@ enum Report {
     }
 
     /// `guest: N passed, N failed` (`, N skipped` when any were), exactly once, then the
-    /// shutdown that matches it.
-    static func finish() -> Never {
+    /// shutdown that matches it: `reason` (power-off, or the reboot the toolstack asked for)
+    /// when all passed, a crash when any failed.
+    static func finish(then reason: ShutdownReason = .poweroff) -> Never {
         Console.write("guest: "); Console.write(passed); Console.write(" passed, ")
         Console.write(failed); Console.write(" failed")
         if skipped > 0 { Console.write(", "); Console.write(skipped); Console.write(" skipped") }
         Console.newline()
         Console.flush()
-        Domain.shutdown(failed == 0 ? .poweroff : .crash)
+        Domain.shutdown(failed == 0 ? reason : .crash)
     }
 }

@@ -14,6 +14,7 @@ enum SelfTests {
         group("platform", PlatformTests.run)
         group("ring", RingSelfTest.run)
         group("traps", TrapTests.run)
+        group("xenstore", StoreTests.run)
         #if GUEST_INJECT_FAILURE
         Report.fail("injected failure", "built with --inject-failure")
         #endif

@@ -1,10 +1,12 @@
-// Console output through console_io (a dom0 has no PV console ring), with no String in sight.
+// Console output, with no String in sight: a dom0 writes with console_io (it has no PV console
+// ring), a domU into its PV console ring (PVConsole: Xen refuses its console_io).
 import GuestKernelBoot
 import XenABI
 
 /// Out of line on purpose: inlined at every call site the printing code would be most of the image.
 enum Console {
-    /// One console_io hypercall per line, not per piece: output is gathered here until a newline.
+    /// One console_io hypercall (or ring write) per line, not per piece: output is gathered here
+    /// until a newline.
     nonisolated(unsafe) static var line = (console_line_buffer()!, 0)
 
     @inline(never) static func write(_ s: StaticString) {
@@ -21,8 +23,9 @@ enum Console {
 
     @inline(never) static func flush() {
         guard line.1 > 0 else { return }
-        _ = try? Xen.console_io.write(UnsafeBufferPointer(start: line.0, count: line.1))
+        let bytes = UnsafeBufferPointer(start: line.0, count: line.1)
         line.1 = 0
+        if Domain.isInitial { _ = try? Xen.console_io.write(bytes) } else { PVConsole.write(UnsafeRawBufferPointer(bytes)) }
     }
 
     /// A number in decimal, or in hexadecimal with `0x`.

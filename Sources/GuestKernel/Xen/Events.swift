@@ -49,6 +49,14 @@ enum Events {
 
     static var anyFired: Bool { firedWords.pointee != 0 }
 
+    /// Takes `port`'s pending bit as the upcall would, recording it as fired for the loop: for a
+    /// caller that waits on one port itself (SCHEDOP_poll) and must not swallow its event.
+    static func takePending(_ port: UInt32) {
+        guard port < UInt32(maxPorts), atomic_test_and_clear_bit(SharedInfo.pending + Int(port / 64), port % 64) != 0 else { return }
+        atomic_set_bit(fired + Int(port / 64), port % 64)
+        atomic_set_bit(firedWords, port / 64)
+    }
+
     /// The upcall: for each selector bit Xen set, each pending and unmasked port, clear it in
     /// shared_info and record it. Everything read from shared_info is read once and bounded by
     /// the 2-level ABI's 64x64 ports; no owner runs here, so a port that keeps firing costs the

@@ -4,6 +4,8 @@ import XenABI
 
 enum SharedInfo {
     nonisolated(unsafe) static var page: UnsafeMutableRawPointer = .init(bitPattern: 8)!
+    /// Until it is, there is no clock (Time reads it) and no event to wait for.
+    nonisolated(unsafe) static var isMapped = false
 
     /// Maps the shared_info frame (a machine address in start_info) over a page of our own.
     static func map() throws(BootError) {
@@ -11,6 +13,7 @@ enum SharedInfo {
         let va = Boot.address(ofPFN: pfn)
         do { try Memory.map(mfn: Boot.startInfo.pointee.shared_info >> 12, at: va) } catch { throw .xen(error) }
         page = UnsafeMutableRawPointer(bitPattern: va)!
+        isMapped = true
     }
 
     static var vcpu0: UnsafeMutableRawPointer { page + MemoryLayout<shared_info>.offset(of: \.vcpu_info)! }

@@ -12,14 +12,20 @@ enum Time {
     /// How often the raw reading fell behind the mark (reported, not hidden).
     nonisolated(unsafe) static var backwardSteps = 0
 
+    /// 0 until shared_info is mapped.
     static func now() -> UInt64 {
+        guard SharedInfo.isMapped else { return 0 }
         let t = raw()
         if t < last { backwardSteps += 1; return last }
         last = t
         return t
     }
 
-    static func raw() -> UInt64 {
+    static func raw() -> UInt64 { at(tsc: nil) }
+
+    /// The system time at a TSC reading taken earlier (or now, for nil): how the kernel's entry,
+    /// before shared_info was mapped, is placed on Xen's clock.
+    static func at(tsc earlier: UInt64?) -> UInt64 {
         let t = SharedInfo.time
         let versionOffset = MemoryLayout<vcpu_time_info>.offset(of: \.version)!
         while true {
@@ -30,13 +36,16 @@ enum Time {
             let system = t.load(fromByteOffset: MemoryLayout<vcpu_time_info>.offset(of: \.system_time)!, as: UInt64.self)
             let mul = t.load(fromByteOffset: MemoryLayout<vcpu_time_info>.offset(of: \.tsc_to_system_mul)!, as: UInt32.self)
             let shift = t.load(fromByteOffset: MemoryLayout<vcpu_time_info>.offset(of: \.tsc_shift)!, as: Int8.self)
-            let tsc = cpu_rdtsc()
+            let tsc = earlier ?? cpu_rdtsc()
             cpu_barrier()
             guard t.load(fromByteOffset: versionOffset, as: UInt32.self) == version else { continue }
-            var delta = tsc &- stamp
+            // An earlier reading than the parameters' stamp: scale the distance back instead.
+            let before = tsc < stamp
+            var delta = before ? stamp &- tsc : tsc &- stamp
             delta = shift < 0 ? delta >> UInt64(-Int(shift)) : delta << UInt64(shift)
             let scaled = delta.multipliedFullWidth(by: UInt64(mul))
-            return system &+ (scaled.high << 32 | scaled.low >> 32)
+            let ns = scaled.high << 32 | scaled.low >> 32
+            return before ? system &- ns : system &+ ns
         }
     }
 }

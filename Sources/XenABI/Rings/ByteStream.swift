@@ -121,6 +121,8 @@ public struct XenByteWriter: ~Copyable {
     }
 
     @inlinable public var produced: RING_IDX { producer }
+    /// The buffer's size in bytes.
+    @inlinable public var capacity: Int { Int(stream.size) }
 
     /// The free space: the peer's consumer offset, read once and validated (it cannot have
     /// consumed bytes that were never written, nor more than a buffer behind us).

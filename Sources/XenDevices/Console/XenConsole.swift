@@ -79,6 +79,14 @@ public struct XenConsole<Platform: XenPlatform>: ~Copyable {
 
     public var bytesHeld: Int { held.count }
 
+    /// Output in the ring that xenconsoled has not taken yet (0 once it has drained it, or once
+    /// the ring has failed: nothing more will leave then).
+    @inline(never)
+    public func bytesUnread() -> Int {
+        guard failure == nil, let free = try? ring.output.space() else { return 0 }
+        return ring.output.capacity - free
+    }
+
     var wait: XenWait { held.isEmpty ? .event : .deadline(heldSince &+ holdTime) }
 
     mutating func put(_ bytes: UnsafeRawBufferPointer) -> Int {

@@ -63,9 +63,9 @@ public struct XenStoreRequest: Equatable {
         XenStoreRequest(.XS_UNWATCH, payload: path + [0] + token + [0])
     }
     /// `TRANSACTION_START |`: sent with tx_id 0, as the protocol requires.
-    static func transactionStart() -> XenStoreRequest { XenStoreRequest(.XS_TRANSACTION_START, payload: [0]) }
+    public static func transactionStart() -> XenStoreRequest { XenStoreRequest(.XS_TRANSACTION_START, payload: [0]) }
     /// `TRANSACTION_END T|` commits, `F|` discards.
-    static func transactionEnd(_ transaction: UInt32, commit: Bool) -> XenStoreRequest {
+    public static func transactionEnd(_ transaction: UInt32, commit: Bool) -> XenStoreRequest {
         XenStoreRequest(.XS_TRANSACTION_END, transaction: transaction, payload: [commit ? UInt8(ascii: "T") : UInt8(ascii: "F"), 0])
     }
 

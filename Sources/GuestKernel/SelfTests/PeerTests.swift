@@ -1,0 +1,56 @@
+// Tests that need dom0 to take part (the command line's `interactive`: the harness's dom0
+// script, or a user at dom0's shell). Each prints what it waits for, and dom0 answers: a key
+// written under the watch, a line typed on the console, then `xl shutdown` or `xl reboot`.
+import XenABI
+import XenDevices
+
+enum PeerTests {
+    /// How long each waits for dom0 (generous: dom0's side runs under software emulation too).
+    static let patience: UInt64 = 90_000
+
+    static func run() {
+        guard Store.client != nil else { Report.skip("dom0 peer tests", "no xenstore connection"); return }
+        watchSeesDom0sWrite()
+        consoleEcho()
+    }
+
+    static func watchSeesDom0sWrite() {
+        let name: StaticString = "xenstore: a watch fires for dom0's write and the value is read"
+        let key = XenStorePath("data/from-dom0")
+        let watch: XenStoreWatchID
+        do { watch = try Store.client!.watch(key) } catch { StoreTests.storeError(name, "WATCH", error); return }
+        defer { Store.client!.unwatch(watch) }
+        Console.write("guest: waiting for dom0 to write data/from-dom0\n")
+        let deadline = SelfTests.deadline(ms: patience)
+        // A new watch fires once at once, before dom0 has written: every event is checked by
+        // reading the key, until it holds a value.
+        while Store.nextEvent(watch, timeout: deadline) != nil {
+            switch Store.read(key) {
+            case .success(let v) where !v.isEmpty:
+                Console.write("guest: watch saw data/from-dom0 = \""); Console.write(bytes: v); Console.write("\"\n")
+                Report.pass(name)
+                return
+            case .success, .failure(.daemon(.XEN_ENOENT)): continue
+            case .failure(let e): StoreTests.storeError(name, "READ", e); return
+            }
+        }
+        Report.fail(name, "no event with a value before the deadline")
+    }
+
+    static func consoleEcho() {
+        let name: StaticString = "console: a line typed in dom0 arrives on the input ring and is echoed"
+        Console.write("guest: console waiting for a line\n")
+        var line: [UInt8]? = nil
+        _ = EventLoop.run(until: { line = PVConsole.takeLine(); return line != nil }, timeout: SelfTests.deadline(ms: patience))
+        guard let line else { Report.fail(name, "no line before the deadline"); return }
+        Console.write("guest: console echo \""); Console.write(bytes: line); Console.write("\"\n")
+        Report.pass(name)
+    }
+
+    /// The end of an interactive run: waits for the toolstack's request; the verdict follows it.
+    static func awaitShutdown() -> ShutdownReason {
+        Console.write("guest: waiting for control/shutdown (xl shutdown or xl reboot)\n")
+        _ = EventLoop.run(until: { Control.requested != nil })
+        return Control.requested!
+    }
+}

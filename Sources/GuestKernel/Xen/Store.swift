@@ -1,0 +1,135 @@
+// The domain's xenstore connection: XenDevices' client over the store page of start_info, owned
+// by the event loop. Whoever waits on the store (a transaction, a watcher) subscribes and runs
+// after each of the client's rounds; the boot path and the tests, which may wait, use `call`.
+import XenABI
+import XenDevices
+
+enum Store {
+    nonisolated(unsafe) static var client: XenStoreClient<GuestPlatform>? = nil
+    nonisolated(unsafe) static var owner = -1
+    /// Event-loop owners to run after each round of the client (they look for their replies).
+    nonisolated(unsafe) static var subscribers: [Int] = []
+
+    static var port: evtchn_port_t { Boot.startInfo.pointee.store_evtchn }
+
+    /// The connected client, for reading its state (see PVConsole.with).
+    static func with<R>(_ body: (inout XenStoreClient<GuestPlatform>) -> R) -> R { body(&client!) }
+
+    /// Maps the store page (a frame of our own memory, as the console's) and binds its port.
+    static func start() throws(StoreStartError) {
+        let mfn = UInt64(Boot.startInfo.pointee.store_mfn)
+        let pfn = Memory.pfn(ofMFN: mfn)
+        guard mfn != 0, pfn < Int(Boot.startInfo.pointee.nr_pages) else { throw .noStorePage }
+        do {
+            client = try XenStoreClient(interface: UnsafeMutableRawPointer(bitPattern: Boot.address(ofPFN: pfn))!, port: port, platform: GuestPlatform())
+        } catch { throw .store(error) }
+        owner = EventLoop.register { _ in round() }
+        do { try EventLoop.bind(port, to: owner) } catch { throw .kernel(error) }
+        EventLoop.schedule(owner)
+    }
+
+    static func round() -> Progress {
+        let wait = client!.handleEvent()
+        for s in subscribers { EventLoop.schedule(s) }
+        switch wait {
+        case .ready: return .more
+        case .deadline(let d): EventLoop.wake(owner, at: d); return .done
+        case .event: return .done
+        }
+    }
+
+    static func subscribe(_ subscriber: Int) { subscribers.append(subscriber) }
+
+    /// Sends a request and runs the event loop until its reply (the client's own request timeout
+    /// bounds the wait).
+    static func call(_ request: XenStoreRequest) -> Result<XenStoreReply, XenStoreError> {
+        let id: XenStoreRequestID
+        do { id = try client!.submit(request) } catch { return .failure(error) }
+        var result: Result<XenStoreReply, XenStoreError>? = nil
+        _ = EventLoop.run(until: {
+            result = client!.takeReply(id)
+            return result != nil
+        })
+        return result!
+    }
+
+    /// READ's value.
+    static func read(_ path: XenStorePath, transaction: UInt32 = 0) -> Result<[UInt8], XenStoreError> {
+        switch call(.read(path, transaction: transaction)) {
+        case .success(.value(let v)): return .success(v)
+        case .success: return .failure(.malformedReply)
+        case .failure(let e): return .failure(e)
+        }
+    }
+
+    static func write(_ path: XenStorePath, _ value: [UInt8], transaction: UInt32 = 0) -> XenStoreError? {
+        switch call(.write(path, value, transaction: transaction)) {
+        case .success(.ok): return nil
+        case .success: return .malformedReply
+        case .failure(let e): return e
+        }
+    }
+
+    static func directory(_ path: XenStorePath) -> Result<[[UInt8]], XenStoreError> {
+        switch call(.directory(path)) {
+        case .success(.children(let c)): return .success(c)
+        case .success: return .failure(.malformedReply)
+        case .failure(let e): return .failure(e)
+        }
+    }
+
+    /// Runs the loop until the watch has an event (taken and returned) or `timeout` (system time).
+    static func nextEvent(_ watch: XenStoreWatchID, timeout: UInt64) -> XenStoreWatchEvent? {
+        var event: XenStoreWatchEvent? = nil
+        _ = EventLoop.run(until: {
+            event = client!.takeWatchEvent(watch)
+            return event != nil
+        }, timeout: timeout)
+        return event
+    }
+}
+
+enum StoreStartError: Error {
+    /// start_info names no store page, or one outside our memory.
+    case noStorePage
+    case store(XenStoreError)
+    case kernel(KernelError)
+}
+
+extension Console {
+    /// A xenstore error: its kind, and the daemon's errno name where it gave one.
+    @inline(never) static func write(storeError e: XenStoreError) {
+        switch e {
+        case .daemon(let errno): write("daemon error"); if let n = errno.cName { write(" "); write(n) }
+        case .unknownDaemonError: write("daemon error of an unknown name")
+        case .invalidPath: write("invalid path")
+        case .invalidValue: write("invalid value")
+        case .requestTooLong: write("request too long")
+        case .malformedReply: write("malformed reply")
+        case .mismatchedReply: write("mismatched reply")
+        case .oversizedReply(let n): write("oversized reply of "); write(n); write(" bytes")
+        case .tooManyRequests: write("too many requests in flight")
+        case .timedOut: write("no reply in time")
+        case .ring: write("ring refused")
+        case .disconnected: write("disconnected")
+        case .transactionConflict: write("transaction conflicted on every attempt")
+        }
+    }
+
+    @inline(never) static func write(bytes: [UInt8]) { bytes.withUnsafeBufferPointer { write(bytes: $0) } }
+}
+
+extension Store {
+    /// Runs a transaction to its end, waiting on the loop for its replies and back-offs.
+    static func drive(_ tx: inout XenStoreTransaction) -> XenStoreTransaction.Progress {
+        while true {
+            let p = tx.advance(store: &client!)
+            switch p {
+            case .committed, .failed: return p
+            case .waiting(.ready): continue
+            case .waiting(.deadline(let d)): EventLoop.waitOnce(until: d)
+            case .waiting(.event): EventLoop.waitOnce(until: 0)
+            }
+        }
+    }
+}
