@@ -51,6 +51,6 @@ enum PeerTests {
     static func awaitShutdown() -> ShutdownReason {
         Console.write("guest: waiting for control/shutdown (xl shutdown or xl reboot)\n")
         _ = EventLoop.run(until: { Control.requested != nil })
-        return Control.requested!
+        return Control.requested == .reboot ? .reboot : .poweroff
     }
 }
