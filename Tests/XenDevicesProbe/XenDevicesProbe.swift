@@ -28,6 +28,10 @@ public func probeXenStoreAndXenBus(_ page: UnsafeMutableRawPointer) -> Bool {
     var vif = XenBusFrontend(kind: .vif, path: XenStorePath("device/vif/0"))
     var vbd = XenBusFrontend(kind: .vbd, path: XenStorePath("device/vbd/768"))
     var transaction = XenStoreTransaction([.write(XenStorePath("data/x"), [UInt8]("1"))])
+    var control = XenBusControl()
+    try? control.start(store: &store)
+    wait = wait.sooner(control.advance(store: &store))
+    if control.requested == .reboot, control.takeEvent() != nil { wait = .ready }
     var wait = store.handleEvent()
     wait = wait.sooner(discovery.advance(store: &store))
     wait = wait.sooner(vif.advance(store: &store))
