@@ -29,8 +29,6 @@ do { try GrantTable.start() } catch { Panic.fail("grant table (GNTTABOP_setup_ta
 if !Domain.isInitial { DomU.start(entry: entry) }
 
 SelfTests.run()
-if CommandLine.has("interactive") {
-    PeerTests.run()
-    Report.finish(then: PeerTests.awaitShutdown())
-}
+if CommandLine.has("interactive") { PeerTests.run() }
+if CommandLine.has("interactive") || CommandLine.has("wait") { Report.finish(then: PeerTests.awaitShutdown()) }
 Report.finish()

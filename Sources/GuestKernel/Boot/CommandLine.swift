@@ -3,8 +3,9 @@
 //   (empty)          every self-test group, then power off with the verdict
 //   tests=G1,G2,...  only these self-test groups (SelfTests.run names them; `none` for none)
 //   timings          each self-test's time as a `guest: figure` line
-//   interactive      (domU) also the tests dom0 takes part in, then wait for control/shutdown
-//                    (xl shutdown, xl reboot) instead of powering off
+//   interactive      (domU) also the tests dom0 takes part in, then as `wait`
+//   wait             (domU) after the tests, wait for control/shutdown (xl shutdown, xl reboot)
+//                    and end as it asks, instead of powering off at once
 import XenABI
 
 enum CommandLine {
