@@ -15,7 +15,8 @@ enum Devices {
         case .failure(let e): return .failure(e)
         }
         var count = 0
-        for kind in kinds {
+        // `device/suspend/event-channel` is libxl's suspend event channel, not a device.
+        for kind in kinds where !kind.equals("suspend") {
             let kindPath: XenStorePath
             do { kindPath = try root.appending(kind) } catch { return .failure(error) }
             guard case .success(let ids) = Store.directory(kindPath) else { continue }

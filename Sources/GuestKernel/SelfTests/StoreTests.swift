@@ -34,9 +34,12 @@ enum StoreTests {
         Report.pass(name)
     }
 
-    /// T1 writes the key, T2 writes it and commits, T1's commit must fail with EAGAIN (both
-    /// daemons see that T1's write was overtaken); then the same write as a XenStoreTransaction,
-    /// which retries on conflict, commits, and the key holds its value.
+    /// T1 reads the key, T2 writes it and commits, T1 writes it: T1's commit must fail with
+    /// EAGAIN. The read matters: the C daemon fails any transaction whose nodes changed under
+    /// it, but oxenstored replays a conflicting transaction itself and commits it when the replay
+    /// answers as the original did, so a transaction of writes alone never sees EAGAIN there;
+    /// a read whose value changed makes the replay differ. Then the same write as a
+    /// XenStoreTransaction, which retries on conflict, commits, and the key holds its value.
     static func transactionsConflict() {
         let name: StaticString = "xenstore: two transactions on one key conflict; the loser gets EAGAIN and its retry commits"
         let key = XenStorePath("data/transaction-probe")
@@ -45,12 +48,19 @@ enum StoreTests {
               case .success(.transaction(let t2)) = Store.call(.transactionStart()) else {
             Report.fail(name, "TRANSACTION_START refused"); return
         }
-        let w1 = Store.write(key, [UInt8]("one"), transaction: t1)
+        let r1 = Store.read(key, transaction: t1)
         let w2 = Store.write(key, [UInt8]("two"), transaction: t2)
         let end2 = Store.call(.transactionEnd(t2, commit: true))
+        let w1 = Store.write(key, [UInt8]("one"), transaction: t1)
         let end1 = Store.call(.transactionEnd(t1, commit: true))
-        guard w1 == nil, w2 == nil, end2 == .success(.ok) else { Report.fail(name, "the writes and the first commit must succeed"); return }
-        guard end1 == .failure(.daemon(.XEN_EAGAIN)) else { Report.fail(name, "the second commit must get EAGAIN"); return }
+        guard r1 == .success([UInt8]("start")), w1 == nil, w2 == nil, end2 == .success(.ok) else {
+            Report.fail(name, "the reads, writes and the first commit must succeed"); return
+        }
+        guard end1 == .failure(.daemon(.XEN_EAGAIN)) else {
+            Console.write("guest: the second commit answered "); if case .failure(let e) = end1 { Console.write(storeError: e) } else { Console.write("OK") }
+            Console.newline()
+            Report.fail(name, "the second commit must get EAGAIN"); return
+        }
         var retry = XenStoreTransaction([.write(key, [UInt8]("one"))])
         let outcome = Store.drive(&retry)
         let final = Store.read(key)

@@ -44,6 +44,8 @@ enum PVConsole {
 
     /// Writes `bytes`, waiting for room at most the hold time once Xen's clock can be read.
     static func write(_ bytes: UnsafeRawBufferPointer) {
+        // The first lines come before the heap that XenConsole's hold buffer lives in.
+        guard Heap.size > 0 else { writeEarly(bytes); return }
         guard attach() else { return }
         var wait = console!.write(bytes)
         while case .deadline(let deadline) = wait, SharedInfo.isMapped {
@@ -53,9 +55,25 @@ enum PVConsole {
         reportLoss()
     }
 
+    /// Bytes the early path could not place (the ring full before there is a clock to wait by).
+    nonisolated(unsafe) static var earlyLoss: UInt64 = 0
+
+    /// Before the heap: straight into the ring, nothing held; what does not fit is counted and
+    /// reported with XenConsole's own losses.
+    static func writeEarly(_ bytes: UnsafeRawBufferPointer) {
+        let mfn = Boot.startInfo.pointee.console.domU.mfn
+        let pfn = Memory.pfn(ofMFN: UInt64(mfn))
+        guard mfn != 0, pfn < Int(Boot.startInfo.pointee.nr_pages),
+              var ring = try? XenConsoleRing(UnsafeMutableRawPointer(bitPattern: Boot.address(ofPFN: pfn))!) else { return }
+        let n = (try? ring.output.write(bytes)) ?? 0
+        earlyLoss &+= UInt64(bytes.count - n)
+        if n > 0 { _ = try? Xen.event_channel_op.send(evtchn_send(port: port)) }
+    }
+
     /// Once output flows again, one line saying how much was dropped while it could not.
     static func reportLoss() {
-        let (lost, held) = with { ($0.bytesLost, $0.bytesHeld) }
+        var (lost, held) = with { ($0.bytesLost, $0.bytesHeld) }
+        lost &+= earlyLoss
         guard lost != reportedLoss, held == 0 else { return }
         reportedLoss = lost
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buf in
