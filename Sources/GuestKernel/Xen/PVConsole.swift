@@ -123,17 +123,18 @@ enum PVConsole {
         owner = EventLoop.register { _ in
             var wait = console!.handleEvent()
             if case .deadline(let d) = wait { EventLoop.wake(owner, at: d); wait = .event }
-            readInput()
-            return .done
+            return readInput() ? .more : .done
         }
         try EventLoop.bind(port, to: owner)
         EventLoop.schedule(owner)
     }
 
-    static func readInput() {
-        while true {
+    /// Reads what has arrived, at most four ring's worth per call (a peer that types without
+    /// pause gets the rest read next round, after the other owners): true if it stopped there.
+    static func readInput() -> Bool {
+        for _ in 0..<4 {
             let n = input.withUnsafeMutableBytes { console!.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[inputCount...])) }
-            guard n > 0 else { return }
+            guard n > 0 else { return false }
             inputCount += n
             var start = 0
             for i in 0..<inputCount where input[i] == 0x0A || input[i] == 0x0D {
@@ -149,6 +150,7 @@ enum PVConsole {
             // Bounded: a peer typing without pause cannot fill the heap with lines nobody takes.
             if lines.count > 16 { lines.removeFirst(lines.count - 16) }
         }
+        return true
     }
 
     /// The oldest line typed on the console, without its end of line.
