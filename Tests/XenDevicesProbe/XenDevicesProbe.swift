@@ -28,6 +28,7 @@ public func probeXenStoreAndXenBus(_ page: UnsafeMutableRawPointer) -> Bool {
     var vif = XenBusFrontend(kind: .vif, path: XenStorePath("device/vif/0"))
     var vbd = XenBusFrontend(kind: .vbd, path: XenStorePath("device/vbd/768"))
     var transaction = XenStoreTransaction([.write(XenStorePath("data/x"), [UInt8]("1"))])
+    var listing = XenStoreDirectoryListing(XenStorePath("device"))
     var wait = store.handleEvent()
     wait = wait.sooner(discovery.advance(store: &store))
     wait = wait.sooner(vif.advance(store: &store))
@@ -38,6 +39,7 @@ public func probeXenStoreAndXenBus(_ page: UnsafeMutableRawPointer) -> Bool {
         if case .closing = action { vif.released() }
     }
     if case .committed = transaction.advance(store: &store) { wait = .ready }
+    if case .listed(let names) = listing.advance(store: &store), !names.isEmpty { wait = .ready }
     if let id = try? store.submit(.read(XenStorePath("name"))), case .success(.value(let v))? = store.takeReply(id) { return v.isEmpty }
     return wait == .event
 }

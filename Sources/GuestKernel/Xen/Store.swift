@@ -113,6 +113,8 @@ extension Console {
         case .ring: write("ring refused")
         case .disconnected: write("disconnected")
         case .transactionConflict: write("transaction conflicted on every attempt")
+        case .directoryTooLong: write("directory listing over its bound")
+        case .directoryUnstable: write("directory changed on every pass of its listing")
         }
     }
 

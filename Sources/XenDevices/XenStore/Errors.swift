@@ -30,6 +30,10 @@ public enum XenStoreError: Error, Equatable {
     case disconnected
     /// A transaction got EAGAIN on every attempt.
     case transactionConflict
+    /// A directory listing past its bound on children or bytes (a daemon that sends an endless list).
+    case directoryTooLong
+    /// A directory changed between the pages of its listing on every pass.
+    case directoryUnstable
 }
 
 /// The names xs_wire.h's `xsd_errors` lists, in its order, each followed by a nul; `xenStoreErrno(at:)`
