@@ -6,7 +6,8 @@
 // checked before it is kept: names by the path rules (in the parser), every page moving the
 // offset on, no name twice, and a bound on children and bytes so that an endless list ends.
 // A daemon without DIRECTORY_PART answers it ENOSYS (C xenstored before 4.9, oxenstored): the
-// listing then fails with the E2BIG the daemon gave for the whole list. It never waits itself:
+// listing then fails with E2BIG, the C daemon's answer for the whole list (oxenstored sends
+// that whole, over XENSTORE_PAYLOAD_MAX, and the client drops it). It never waits itself:
 // `advance` returns what it waits for.
 import XenABI
 
@@ -84,7 +85,8 @@ public struct XenStoreDirectoryListing: ~Copyable {
         switch reply {
         case .success(.children(let children)) where step == .listing:
             if let error = keep(children) { finish(.failed(error)) } else { finish(.listed(names)) }
-        case .failure(.daemon(.XEN_E2BIG)) where step == .listing:
+        case .failure(.daemon(.XEN_E2BIG)) where step == .listing, .failure(.oversizedReply) where step == .listing:
+            // Too long for one reply: the C daemon says E2BIG, oxenstored sends it whole anyway.
             startPass()
         case .success(.childrenPart(let generation, let children, let isLast)) where step == .paging:
             page(generation, children, isLast: isLast)

@@ -18,7 +18,9 @@ public enum XenStoreError: Error, Equatable {
     case malformedReply
     /// The reply's type is neither the request's nor XS_ERROR, or its tx_id is not the request's.
     case mismatchedReply
-    /// A header's `len` over XENSTORE_PAYLOAD_MAX: the stream's framing cannot be trusted after it.
+    /// A header's `len` over XENSTORE_PAYLOAD_MAX. A reply to a request in flight, of its type,
+    /// up to `XenStoreClient.maxDroppedReply` (oxenstored's long DIRECTORY) fails that request and
+    /// is dropped; anything else fails the connection, whose framing cannot be trusted after it.
     case oversizedReply(UInt32)
     /// As many requests are in flight as the client allows (the C daemon allows 20 per connection).
     case tooManyRequests
