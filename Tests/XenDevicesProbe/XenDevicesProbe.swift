@@ -28,20 +28,22 @@ public func probeXenStoreAndXenBus(_ page: UnsafeMutableRawPointer) -> Bool {
     var vif = XenBusFrontend(kind: .vif, path: XenStorePath("device/vif/0"))
     var vbd = XenBusFrontend(kind: .vbd, path: XenStorePath("device/vbd/768"))
     var transaction = XenStoreTransaction([.write(XenStorePath("data/x"), [UInt8]("1"))])
+    var listing = XenStoreDirectoryListing(XenStorePath("device"))
     var control = XenBusControl()
     try? control.start(store: &store)
-    wait = wait.sooner(control.advance(store: &store))
-    if control.requested == .reboot, control.takeEvent() != nil { wait = .ready }
     var wait = store.handleEvent()
     wait = wait.sooner(discovery.advance(store: &store))
     wait = wait.sooner(vif.advance(store: &store))
     wait = wait.sooner(vbd.advance(store: &store))
+    wait = wait.sooner(control.advance(store: &store))
+    if control.requested == .reboot, control.takeEvent() != nil { wait = .ready }
     while let change = discovery.takeChange() { if case .added = change { wait = .ready } }
     while let action = vif.takeAction() {
         if case .publish = action { try? vif.publish([([UInt8]("tx-ring-ref"), [UInt8]("8"))]) }
         if case .closing = action { vif.released() }
     }
     if case .committed = transaction.advance(store: &store) { wait = .ready }
+    if case .listed(let names) = listing.advance(store: &store), !names.isEmpty { wait = .ready }
     if let id = try? store.submit(.read(XenStorePath("name"))), case .success(.value(let v))? = store.takeReply(id) { return v.isEmpty }
     return wait == .event
 }

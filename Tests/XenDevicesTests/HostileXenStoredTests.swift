@@ -27,15 +27,51 @@ struct HostileXenStoredTests {
         #expect(s.call(.write(path("a"), bytes("1"))) == .failure(.mismatchedReply))
     }
 
-    @Test("an oversized len is refused before its payload is read; the connection is failed, not hung")
-    func oversizedReply() {
-        var s = Connected()
-        for len in [UInt32(XENSTORE_PAYLOAD_MAX) + 1, 0xFFFF_FFFF] {
-            s = Connected()
-            s.daemon.rewrite = { h, _ in M.message(type: .XS_READ, id: h.req_id, [], len: len) }
-            #expect(s.call(.read(path("a"))) == .failure(.disconnected))
+    @Test("an oversized len that cannot be a reply (too long, another type, no such request, an event) fails the connection, not hung")
+    func oversizedLie() {
+        let tooLong = XenStoreClient<SimulatedPlatform>.maxDroppedReply + 1
+        let lies: [(xsd_sockmsg_type, UInt32?, UInt32)] = [
+            (.XS_READ, nil, tooLong), (.XS_READ, nil, 0xFFFF_FFFF),
+            (.XS_DIRECTORY, nil, UInt32(XENSTORE_PAYLOAD_MAX) + 1), (.XS_ERROR, nil, UInt32(XENSTORE_PAYLOAD_MAX) + 1),
+            (.XS_READ, 99, UInt32(XENSTORE_PAYLOAD_MAX) + 1), (.XS_WATCH_EVENT, 0, UInt32(XENSTORE_PAYLOAD_MAX) + 1),
+        ]
+        for (type, id, len) in lies {
+            var s = Connected()
+            s.daemon.rewrite = { h, _ in M.message(type: type, id: id ?? h.req_id, [], len: len) }
+            #expect(s.call(.read(path("a"))) == .failure(.disconnected), "\(type) \(len)")
             #expect(s.client.connection == .failed(.oversizedReply(len)))
         }
+    }
+
+    @Test("a reply over XENSTORE_PAYLOAD_MAX of its request's type (oxenstored's long DIRECTORY) fails that request; its payload is dropped and the connection goes on")
+    func oversizedReplyDropped() {
+        var s = Connected()
+        s.daemon.set("a", "1")
+        for len in [Int(XENSTORE_PAYLOAD_MAX) + 1, 10_200, Int(XenStoreClient<SimulatedPlatform>.maxDroppedReply)] {
+            s.daemon.rewrite = { h, _ in M.message(type: .XS_READ, id: h.req_id, [UInt8](repeating: 0x41, count: len)) }
+            let id = try? s.client.submit(.read(path("a")))
+            s.pump(rounds: len / Int(XENSTORE_RING_SIZE) + 10)  // a ring's worth a round
+            #expect(id.flatMap { s.client.takeReply($0) } == .failure(.oversizedReply(UInt32(len))))
+            #expect(s.daemon.output.isEmpty, "all of it read")
+            s.daemon.rewrite = nil
+            #expect(s.call(.read(path("a"))) == .success(.value(bytes("1"))), "the next reply is read from the right place")
+        }
+        #expect(s.client.connection == .connected)
+        // One dropped in the middle of others, the ring full all the way.
+        s.daemon.holdReplies = true
+        guard let before = try? s.client.submit(.read(path("a"))) else { Issue.record("disconnected"); return }
+        s.pump()
+        s.daemon.rewrite = { h, _ in M.message(type: .XS_READ, id: h.req_id, [UInt8](repeating: 0, count: 9000)) }
+        guard let big = try? s.client.submit(.read(path("a"))) else { Issue.record("disconnected"); return }
+        s.pump()
+        s.daemon.rewrite = nil
+        guard let after = try? s.client.submit(.read(path("a"))) else { Issue.record("disconnected"); return }
+        s.pump()
+        s.daemon.releaseHeld()
+        s.pump()
+        #expect(s.client.takeReply(before) == .success(.value(bytes("1"))))
+        #expect(s.client.takeReply(big) == .failure(.oversizedReply(9000)))
+        #expect(s.client.takeReply(after) == .success(.value(bytes("1"))))
     }
 
     @Test("a reply of exactly XENSTORE_PAYLOAD_MAX bytes is accepted")

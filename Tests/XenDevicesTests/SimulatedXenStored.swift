@@ -1,8 +1,9 @@
 // A xenstored over the shared page, playing the server's end of both byte rings: a tree of
-// nodes, watches that fire once when set and on every change below them, transactions, errors by
-// name. Everything a hostile daemon can do is scriptable: rewrite or drop a reply, hold replies
-// back and answer out of order, inject raw bytes, force EAGAIN on commits, set the page's error
-// and connection fields.
+// nodes with generation counts, watches that fire once when set and on every change below them,
+// transactions, errors by name, and long directories answered as one of the daemons Xen 4.17
+// ships would (`flavour`). Everything a hostile daemon can do is scriptable: rewrite or drop a
+// reply, hold replies back and answer out of order, inject raw bytes, force EAGAIN on commits,
+// lie in DIRECTORY_PART pages, set the page's error and connection fields.
 import XenABI
 import XenDevices
 
@@ -19,6 +20,8 @@ final class SimulatedXenStored {
     var output: [UInt8] = []
     /// Requests seen, in order.
     var received: [(header: xsd_sockmsg, payload: [UInt8])] = []
+    /// The longest payload sent.
+    var longestPayload = 0
 
     // Hostility.
     /// Rewrites each reply (header and payload) into the bytes actually sent; `nil` sends none.
@@ -30,6 +33,41 @@ final class SimulatedXenStored {
     var conflicts = 0
     /// Requests that get no reply at all.
     var silent = false
+
+    /// How a directory longer than one reply is answered (what xenstore.txt leaves to each daemon).
+    enum Flavour {
+        /// C xenstored 4.9 and later: DIRECTORY over XENSTORE_PAYLOAD_MAX is E2BIG, and
+        /// DIRECTORY_PART pages it.
+        case cxenstored
+        /// C xenstored before 4.9: E2BIG as well, but DIRECTORY_PART is an unknown type (ENOSYS).
+        case cxenstoredBefore49
+        /// oxenstored 4.17: DIRECTORY sends the whole list whatever its length, and
+        /// DIRECTORY_PART is an unknown type (ENOSYS).
+        case oxenstored
+    }
+    var flavour = Flavour.cxenstored
+
+    /// How DIRECTORY_PART pages are answered: as the C daemon cuts them, or with a lie.
+    enum PageMode {
+        case honest
+        /// Another domain adds a child to the node after each of the next `n` pages.
+        case changesBetweenPages(Int)
+        /// Pages of fresh names, never the end marker.
+        case endless
+        /// `name` after the first name of the second page (once).
+        case badChild([UInt8])
+        /// `count` in place of the generation count.
+        case badGeneration([UInt8])
+        /// Every page from offset 0, whatever offset was asked.
+        case repeatsOffset
+        /// A page with no names and no end marker.
+        case emptyPage
+    }
+    var pages = PageMode.honest
+    /// The generation count of each node (the C daemon's node->generation): set from one
+    /// counter each time the node is written, or a child is added or removed.
+    var generations: [String: UInt64] = [:]
+    var generation: UInt64 = 40
 
     init(domainID: domid_t = 5, serverFeatures: UInt32 = 0) {
         self.domainID = domainID
@@ -100,6 +138,7 @@ final class SimulatedXenStored {
     func send(_ header: xsd_sockmsg, _ payload: [UInt8]) {
         var h = header
         h.len = UInt32(payload.count)
+        longestPayload = max(longestPayload, payload.count)
         let raw: [UInt8]?
         if let rewrite { raw = rewrite(h, payload) } else { raw = withUnsafeBytes(of: h) { Array($0) } + payload }
         guard let raw else { return }
@@ -138,11 +177,15 @@ final class SimulatedXenStored {
             ok(h)
         case .XS_DIRECTORY:
             guard lookup(p, tx) != nil else { return error(h, .XEN_ENOENT) }
-            var names = Set<String>()
-            for key in nodes.keys where key.hasPrefix(p + "/") {
-                names.insert(String(key.dropFirst(p.count + 1).split(separator: "/")[0]))
-            }
-            reply(h, names.sorted().flatMap { bytes($0) + [0] })
+            let list = childList(p)
+            if list.count > Int(XENSTORE_PAYLOAD_MAX) && flavour != .oxenstored { return error(h, .XEN_E2BIG) }
+            reply(h, list)
+        case .XS_DIRECTORY_PART:
+            guard flavour == .cxenstored else { return error(h, .XEN_ENOSYS) }
+            // `<path>|<offset>|`: exactly two strings, or EINVAL.
+            guard parts.count == 3, parts[2].isEmpty else { return error(h, .XEN_EINVAL) }
+            guard lookup(p, tx) != nil else { return error(h, .XEN_ENOENT) }
+            reply(h, directoryPage(p, offset: Int(parts[1].text) ?? 0))
         case .XS_GET_PERMS:
             guard lookup(p, tx) != nil else { return error(h, .XEN_ENOENT) }
             reply(h, bytes("n\(domainID)") + [0] + bytes("r0") + [0])
@@ -186,17 +229,75 @@ final class SimulatedXenStored {
         if tx == 0 { write(p, value); fire(p) } else { transactions[tx]![p] = .some(value) }
     }
 
-    /// WRITE creates missing parents with empty values.
+    /// WRITE creates missing parents with empty values. A node written gets a new generation,
+    /// and so does the parent a node is added to.
     func write(_ p: String, _ value: [UInt8]) {
+        var added = nodes[p] == nil
         nodes[p] = value
+        touch(p)
         var parent = p
-        while let slash = parent.lastIndex(of: "/"), slash != parent.startIndex {
+        while added, let slash = parent.lastIndex(of: "/"), slash != parent.startIndex {
             parent = String(parent[..<slash])
-            if nodes[parent] == nil { nodes[parent] = [] }
+            added = nodes[parent] == nil
+            if added { nodes[parent] = [] }
+            touch(parent)
         }
     }
 
-    func rm(_ p: String) { for key in nodes.keys where key == p || key.hasPrefix(p + "/") { nodes[key] = nil } }
+    func rm(_ p: String) {
+        for key in nodes.keys where key == p || key.hasPrefix(p + "/") { nodes[key] = nil }
+        if let slash = p.lastIndex(of: "/"), slash != p.startIndex { touch(String(p[..<slash])) }
+    }
+
+    func touch(_ p: String) {
+        generation += 1
+        generations[p] = generation
+    }
+
+    /// The node's children as the C daemon stores them: each leaf name and its nul (sorted here).
+    func childList(_ p: String) -> [UInt8] {
+        var names = Set<String>()
+        for key in nodes.keys where key.hasPrefix(p + "/") {
+            names.insert(String(key.dropFirst(p.count + 1).split(separator: "/")[0]))
+        }
+        return names.sorted().flatMap { bytes($0) + [0] }
+    }
+
+    /// A DIRECTORY_PART page as 4.17's C daemon cuts one: the generation count in decimal and its
+    /// nul, then whole names from the offset for as long as they leave one byte of the payload
+    /// free, and in that byte the end marker if the list ends on this page. An offset at or
+    /// past the end gets the count and the marker alone.
+    func directoryPage(_ p: String, offset asked: Int) -> [UInt8] {
+        var offset = asked
+        if case .repeatsOffset = pages { offset = 0 }
+        let list = childList(p)
+        var page = bytes("\(generations[p, default: 0])") + [0]
+        if case .badGeneration(let count) = pages { page = count + [0] }
+        if case .emptyPage = pages { return page }
+        if case .endless = pages {
+            for i in 0..<100 { page += bytes("endless-\(asked)-\(i)") + [0] }
+            return page
+        }
+        let room = Int(XENSTORE_PAYLOAD_MAX) - page.count - 1
+        var end = min(offset, list.count)
+        while end < list.count {
+            let nul = list[end...].firstIndex(of: 0)!
+            if nul + 1 - offset > room { break }
+            end = nul + 1
+        }
+        var names = Array(list[min(offset, list.count)..<end])
+        if case .badChild(let name) = pages, asked > 0, let first = names.firstIndex(of: 0) {
+            names.insert(contentsOf: name + [0], at: first + 1)
+            pages = .honest  // once: the next page must not fail for another reason
+        }
+        page += names
+        if end == list.count { page.append(0) }
+        if case .changesBetweenPages(let n) = pages, n > 0 {
+            pages = .changesBetweenPages(n - 1)
+            set(p + "/changed-\(n)", "")
+        }
+        return page
+    }
 
     /// Each watch on the path or above it gets an event; a relative watch gets a relative path.
     func fire(_ changed: String) {

@@ -19,6 +19,11 @@ struct XenStoreWireTests {
         #expect(Array(encoded[16...]) == bytes("device/vif/0/state") + [0] + bytes("4"))
         let perms = XenStoreRequest.setPermissions(path("/a"), [.init(.none, 5), .init(.read, 0)])
         #expect(perms.payload == bytes("/a") + [0] + bytes("n5") + [0] + bytes("r0") + [0])
+        // Two strings, the offset's terminated too: the C daemon answers EINVAL to one.
+        let part = XenStoreRequest.directoryPart(path("device/vif"), offset: 4080, transaction: 3)
+        #expect(part.type == .XS_DIRECTORY_PART && part.transaction == 3)
+        #expect(part.payload == bytes("device/vif") + [0] + bytes("4080") + [0])
+        #expect(XenStoreRequest.directoryPart(path("/a"), offset: 0).payload == bytes("/a") + [0, 48, 0])
     }
 
     @Test("a payload over XENSTORE_PAYLOAD_MAX is never sent: xenstored would kill the connection")
@@ -64,6 +69,35 @@ struct XenStoreWireTests {
         for bad in [bytes("0") + [0] + bytes("1"), [0], bytes("a/b") + [0], bytes("a b") + [0], [0xFF, 0]] {
             #expect(parse(.XS_DIRECTORY, bad, to: .XS_DIRECTORY) == .failure(.malformedReply), "\(bad)")
         }
+    }
+
+    @Test("DIRECTORY_PART's page: a decimal generation count, names, and an empty name after the last on the last page")
+    func directoryPart() {
+        func page(_ generation: UInt64, _ names: [String], last: Bool) -> Result<XenStoreReply, XenStoreError> {
+            .success(.childrenPart(generation: generation, children: names.map(bytes), isLast: last))
+        }
+        #expect(parse(.XS_DIRECTORY_PART, bytes("17") + [0] + bytes("a") + [0] + bytes("b") + [0], to: .XS_DIRECTORY_PART) == page(17, ["a", "b"], last: false))
+        #expect(parse(.XS_DIRECTORY_PART, bytes("17") + [0] + bytes("a") + [0, 0], to: .XS_DIRECTORY_PART) == page(17, ["a"], last: true))
+        #expect(parse(.XS_DIRECTORY_PART, bytes("0") + [0, 0], to: .XS_DIRECTORY_PART) == page(0, [], last: true), "an offset at or past the end")
+        #expect(parse(.XS_DIRECTORY_PART, bytes("18446744073709551615") + [0], to: .XS_DIRECTORY_PART) == page(.max, [], last: false))
+        let bad: [[UInt8]] = [
+            [], [0], [0, 0],                                         // no generation count
+            bytes("17"),                                             // unterminated
+            bytes("17") + [0] + bytes("a"),                          // a name unterminated
+            bytes("1x") + [0, 0], bytes("-1") + [0, 0], bytes("18446744073709551616") + [0, 0],
+            bytes("17") + [0] + bytes("a") + [0, 0] + bytes("b") + [0],  // an empty name before the end
+            bytes("17") + [0, 0, 0],                                 // two end markers
+            bytes("17") + [0] + bytes("a/b") + [0, 0],
+            bytes("17") + [0] + bytes("a.b") + [0, 0],
+            bytes("17") + [0] + [UInt8](repeating: 97, count: 3072) + [0, 0],  // no child of the root is that long
+        ]
+        for payload in bad {
+            #expect(parse(.XS_DIRECTORY_PART, payload, to: .XS_DIRECTORY_PART) == .failure(.malformedReply), "\(payload.prefix(40))")
+        }
+        #expect(parse(.XS_DIRECTORY_PART, bytes("17") + [0] + [UInt8](repeating: 97, count: 3071) + [0, 0], to: .XS_DIRECTORY_PART)
+                == .success(.childrenPart(generation: 17, children: [[UInt8](repeating: 97, count: 3071)], isLast: true)))
+        #expect(parse(.XS_DIRECTORY, bytes("17") + [0, 0], to: .XS_DIRECTORY_PART) == .failure(.mismatchedReply))
+        #expect(parse(.XS_DIRECTORY_PART, bytes("a") + [0], to: .XS_DIRECTORY) == .failure(.mismatchedReply))
     }
 
     @Test("GET_PERMS gives at least one entry, each a letter and a domid; TRANSACTION_START a non-zero decimal id")

@@ -70,11 +70,18 @@ enum Store {
         }
     }
 
+    /// The children, however many: XenStoreDirectoryListing pages through DIRECTORY_PART where
+    /// the daemon has it and the list needs it.
     static func directory(_ path: XenStorePath) -> Result<[[UInt8]], XenStoreError> {
-        switch call(.directory(path)) {
-        case .success(.children(let c)): return .success(c)
-        case .success: return .failure(.malformedReply)
-        case .failure(let e): return .failure(e)
+        var listing = XenStoreDirectoryListing(path)
+        while true {
+            switch listing.advance(store: &client!) {
+            case .listed(let children): return .success(children)
+            case .failed(let e): return .failure(e)
+            case .waiting(.ready): continue
+            case .waiting(.deadline(let d)): EventLoop.waitOnce(until: d)
+            case .waiting(.event): EventLoop.waitOnce(until: 0)
+            }
         }
     }
 
@@ -113,6 +120,8 @@ extension Console {
         case .ring: write("ring refused")
         case .disconnected: write("disconnected")
         case .transactionConflict: write("transaction conflicted on every attempt")
+        case .directoryTooLong: write("directory listing over its bound")
+        case .directoryUnstable: write("directory changed on every pass of its listing")
         }
     }
 

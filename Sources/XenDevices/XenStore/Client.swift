@@ -52,6 +52,14 @@ public struct XenStoreClient<Platform: XenPlatform>: ~Copyable {
     /// of XENSTORE_PAYLOAD_MAX always fits behind a smaller one. A full queue refuses a request
     /// with `.tooManyRequests`, as a full request table does.
     static var outgoingCapacity: Int { 2 * (16 + Int(XENSTORE_PAYLOAD_MAX)) }
+    /// The longest reply over XENSTORE_PAYLOAD_MAX that is read and dropped rather than failing
+    /// the connection. oxenstored 4.17 answers DIRECTORY with the whole list however long it is
+    /// (process.ml's do_directory; it has no DIRECTORY_PART), in one well-framed message: such a
+    /// reply fails its own request with `.oversizedReply` and the stream goes on. Only a reply to
+    /// a request in flight is dropped, so a daemon cannot make the client read without bound; 256
+    /// pages' worth (1 MiB) is far past a listing's own bound of 64 KiB, and a longer `len` is
+    /// taken for a lie.
+    public static var maxDroppedReply: UInt32 { 256 * UInt32(XENSTORE_PAYLOAD_MAX) }
 
     enum Owner: Equatable { case caller, watch(XenStoreWatchID), nobody }
     struct Slot {
@@ -71,6 +79,8 @@ public struct XenStoreClient<Platform: XenPlatform>: ~Copyable {
     var outgoing = XenByteBuffer(capacity: outgoingCapacity)
     /// The message being assembled: a header and at most XENSTORE_PAYLOAD_MAX bytes.
     var incoming = XenByteBuffer(capacity: 16 + Int(XENSTORE_PAYLOAD_MAX))
+    /// Bytes still to drop of an oversized reply's payload (see `maxDroppedReply`).
+    var dropping: UInt32 = 0
     var slots = InlineArray<32, Slot>(repeating: Slot())
     var inFlightCount = 0
     var finishedCount: UInt32 = 0
@@ -258,19 +268,22 @@ public struct XenStoreClient<Platform: XenPlatform>: ~Copyable {
 
     /// Reads the rest of the message being assembled into `incoming`; true once it is whole. A
     /// header whose `len` is over XENSTORE_PAYLOAD_MAX is refused before a byte of its payload
-    /// is read.
+    /// is read: its request fails and the payload is dropped as it comes (`dropOversized`), or,
+    /// when it cannot be a reply, the connection fails.
     @inline(never)
     mutating func receive(_ consumed: inout Bool) -> Bool {
         let headerSize = XenStoreWire.headerSize
         while true {
             let need: Int
-            if incoming.count < headerSize {
+            if dropping > 0 {
+                need = min(Int(dropping), incoming.capacity)
+            } else if incoming.count < headerSize {
                 need = headerSize - incoming.count
             } else {
                 let len = incomingHeader.len
                 guard len <= UInt32(XENSTORE_PAYLOAD_MAX) else {
-                    fail(.oversizedReply(len))
-                    return false
+                    guard dropOversized() else { fail(.oversizedReply(len)); return false }
+                    continue
                 }
                 need = headerSize + Int(len) - incoming.count
                 if need == 0 { return true }
@@ -282,10 +295,24 @@ public struct XenStoreClient<Platform: XenPlatform>: ~Copyable {
                 ringFailed(error)
                 return false
             }
-            incoming.commit(got)
             if got > 0 { consumed = true }
+            if dropping > 0 { dropping -= UInt32(got) } else { incoming.commit(got) }
             if got < need { return false }
         }
+    }
+
+    /// An oversized header in `incoming`: if it is a reply, of its request's type, to a request
+    /// in flight, and no longer than `maxDroppedReply`, that request fails with
+    /// `.oversizedReply` and the payload is to be dropped. False for anything else.
+    @inline(never)
+    mutating func dropOversized() -> Bool {
+        let header = incomingHeader
+        guard header.len <= Self.maxDroppedReply, let i = slot(header.req_id), !slots[i].finished,
+              header.type == slots[i].type.rawValue else { return false }
+        incoming.removeAll()
+        dropping = header.len
+        complete(i, .failure(.oversizedReply(header.len)))
+        return true
     }
 
     /// Handles the whole message in `incoming`, then empties it.
@@ -376,6 +403,7 @@ public struct XenStoreClient<Platform: XenPlatform>: ~Copyable {
         connection = state
         outgoing.removeAll()
         incoming.removeAll()
+        dropping = 0
         for i in 0..<Self.slotCount where slots[i].id != 0 && !slots[i].finished {
             complete(i, .failure(.disconnected))
         }

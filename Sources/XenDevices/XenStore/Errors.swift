@@ -18,7 +18,9 @@ public enum XenStoreError: Error, Equatable {
     case malformedReply
     /// The reply's type is neither the request's nor XS_ERROR, or its tx_id is not the request's.
     case mismatchedReply
-    /// A header's `len` over XENSTORE_PAYLOAD_MAX: the stream's framing cannot be trusted after it.
+    /// A header's `len` over XENSTORE_PAYLOAD_MAX. A reply to a request in flight, of its type,
+    /// up to `XenStoreClient.maxDroppedReply` (oxenstored's long DIRECTORY) fails that request and
+    /// is dropped; anything else fails the connection, whose framing cannot be trusted after it.
     case oversizedReply(UInt32)
     /// As many requests are in flight as the client allows (the C daemon allows 20 per connection).
     case tooManyRequests
@@ -30,6 +32,10 @@ public enum XenStoreError: Error, Equatable {
     case disconnected
     /// A transaction got EAGAIN on every attempt.
     case transactionConflict
+    /// A directory listing past its bound on children or bytes (a daemon that sends an endless list).
+    case directoryTooLong
+    /// A directory changed between the pages of its listing on every pass.
+    case directoryUnstable
 }
 
 /// The names xs_wire.h's `xsd_errors` lists, in its order, each followed by a nul; `xenStoreErrno(at:)`

@@ -83,8 +83,10 @@ public struct XenStorePath: Equatable {
         return isValid(bytes)
     }
 
-    /// A leaf name: path characters and no `/` (empty is the caller's to refuse).
-    static func isComponent(_ bytes: [UInt8]) -> Bool {
+    /// A child's leaf name, as DIRECTORY and DIRECTORY_PART give it: not empty, path characters
+    /// and no `/`, and short enough that the child of the root it would name is a valid path.
+    static func isChildName(_ bytes: [UInt8]) -> Bool {
+        guard !bytes.isEmpty, bytes.count < Int(XENSTORE_ABS_PATH_MAX) else { return false }
         for b in bytes where b == UInt8(ascii: "/") || !isPathCharacter(b) { return false }
         return true
     }

@@ -44,6 +44,16 @@ public struct XenStoreRequest: Equatable {
     public static func directory(_ path: XenStorePath, transaction: UInt32 = 0) -> XenStoreRequest {
         XenStoreRequest(.XS_DIRECTORY, transaction: transaction, payload: pathPayload(path))
     }
+    /// `DIRECTORY_PART <path>|<offset>|`: the children from byte `offset` of the whole list (every
+    /// name with its nul), for a list longer than XENSTORE_PAYLOAD_MAX (C xenstored since 4.9).
+    /// xenstore.txt shows no `|` after the offset, but the 4.17 daemon counts the nuls and answers
+    /// anything but two with EINVAL. It reads the offset with atoi: decimal, and below 2^31.
+    public static func directoryPart(_ path: XenStorePath, offset: UInt32, transaction: UInt32 = 0) -> XenStoreRequest {
+        var rest: [UInt8] = []
+        rest.appendDecimal(UInt64(offset))
+        rest.append(0)
+        return XenStoreRequest(.XS_DIRECTORY_PART, transaction: transaction, payload: pathPayload(path, rest))
+    }
     /// `GET_PERMS <path>|`
     public static func getPermissions(_ path: XenStorePath, transaction: UInt32 = 0) -> XenStoreRequest {
         XenStoreRequest(.XS_GET_PERMS, transaction: transaction, payload: pathPayload(path))
@@ -112,6 +122,9 @@ public enum XenStoreReply: Equatable {
     case value([UInt8])
     /// DIRECTORY's children's leaf names.
     case children([[UInt8]])
+    /// A DIRECTORY_PART page: the node's generation count (the same on every page while the node
+    /// does not change), the names from the offset asked, and whether the list ends on this page.
+    case childrenPart(generation: UInt64, children: [[UInt8]], isLast: Bool)
     /// GET_PERMS's entries, the owner first.
     case permissions([XenStorePermission])
     /// TRANSACTION_START's id.
@@ -158,12 +171,21 @@ public enum XenStoreWire {
         case .XS_READ:
             return .value([UInt8](payload))
         case .XS_DIRECTORY:
-            // `<child-leaf-name>|*`: every name non-empty, a path component, and terminated.
-            guard let names = strings(payload) else { throw .malformedReply }
-            for name in names where name.isEmpty || !XenStorePath.isComponent(name) {
-                throw .malformedReply
-            }
+            // `<child-leaf-name>|*`: every name a leaf name, and terminated.
+            guard let names = strings(payload), names.allSatisfy(XenStorePath.isChildName) else { throw .malformedReply }
             return .children(names)
+        case .XS_DIRECTORY_PART:
+            // `<gencnt>|<child-leaf-name>|*`, and on the last page one empty name more: the end
+            // marker (4.17's C daemon adds a nul after the last name, or sends `<gencnt>||` for
+            // an offset at or past the end). Its gencnt is the node's uint64 generation in
+            // decimal. An empty name anywhere but last is refused.
+            guard var names = strings(payload), !names.isEmpty,
+                  let generation = xenParseDecimal(names[0], maximum: .max) else { throw .malformedReply }
+            names.removeFirst()
+            let isLast = names.last?.isEmpty == true
+            if isLast { names.removeLast() }
+            guard names.allSatisfy(XenStorePath.isChildName) else { throw .malformedReply }
+            return .childrenPart(generation: generation, children: names, isLast: isLast)
         case .XS_GET_PERMS:
             // `<perm-as-string>|+`: at least one (the owner).
             guard let entries = strings(payload), !entries.isEmpty else { throw .malformedReply }
