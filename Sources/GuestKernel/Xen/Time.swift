@@ -39,13 +39,15 @@ enum Time {
             let tsc = earlier ?? cpu_rdtsc()
             cpu_barrier()
             guard t.load(fromByteOffset: versionOffset, as: UInt32.self) == version else { continue }
-            // An earlier reading than the parameters' stamp: scale the distance back instead.
-            let before = tsc < stamp
-            var delta = before ? stamp &- tsc : tsc &- stamp
+            // The distance from the stamp, taken modulo 2^64 (a domU's TSC may have started just
+            // after the stamp was taken: a stamp of 0xffff... and a small TSC are close), and
+            // read as signed: the entry's TSC, read before the stamp, lies behind it.
+            let signed = Int64(bitPattern: tsc &- stamp)
+            var delta = signed.magnitude
             delta = shift < 0 ? delta >> UInt64(-Int(shift)) : delta << UInt64(shift)
             let scaled = delta.multipliedFullWidth(by: UInt64(mul))
             let ns = scaled.high << 32 | scaled.low >> 32
-            return before ? system &- ns : system &+ ns
+            return signed < 0 ? system &- ns : system &+ ns
         }
     }
 }
