@@ -11,6 +11,9 @@ public enum Dom0Script {
     /// Where the run's share is inside dom0, and the guests' files and logs in it.
     static let run = InitramfsImages.runMountPoint
     static let guestsDirectory = "\(run)/guests"
+    /// Where dom0 copies a guest's kernel and ramdisk for `xl create` (a tmpfs): its xl config
+    /// names them there.
+    public static let stagingDirectory = "/tmp/guests"
     static let logs = "\(run)/logs"
     /// Xen's tools on Debian (/usr/sbin/xl is a wrapper script that finds them).
     static let xenTools = "/usr/lib/xen-4.17/bin"
@@ -32,15 +35,26 @@ public enum Dom0Script {
         LOGS=\(logs)
         XENSTORED=\(spec.xenstored.rawValue)
 
-        """
+        """ + (spec.traceDom0 ? """
+            # --trace-dom0: every command on the console with the time (seconds since the epoch).
+            PS4='+ [${EPOCHREALTIME}] '
+            set -x
+
+            """ : "")
     }
 
     /// The helpers every run uses. Each guest's section calls `guest_create`, its steps, then
-    /// `guest_finish`.
+    /// `guest_finish`. A fork costs 60-100 ms in a PV dom0 under emulation (Xen validates every
+    /// page table of the copy), so what runs in a loop is bash builtins only: EPOCHREALTIME for
+    /// the clock, `read` on files instead of sed and grep, `read -t` on a FIFO instead of sleep,
+    /// `kill -0` on xl's monitor instead of asking xenstore.
     static let functions = #"""
         mark() { echo "harness: $*"; }
-        now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
-        uptime_s() { cut -d' ' -f1 /proc/uptime; }
+        # NOW_MS: milliseconds since the epoch. UPTIME: dom0's uptime in seconds.
+        now() { NOW_MS=$(( ${EPOCHREALTIME/./} / 1000 )); }
+        uptime_now() { local rest; read -r UPTIME rest < /proc/uptime; }
+        # A pause of $1 seconds (default 0.1): a read on a FIFO nobody writes (opened in set-up).
+        nap() { read -r -t "${1:-0.1}" -u "$NAP_FD"; }
 
         # The end of the run, however it comes: logs into the share, then a reset through sysrq
         # (minbase has no reboot; Xen resets the machine and QEMU, run with -no-reboot, exits).
@@ -62,58 +76,88 @@ public enum Dom0Script {
 
         fail_dom0() { mark "dom0 FAIL $*"; exit 1; }
 
-        # Guest state: the current guest's name, domid, logs and deadline.
-        G_NAME=; G_DOMID=; G_XLLOG=; G_CONSOLE=; G_DEADLINE=; G_TAIL=; G_FAILED=0; G_ENDING=; G_CREATED=0
+        # The current guest: name, domid, xl monitor's pid, logs, deadline (NOW_MS), state.
+        G_NAME=; G_DOMID=; G_XLPID=; G_XLLOG=; G_CONSOLE=; G_DEADLINE=; G_TAIL=; G_FAILED=0; G_ENDING=; G_CREATED=0
+
+        # From xl's log of the guest: DOMID and XLPID from "Waiting for domain NAME (domid N) to
+        # die [pid P]" (there even when the domain is already gone, which `xl domid` would miss),
+        # CODE from "Domain N has shut down, reason code R 0x..." (Xen's SHUTDOWN_* codes).
+        read_xl_log() {
+            CODE=; local line re_wait='\(domid ([0-9]+)\) to die \[pid ([0-9]+)\]' re_down='has shut down, reason code ([0-9]+)'
+            [ -f "$G_XLLOG" ] || return 0
+            while IFS= read -r line || [ -n "$line" ]; do
+                if [[ $line =~ $re_wait ]]; then G_DOMID=${BASH_REMATCH[1]}; G_XLPID=${BASH_REMATCH[2]}
+                elif [[ $line =~ $re_down ]]; then CODE=${BASH_REMATCH[1]}; fi
+            done < "$G_XLLOG"
+        }
+
+        # Alive: no shutdown logged and xl's monitor (which exits when the domain goes) still there.
+        guest_alive() {
+            read_xl_log
+            [ -z "$CODE" ] || return 1
+            if [ -n "$G_XLPID" ]; then kill -0 "$G_XLPID" 2>/dev/null; else xenstore-exists "/local/domain/$G_DOMID" 2>/dev/null; fi
+        }
+
+        # LINE: the first console line containing (MODE F) or matching (MODE E) PATTERN.
+        console_match() { # MODE PATTERN
+            LINE=; local l
+            while IFS= read -r l || [ -n "$l" ]; do
+                l=${l%$'\r'}
+                if [ "$1" = F ]; then [[ $l == *"$2"* ]] && { LINE=$l; return 0; }
+                else [[ $l =~ $2 ]] && { LINE=$l; return 0; }; fi
+            done < "$G_CONSOLE"
+            return 1
+        }
 
         guest_create() { # NAME TIMEOUT_S
-            G_NAME=$1; G_DOMID=; G_FAILED=0; G_ENDING=; G_CREATED=0
+            G_NAME=$1; G_DOMID=; G_XLPID=; G_FAILED=0; G_ENDING=; G_CREATED=0
             G_XLLOG=/var/log/xen/xl-$G_NAME.log
             G_CONSOLE=/var/log/xen/console/guest-$G_NAME.log
-            rm -f "$G_XLLOG" "$G_CONSOLE"
+            rm -f "$G_XLLOG"
             : > "$G_CONSOLE"
             # The console, live: tail follows xenconsoled's log of this guest from its first byte.
             tail -n +1 -F "$G_CONSOLE" 2>/dev/null > >(sed -u -e 's/\r$//' -e "s/^/domU[$G_NAME]| /") &
             G_TAIL=$!
+            # The kernel and ramdisk into dom0's RAM first: libxc maps the kernel file, and page
+            # faults on a 9p file are one round trip per 4 KB page (66 MB of vmlinux took 11 s);
+            # cp reads in msize chunks.
+            mark "guest $G_NAME staging"
+            mkdir -p \#(stagingDirectory)
+            for f in "$RUN/guests/$G_NAME.kernel" "$RUN/guests/$G_NAME.ramdisk"; do
+                [ -e "$f" ] || continue
+                cp "$f" \#(stagingDirectory)/ || { mark "guest $G_NAME create FAIL cannot copy $f into dom0"; G_ENDING=not-created; return 1; }
+            done
             mark "guest $G_NAME create"
-            G_DEADLINE=$(( $(now_ms) + $2 * 1000 ))
+            now; G_DEADLINE=$(( NOW_MS + $2 * 1000 ))
             if ! xl create "$RUN/guests/$G_NAME.cfg" > "$LOGS/$G_NAME-create.log" 2>&1; then
-                mark "guest $G_NAME create FAIL $(tail -n 1 "$LOGS/$G_NAME-create.log")"
+                local last l; while IFS= read -r l; do [ -n "$l" ] && last=$l; done < "$LOGS/$G_NAME-create.log"
+                mark "guest $G_NAME create FAIL $last"
                 sed "s/^/step[$G_NAME 0]| /" "$LOGS/$G_NAME-create.log"
                 G_FAILED=1; G_ENDING=not-created
                 return 1
             fi
             G_CREATED=1
-            # xl's monitor logs "Waiting for domain NAME (domid N) to die": the id even when the
-            # domain is already gone (xl domid would miss a short-lived one).
             local n=0
-            while [ -z "$G_DOMID" ] && [ $n -lt 50 ]; do
-                G_DOMID=$(sed -n 's/.*(domid \([0-9][0-9]*\)).*/\1/p' "$G_XLLOG" 2>/dev/null | head -n 1)
-                [ -n "$G_DOMID" ] || { sleep 0.1; n=$((n + 1)); }
-            done
+            read_xl_log
+            while [ -z "$G_DOMID" ] && [ $n -lt 50 ]; do nap; n=$((n + 1)); read_xl_log; done
             [ -n "$G_DOMID" ] || G_DOMID=$(xl domid "$G_NAME" 2>/dev/null)
             mark "guest $G_NAME domid ${G_DOMID:-unknown}"
             export DOMID=$G_DOMID NAME=$G_NAME
         }
 
-        # xl's log: "Domain N has shut down, reason code R 0x..." (SHUTDOWN_* codes).
-        shutdown_code() { sed -n 's/.*has shut down, reason code \([0-9][0-9]*\).*/\1/p' "$G_XLLOG" 2>/dev/null | head -n 1; }
-        guest_alive() { [ -n "$G_DOMID" ] && xenstore-exists "/local/domain/$G_DOMID" 2>/dev/null && [ -z "$(shutdown_code)" ]; }
-
         # Step K: wait for a console line. MODE is F (text) or E (regex).
         step_console() { # K MODE PATTERN TIMEOUT_S DESCRIPTION
-            local k=$1 mode=$2 pattern=$3 until=$(( $(now_ms) + $4 * 1000 )) line
-            [ $until -gt $G_DEADLINE ] && until=$G_DEADLINE
+            local k=$1 until
+            now; until=$(( NOW_MS + $4 * 1000 )); [ $until -gt $G_DEADLINE ] && until=$G_DEADLINE
             while :; do
-                line=$(grep -a -m 1 -$mode -- "$pattern" "$G_CONSOLE" 2>/dev/null | tr -d '\r')
-                if [ -n "$line" ]; then mark "guest $G_NAME step $k ok saw: $line"; return 0; fi
+                if console_match "$2" "$3"; then mark "guest $G_NAME step $k ok saw: $LINE"; return 0; fi
                 if ! guest_alive; then
-                    sleep 0.5
-                    line=$(grep -a -m 1 -$mode -- "$pattern" "$G_CONSOLE" 2>/dev/null | tr -d '\r')
-                    if [ -n "$line" ]; then mark "guest $G_NAME step $k ok saw: $line"; return 0; fi
+                    nap 0.5   # xenconsoled may still be writing the last bytes
+                    if console_match "$2" "$3"; then mark "guest $G_NAME step $k ok saw: $LINE"; return 0; fi
                     mark "guest $G_NAME step $k FAIL the guest ended before its console showed $5"; return 1
                 fi
-                if [ $(now_ms) -ge $until ]; then mark "guest $G_NAME step $k FAIL no console line in time: $5"; return 1; fi
-                sleep 0.1
+                now; if [ $NOW_MS -ge $until ]; then mark "guest $G_NAME step $k FAIL no console line in time: $5"; return 1; fi
+                nap
             done
         }
 
@@ -134,21 +178,20 @@ public enum Dom0Script {
         # destroy it, and say how it ended.
         guest_finish() {
             if [ "$G_CREATED" = 1 ]; then
-                local code=
                 while :; do
-                    code=$(shutdown_code)
-                    [ -n "$code" ] && break
-                    if ! xenstore-exists "/local/domain/$G_DOMID" 2>/dev/null && [ -z "$(shutdown_code)" ]; then
-                        sleep 0.3; code=$(shutdown_code); [ -n "$code" ] && break
+                    read_xl_log
+                    [ -n "$CODE" ] && break
+                    if [ -n "$G_XLPID" ] && ! kill -0 "$G_XLPID" 2>/dev/null; then
+                        nap 0.3; read_xl_log; [ -n "$CODE" ] && break
                         G_ENDING=vanished; break
                     fi
-                    if [ $(now_ms) -ge $G_DEADLINE ]; then G_ENDING=timeout; break; fi
-                    sleep 0.1
+                    now; if [ $NOW_MS -ge $G_DEADLINE ]; then G_ENDING=timeout; break; fi
+                    nap
                 done
-                case "$code" in
+                case "$CODE" in
                     0) G_ENDING=poweroff ;; 1) G_ENDING=reboot ;; 2) G_ENDING=suspend ;;
                     3) G_ENDING=crash ;; 4) G_ENDING=watchdog ;; 5) G_ENDING=soft_reset ;;
-                    "") ;; *) G_ENDING="unknown-$code" ;;
+                    "") ;; *) G_ENDING="unknown-$CODE" ;;
                 esac
                 # A preserved crash or a guest out of time is still there: its vcpus' registers
                 # into the logs, then away with it. (After a power-off xl's monitor destroys it.)
@@ -159,11 +202,12 @@ public enum Dom0Script {
                 esac
             fi
             # Let xenconsoled write the console's last bytes before the tail stops.
-            sleep 0.5
+            nap 0.5
             kill "$G_TAIL" 2>/dev/null
             wait "$G_TAIL" 2>/dev/null
             cp "$G_XLLOG" "$LOGS/xl-$G_NAME.log" 2>/dev/null
             cp "$G_CONSOLE" "$LOGS/console-$G_NAME.log" 2>/dev/null
+            rm -f \#(stagingDirectory)/"$G_NAME".*
             mark "guest $G_NAME ended ${G_ENDING:-unknown}"
         }
 
@@ -175,16 +219,17 @@ public enum Dom0Script {
         case .oxenstored:
             // oxenstored writes its own log (/var/log/xen/xenstored.log, oxenstored.conf) and
             // forks into the background by default.
-            daemon = "oxenstored --pid-file=/run/xenstored.pid"
+            daemon = "oxenstored --pid-file /run/xenstored.pid"
         case .xenstored:
             // The C daemon forks too; -T keeps a trace of every request and reply for the logs.
             daemon = "xenstored --pid-file /run/xenstored.pid -T /var/log/xen/xenstored-trace.log"
         }
         return """
-            mark "dom0 init $(uptime_s)"
+            uptime_now; mark "dom0 init $UPTIME"
             # The root is a read-only 9p share: tmpfs over what the toolstack writes.
             mount -t tmpfs -o mode=0755,size=64m tmpfs /run || fail_dom0 "tmpfs /run"
             mkdir -p /run/lock /run/xen /run/xenstored /run/xen-hotplug
+            mkfifo /run/nap && exec {NAP_FD}<>/run/nap || fail_dom0 "no FIFO for nap"
             for d in /var/lib/xen /var/lib/xenstored /var/log /tmp /var/tmp; do
                 mount -t tmpfs -o mode=0755 tmpfs $d || fail_dom0 "tmpfs $d"
             done
@@ -203,9 +248,9 @@ public enum Dom0Script {
             \(daemon) || fail_dom0 "$XENSTORED did not start"
             n=0
             until xenstore-read -s / >/dev/null 2>&1; do
-                n=$((n + 1)); [ $n -ge 100 ] && fail_dom0 "$XENSTORED does not answer"; sleep 0.1
+                n=$((n + 1)); [ $n -ge 100 ] && fail_dom0 "$XENSTORED does not answer"; nap
             done
-            mark "xenstored $XENSTORED up $(uptime_s)"
+            uptime_now; mark "xenstored $XENSTORED up $UPTIME"
             xen-init-dom0 > "$LOGS/xen-init-dom0.log" 2>&1 || fail_dom0 "xen-init-dom0: $(tail -n 1 "$LOGS/xen-init-dom0.log")"
             # Each guest's console into its own file, which the harness tails to the serial line.
             xenconsoled --pid-file=/run/xenconsoled.pid --log=guest --log-dir=/var/log/xen/console || fail_dom0 "xenconsoled"
@@ -216,7 +261,7 @@ public enum Dom0Script {
 
                 """ : "")
             + """
-            mark "dom0 ready $(uptime_s)"
+            uptime_now; mark "dom0 ready $UPTIME"
 
             """
     }
@@ -249,7 +294,7 @@ public enum Dom0Script {
 
     static let tearDown = """
 
-        mark "run done $(uptime_s)"
+        uptime_now; mark "run done $UPTIME"
         finish
 
         """

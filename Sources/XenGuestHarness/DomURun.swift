@@ -63,7 +63,7 @@ public struct DomURun {
         for guest in spec.guests {
             try place(guest.kernel, at: guests.appendingPathComponent("\(guest.name).kernel"))
             if let ramdisk = guest.ramdisk { try place(ramdisk, at: guests.appendingPathComponent("\(guest.name).ramdisk")) }
-            try XLConfig(guest, directory: Dom0Script.guestsDirectory).text
+            try XLConfig(guest, directory: Dom0Script.stagingDirectory).text
                 .write(to: guests.appendingPathComponent("\(guest.name).cfg"), atomically: true, encoding: .utf8)
         }
         let script = dir.appendingPathComponent(InitramfsImages.dom0ScriptName)
@@ -118,7 +118,8 @@ public enum DomUReport {
             let steps = "\(g.steps.filter { $0.outcome == .ok }.count)/\(g.expectedSteps) steps ok"
             var timing = ""
             if let c = g.createdAt {
-                timing = "; create to domid \(s(g.domidAt.map { $0 - c })), to first console line \(s(g.firstConsoleAt.map { $0 - c })), to end \(s(g.endedAt.map { $0 - c }))"
+                if let st = g.stagingAt { timing += "; kernel into dom0 \(s(c - st))" }
+                timing += "; create to domid \(s(g.domidAt.map { $0 - c })), to first console line \(s(g.firstConsoleAt.map { $0 - c })), to end \(s(g.endedAt.map { $0 - c }))"
             }
             lines.append("xen-guest: guest \(g.name) (domid \(g.domid.map(String.init) ?? "-"), \(r.xenstored.rawValue)): "
                          + "ended \(g.endingWord ?? "?") (expected \(g.expectedEnding.rawValue)), \(steps), \(g.console.count) console lines\(timing): "

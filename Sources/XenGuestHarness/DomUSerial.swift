@@ -28,6 +28,8 @@ public struct GuestResult: Sendable, Equatable {
     public var ending: GuestEnding?
     /// The ending as dom0 said it (an `unknown-N` has no GuestEnding).
     public var endingWord: String?
+    /// dom0 starts copying the kernel into its RAM; then `xl create`.
+    public var stagingAt: Double?
     public var createdAt: Double?
     public var domidAt: Double?
     public var firstConsoleAt: Double?
@@ -170,6 +172,7 @@ public struct DomUSerial: Sendable {
         case ("guest", let name?):
             guard let g = guestIndex(String(name)), words.count >= 3 else { return }
             switch words[2] {
+            case "staging": result.guests[g].stagingAt = time
             case "create":
                 if words.count > 3 && words[3] == "FAIL" { result.guests[g].createFailure = rest(from: 4) }
                 else { result.guests[g].createdAt = time }

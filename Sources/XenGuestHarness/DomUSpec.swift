@@ -119,6 +119,9 @@ public struct DomURunSpec: Sendable, Equatable {
     /// dom0's memory (Xen's dom0_mem, fixed: no ballooning).
     public var dom0MemoryMiB: Int
 
+    /// Print every command of dom0's script with dom0's uptime (bash's xtrace), to see where time goes.
+    public var traceDom0 = false
+
     public init(plan: String, xenstored: XenstoreDaemon, guests: [GuestSpec], bridge: Bool = false, dom0MemoryMiB: Int = 512) {
         self.plan = plan; self.xenstored = xenstored; self.guests = guests; self.bridge = bridge; self.dom0MemoryMiB = dom0MemoryMiB
     }

@@ -73,6 +73,8 @@ public enum KernelModules {
     /// The modules `wanted` needs from `modulesDirectory` (lib/modules/VERSION), in load order.
     /// Names the kernel has built in (modules.builtin) are dropped, as are dependencies on them.
     public static func resolve(_ wanted: [String], in modulesDirectory: URL) throws -> [Module] {
+        // `depends=` may spell a name with `-` (xenfs: "xen-privcmd"); the kernel treats both alike.
+        let wanted = wanted.map { $0.replacingOccurrences(of: "-", with: "_") }
         let builtinList = (try? String(contentsOf: modulesDirectory.appendingPathComponent("modules.builtin"), encoding: .utf8)) ?? ""
         let builtin = Set(builtinList.split(separator: "\n").compactMap { name(ofFile: String($0)) })
         var files: [String: URL] = [:]
@@ -91,7 +93,7 @@ public enum KernelModules {
             guard let file = files[module] else { continue }   // loadOrder names what is missing
             let data = try decompressedModule(file)
             let deps = try modinfo(data).first { $0.key == "depends" }?.value
-                .split(separator: ",").map(String.init).filter { !builtin.contains($0) } ?? []
+                .split(separator: ",").map { $0.replacingOccurrences(of: "-", with: "_") }.filter { !builtin.contains($0) } ?? []
             dependencies[module] = deps
             bytes[module] = data
             queue += deps

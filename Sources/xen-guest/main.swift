@@ -131,6 +131,9 @@ struct Boot: ParsableCommand {
     @Option(help: "domU: the plan to run.")
     var plan: String = "default"
 
+    @Flag(help: "domU: trace dom0's script (every command with the time) on the serial line.")
+    var traceDom0 = false
+
     @Flag(help: "Do not echo the serial console.")
     var quiet = false
 
@@ -196,7 +199,8 @@ struct Boot: ParsableCommand {
             for daemon in xenstored.daemons {
                 let options = DomUPlanOptions(assets: assets, xenstored: daemon, kernel: URL(fileURLWithPath: kernelPath), linux: linux,
                                               memoryMiB: memory, args: args, timeout: timeout)
-                let spec = make(options)
+                var spec = make(options)
+                spec.traceDom0 = traceDom0
                 print("xen-guest: run \(spec.plan) with \(daemon.rawValue): \(spec.guests.map { "\($0.name) (\($0.memoryMiB) MiB)" }.joined(separator: ", "))")
                 fflush(stdout)
                 let quiet = self.quiet
