@@ -6,7 +6,7 @@ import Foundation
 
 public struct Dom0Assets: Sendable {
     /// Bump when the kernel/initramfs recipe changes (modules, /init scripts, extraction).
-    public static let recipeVersion = 1
+    public static let recipeVersion = 2
     static let hypervisorPackage = "xen-hypervisor-4.17-amd64"
 
     /// .build-domu under the package root.

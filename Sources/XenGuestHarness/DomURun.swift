@@ -38,6 +38,8 @@ public struct DomURun {
                 "-kernel", assets.hypervisor,
                 "-append", Self.xenCommandLine(dom0MemoryMiB: spec.dom0MemoryMiB),
                 "-initrd", "\(assets.vmlinux.lastPathComponent) \(option(Self.dom0KernelArguments)),\(assets.dom0Initramfs.lastPathComponent)",
+                // Entropy for dom0 (InitramfsImages.dom0NinePModules says why).
+                "-object", "rng-random,filename=/dev/urandom,id=rng0", "-device", "virtio-rng-pci,rng=rng0",
                 "-virtfs", "local,path=\(option(assets.root.path)),mount_tag=root,security_model=none,readonly=on",
                 "-virtfs", "local,path=\(option(runDirectory.path)),mount_tag=run,security_model=none"]
     }
@@ -66,6 +68,7 @@ public struct DomURun {
             try XLConfig(guest, directory: Dom0Script.stagingDirectory).text
                 .write(to: guests.appendingPathComponent("\(guest.name).cfg"), atomically: true, encoding: .utf8)
         }
+        try Dom0Script.fstab.write(to: dir.appendingPathComponent(Dom0Script.fstabName), atomically: true, encoding: .utf8)
         let script = dir.appendingPathComponent(InitramfsImages.dom0ScriptName)
         try Dom0Script.text(spec).write(to: script, atomically: true, encoding: .utf8)
         try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)

@@ -6,8 +6,11 @@ public enum InitramfsImages {
     /// What dom0 needs that Debian's kernel builds as modules (boot/config: CONFIG_NET_9P=m,
     /// CONFIG_9P_FS=m, CONFIG_VIRTIO_PCI=m, CONFIG_XEN_DEV_EVTCHN=m, ...); their dependencies
     /// (virtio, virtio_ring, 9pnet, netfs, fscache, stp, llc) come from the modules themselves.
-    /// The virtio PCI transport and 9p carry the root and the run's share.
-    public static let dom0NinePModules = ["virtio_pci", "9pnet_virtio", "9p"]
+    /// The virtio PCI transport and 9p carry the root and the run's share; virtio-rng feeds the
+    /// kernel's random pool, which under emulation has no other source: without it getrandom()
+    /// says EAGAIN for many seconds and libuuid (every `xl create`) sleeps 125 ms at a time
+    /// until it does not, 3 s per create.
+    public static let dom0NinePModules = ["virtio_pci", "virtio_rng", "9pnet_virtio", "9p"]
     /// Xen's device files (/dev/xen/evtchn, gntdev, gntalloc, privcmd), /proc/xen, the net and
     /// block backends with the loop devices and the bridge their hotplug scripts use.
     public static let dom0XenModules = ["xen_evtchn", "xen_gntdev", "xen_gntalloc", "xen_privcmd", "xenfs",
