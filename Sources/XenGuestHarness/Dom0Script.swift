@@ -276,6 +276,7 @@ public enum Dom0Script {
     static func guestSection(_ guest: GuestSpec, index: Int) -> String {
         var out = "\n# Guest \(index): \(guest.name)\n"
         out += "if guest_create \(shellQuoted(guest.name)) \(Int(guest.timeout.rounded(.up))); then\n"
+        if guest.steps.isEmpty { out += "    :   # no steps: wait for its end\n" }
         for (i, step) in guest.steps.enumerated() {
             let k = i + 1
             out += "    # step \(k): \(step.description.replacingOccurrences(of: "\n", with: " "))\n"
