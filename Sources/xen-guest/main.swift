@@ -189,8 +189,8 @@ struct Boot: ParsableCommand {
         let assets: Dom0Assets
         do { assets = try Dom0Assets.prepare(packageRoot: root) { print("xen-guest: prepare-domu: \($0)"); fflush(stdout) } }
         catch { throw fail("preparing the dom0 assets: \(error)") }
+        // Checked by the plan's spec: a Linux-only plan needs no Swift kernel.
         let kernelPath = kernel ?? scratch(root, injectFailure: false).appendingPathComponent("GuestKernel.stripped").path
-        if !linux && !FileManager.default.fileExists(atPath: kernelPath) { throw fail("no kernel at \(kernelPath): run `xen-guest build` first") }
         let runner: DomURun
         do { runner = try DomURun(assets: assets) } catch { throw fail("\(error)") }
         let make = DomUPlans.named(plan)!
@@ -209,7 +209,10 @@ struct Boot: ParsableCommand {
                     result = try runner.run(spec) { line, _ in
                         if !quiet { print(line); fflush(stdout) }
                     }
-                } catch { throw fail("\(error)") }
+                } catch {
+                    let hint = FileManager.default.fileExists(atPath: kernelPath) ? "" : " (the Swift kernel: run `xen-guest build` first)"
+                    throw fail("\(error)\(hint)")
+                }
                 if !result.success { print(DomUReport.failureLogs(result), terminator: "") }
                 for line in DomUReport.summary(result) { print(line) }
                 fflush(stdout)
