@@ -18,9 +18,12 @@ public struct DomURun {
 
     /// Xen's command line: as for a dom0 boot, with dom0's memory fixed (no ballooning, so the
     /// rest of the machine is free for guests) and one vcpu for dom0, the other for the guests.
+    /// bootscrub=false: Xen would otherwise scrub all free RAM in the background while dom0 boots,
+    /// emulated instruction by instruction (dom0 ready 10-17 s with it, 7-8 s without); QEMU's
+    /// RAM is fresh, so there is nothing to scrub.
     static func xenCommandLine(dom0MemoryMiB: Int) -> String {
         "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all console_timestamps=boot "
-            + "dom0_mem=\(dom0MemoryMiB)M,max:\(dom0MemoryMiB)M dom0_max_vcpus=1"
+            + "dom0_mem=\(dom0MemoryMiB)M,max:\(dom0MemoryMiB)M dom0_max_vcpus=1 bootscrub=false"
     }
 
     /// The machine's memory: dom0's, the largest guest's (they run one after another), and room
