@@ -54,6 +54,11 @@ public struct Dom0Assets: Sendable {
         let kernelRelease = String(kernel.name.dropFirst("linux-image-".count))
         progress("inputs: \(hypervisorPackage) \(hypervisorVersion), \(kernel), \(busybox) (\(clock.lap()))")
 
+        let root = directory.appendingPathComponent("root")
+        let rootNeeded = force || !RootFilesystem.isCurrent(root, hypervisorVersion: hypervisorVersion)
+        // Say now, not after the kernel's download, that the root cannot be made without root.
+        if rootNeeded { _ = try Privilege.prefix() }
+
         let env = try BootEnvironment.locate(cacheDirectory: directory)
         let kernelDir = directory.appendingPathComponent("kernel")
         let print = fingerprint(kernel: kernel, busybox: busybox)
@@ -68,8 +73,7 @@ public struct Dom0Assets: Sendable {
             }
         }
 
-        let root = directory.appendingPathComponent("root")
-        if !force, RootFilesystem.isCurrent(root, hypervisorVersion: hypervisorVersion) {
+        if !rootNeeded {
             progress("root filesystem: cached in \(root.path)")
         } else {
             progress("root filesystem: making it (debootstrap and Xen's tools: a minute or more)")
