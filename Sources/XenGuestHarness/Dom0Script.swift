@@ -3,14 +3,13 @@
 // serial line, take its steps, record its end; collect the logs and reset the machine.
 //
 // Everything the host needs comes over the serial line as lines it can tell apart (DomUSerial):
-//   harness: ...        markers (HarnessMarker), one event each
+//   harness: ...        markers, one event each (README's table lists them)
 //   domU[NAME]| TEXT    a line of guest NAME's console, live (xenconsoled's log, tailed)
 //   step[NAME K]| TEXT  a line of output of guest NAME's dom0 command step K
 
 public enum Dom0Script {
-    /// Where the run's share is inside dom0, and the guests' files and logs in it.
+    /// Where the run's share is inside dom0 (guests/, logs/ and this script in it).
     static let run = InitramfsImages.runMountPoint
-    static let guestsDirectory = "\(run)/guests"
     /// Where dom0 copies a guest's kernel and ramdisk for `xl create` (a tmpfs): its xl config
     /// names them there.
     public static let stagingDirectory = "/tmp/guests"
