@@ -58,9 +58,25 @@ public enum QEMURun {
     /// of dom0 (then QEMU is stopped: it does not exit on a halt) or the timeout passes.
     public static func boot(_ env: BootEnvironment, kernel: String, moduleArguments: String = "", memory: Int = 16,
                             timeout: TimeInterval, echo: @escaping (Substring) -> Void) throws -> (SerialVerdict, timedOut: Bool) {
+        var verdict = SerialVerdict()
+        let timedOut = try serialLines(env.qemu, env.arguments(kernel: kernel, moduleArguments: moduleArguments, memory: memory),
+                                       timeout: timeout) { line, _ in
+            echo(line)
+            verdict.read(line)
+            return !verdict.finished
+        }
+        return (verdict, timedOut)
+    }
+
+    /// Runs QEMU with `arguments` (in `directory`), its serial console on stdout, and hands each
+    /// line with the seconds since the start to `line`, until `line` says stop, QEMU exits, or
+    /// `timeout` passes (then true). QEMU is stopped if it is still running.
+    public static func serialLines(_ qemu: String, _ arguments: [String], in directory: URL? = nil, timeout: TimeInterval,
+                                   _ line: (Substring, Double) -> Bool) throws -> Bool {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: env.qemu)
-        p.arguments = env.arguments(kernel: kernel, moduleArguments: moduleArguments, memory: memory)
+        p.executableURL = URL(fileURLWithPath: qemu)
+        p.arguments = arguments
+        if let directory { p.currentDirectoryURL = directory }
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = pipe
@@ -71,16 +87,15 @@ public enum QEMURun {
         var none = sigset_t()
         sigemptyset(&none)
         pthread_sigmask(SIG_SETMASK, &none, nil)
+        let start = Date()
         try p.run()
-        let handle = pipe.fileHandleForReading
-        let fd = handle.fileDescriptor
-        let deadline = Date().addingTimeInterval(timeout)
-        var verdict = SerialVerdict()
+        let fd = pipe.fileHandleForReading.fileDescriptor
+        let deadline = start.addingTimeInterval(timeout)
         var pending = Data()
         var timedOut = false
+        var stop = false
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            if verdict.finished { break }
+        while !stop {
             let remaining = deadline.timeIntervalSinceNow
             if remaining <= 0 { timedOut = true; break }
             var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
@@ -89,16 +104,16 @@ public enum QEMURun {
             let n = read(fd, &buffer, buffer.count)
             if n <= 0 { break }
             pending.append(contentsOf: buffer[0..<n])
+            // The rest of a chunk is still handed over after a stop, as it arrived together.
             while let nl = pending.firstIndex(of: 0x0A) {
-                let line = String(decoding: pending[pending.startIndex..<nl], as: UTF8.self)
+                let text = String(decoding: pending[pending.startIndex..<nl], as: UTF8.self)
                     .trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
                 pending.removeSubrange(pending.startIndex...nl)
-                echo(Substring(line))
-                verdict.read(Substring(line))
+                if !line(Substring(text), Date().timeIntervalSince(start)) { stop = true }
             }
         }
         if p.isRunning { p.terminate() }
         p.waitUntilExit()
-        return (verdict, timedOut)
+        return timedOut
     }
 }

@@ -1,4 +1,5 @@
-// xen-guest: builds the Embedded Swift PV kernel and boots it as dom0 on real Xen under QEMU.
+// xen-guest: builds the Embedded Swift PV kernel and boots it on real Xen under QEMU, as dom0 or as
+// a domU of Debian's Linux dom0.
 import ArgumentParser
 import Foundation
 import XenGuestHarness
@@ -8,7 +9,7 @@ struct XenGuest: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "xen-guest",
         abstract: "Build the guest kernel, and boot it on Xen 4.17 under QEMU.",
-        subcommands: [Build.self, Boot.self])
+        subcommands: [Build.self, Boot.self, PrepareDomU.self, XLConfigCommand.self])
 }
 
 /// The package root: the current directory or the nearest parent with Package.swift.
@@ -74,33 +75,88 @@ struct Build: ParsableCommand {
     }
 }
 
+/// Where the kernel runs: as dom0 directly on Xen, or as a domU created by Linux dom0's `xl create`.
+enum GuestRole: String, ExpressibleByArgument, CaseIterable {
+    case dom0
+    case domU
+}
+
+/// `--xenstored`: one daemon, or a run with each.
+enum XenstoredChoice: String, ExpressibleByArgument, CaseIterable {
+    case oxenstored, xenstored, both
+
+    var daemons: [XenstoreDaemon] {
+        switch self {
+        case .oxenstored: [.oxenstored]
+        case .xenstored: [.xenstored]
+        case .both: XenstoreDaemon.allCases
+        }
+    }
+}
+
 struct Boot: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Boot the kernel as dom0 on Xen 4.17 under QEMU; exit 0 only if every self-test passed and Xen halted on power-off.")
+    static let configuration = CommandConfiguration(
+        abstract: "Boot the kernel on Xen 4.17 under QEMU; exit 0 only if it passed.",
+        discussion: """
+            --as dom0 (the default): the kernel is dom0; it passes if every self-test passed and Xen halted on power-off.
+            --as domU: Debian's Linux is dom0 (assets from `xen-guest prepare-domu`, made first if needed) and runs a plan's \
+            guests with `xl create`; it passes if every guest's steps passed and it ended as expected. Plans: \
+            \(DomUPlans.all.map { "\($0.name): \($0.about)" }.joined(separator: "; ")).
+            """)
+
+    @Option(name: .customLong("as"), help: "dom0 or domU.")
+    var role: GuestRole = .dom0
 
     @Option(help: "The kernel ELF (default: the stripped kernel of `xen-guest build`).")
     var kernel: String?
 
-    @Option(help: "Seconds before a run is stopped and counted as failed.")
-    var timeout: Double = 60
+    @Option(help: "Seconds before a run is stopped and counted as failed (domU: each guest's time from xl create to its end; default 60, Linux 120).")
+    var timeout: Double?
 
     @Option(help: "Boot this many times; all must pass.")
     var `repeat`: Int = 1
 
-    @Option(help: "Module arguments (the guest's start_info command line).")
+    @Option(help: "dom0: module arguments (the kernel's start_info command line). domU: the guest's command line (xl's extra; for --linux appended to `console=hvc0 quiet`).")
     var args: String = ""
 
-    @Option(help: "dom0's memory in MiB (Xen's dom0_mem); QEMU gets room for Xen beside it.")
-    var memory: Int = 16
+    @Option(help: "dom0: dom0's memory in MiB (Xen's dom0_mem, default 16). domU: the guest's memory in MiB (default 32, Linux 256).")
+    var memory: Int?
+
+    @Option(help: "domU: the xenstore daemon dom0 runs: oxenstored, xenstored, or both (a run with each).")
+    var xenstored: XenstoredChoice = .both
+
+    @Flag(help: "domU: run Debian's Linux with the harness's busybox initramfs as the guest instead of the Swift kernel.")
+    var linux = false
+
+    @Option(help: "domU: the plan to run.")
+    var plan: String = "default"
+
+    @Flag(help: "domU: trace dom0's script (every command with the time) on the serial line.")
+    var traceDom0 = false
 
     @Flag(help: "Do not echo the serial console.")
     var quiet = false
 
     func validate() throws {
-        guard memory >= 8 && memory <= 16384 else { throw ValidationError("--memory must be between 8 and 16384 MiB") }
+        if let memory {
+            guard memory >= 8 && memory <= 16384 else { throw ValidationError("--memory must be between 8 and 16384 MiB") }
+        }
+        if role == .domU, DomUPlans.named(plan) == nil {
+            throw ValidationError("no plan \(plan); plans: \(DomUPlans.all.map(\.name).joined(separator: ", "))")
+        }
     }
 
     func run() throws {
+        switch role {
+        case .dom0: try bootDom0()
+        case .domU: try bootDomU()
+        }
+    }
+
+    func bootDom0() throws {
         let root = try packageRoot()
+        let memory = self.memory ?? 16
+        let timeout = self.timeout ?? 60
         let path = kernel ?? scratch(root, injectFailure: false).appendingPathComponent("GuestKernel.stripped").path
         guard FileManager.default.fileExists(atPath: path) else { throw fail("no kernel at \(path): run `xen-guest build` first") }
         let env: BootEnvironment
@@ -126,5 +182,106 @@ struct Boot: ParsableCommand {
                 String(format: "; hand-over to halt: min %.1f ms, median %.1f ms, max %.1f ms", sorted.first!, sorted[sorted.count / 2], sorted.last!)))
         }
         if passedRuns != max(self.repeat, 1) { throw ExitCode.failure }
+    }
+
+    func bootDomU() throws {
+        let root = try packageRoot()
+        let assets: Dom0Assets
+        do { assets = try Dom0Assets.prepare(packageRoot: root) { print("xen-guest: prepare-domu: \($0)"); fflush(stdout) } }
+        catch { throw fail("preparing the dom0 assets: \(error)") }
+        // Checked by the plan's spec: a Linux-only plan needs no Swift kernel.
+        let kernelPath = kernel ?? scratch(root, injectFailure: false).appendingPathComponent("GuestKernel.stripped").path
+        let runner: DomURun
+        do { runner = try DomURun(assets: assets) } catch { throw fail("\(error)") }
+        let make = DomUPlans.named(plan)!
+        var results: [DomURunResult] = []
+        for _ in 1...max(self.repeat, 1) {
+            for daemon in xenstored.daemons {
+                let options = DomUPlanOptions(assets: assets, xenstored: daemon, kernel: URL(fileURLWithPath: kernelPath), linux: linux,
+                                              memoryMiB: memory, args: args, timeout: timeout)
+                var spec = make(options)
+                spec.traceDom0 = traceDom0
+                print("xen-guest: run \(spec.plan) with \(daemon.rawValue): \(spec.guests.map { "\($0.name) (\($0.memoryMiB) MiB)" }.joined(separator: ", "))")
+                fflush(stdout)
+                let quiet = self.quiet
+                let result: DomURunResult
+                do {
+                    result = try runner.run(spec) { line, _ in
+                        if !quiet { print(line); fflush(stdout) }
+                    }
+                } catch {
+                    let hint = FileManager.default.fileExists(atPath: kernelPath) ? "" : " (the Swift kernel: run `xen-guest build` first)"
+                    throw fail("\(error)\(hint)")
+                }
+                if !result.success { print(DomUReport.failureLogs(result), terminator: "") }
+                for line in DomUReport.summary(result) { print(line) }
+                fflush(stdout)
+                results.append(result)
+            }
+        }
+        if results.count > 1 {
+            print("xen-guest: \(results.filter(\.success).count) of \(results.count) runs passed")
+        }
+        if !results.allSatisfy(\.success) { throw ExitCode.failure }
+    }
+}
+
+struct PrepareDomU: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prepare-domu",
+        abstract: "Prepare (or refresh) the Linux dom0's cached assets in .build-domu/: Debian's kernel as an ELF, dom0's and the Linux domU's initramfs, the root filesystem (debootstrap, Xen's tools at the hypervisor's version; needs root).")
+
+    @Flag(help: "Make everything again even if the cache is current.")
+    var force = false
+
+    func run() throws {
+        let root = try packageRoot()
+        let start = Date()
+        let assets: Dom0Assets
+        do { assets = try Dom0Assets.prepare(packageRoot: root, force: force) { print("xen-guest: prepare-domu: \($0)"); fflush(stdout) } }
+        catch { throw fail("\(error)") }
+        print("xen-guest: prepare-domu: Xen \(assets.hypervisorVersion), Linux \(assets.kernelRelease)")
+        for (what, url) in [("hypervisor", URL(fileURLWithPath: assets.hypervisor)), ("vmlinux", assets.vmlinux),
+                            ("dom0 initramfs", assets.dom0Initramfs), ("Linux domU initramfs", assets.linuxDomUInitramfs), ("root", assets.root)] {
+            print("xen-guest: prepare-domu:   \(what): \(url.path)")
+        }
+        print(String(format: "xen-guest: prepare-domu: done in %.1f s", Date().timeIntervalSince(start)))
+    }
+}
+
+struct XLConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "xl-config",
+        abstract: "Write the xl config (xl.cfg(5)) that runs the kernel as a PV domU on a real Xen host: `xl create FILE`.")
+
+    @Option(help: "The kernel's path on the Xen host (default: the stripped kernel of `xen-guest build`, as an absolute path).")
+    var kernel: String?
+
+    @Option(help: "The guest's memory in MiB.")
+    var memory: Int = 32
+
+    @Option(help: "The guest's command line (xl's extra).")
+    var args: String = ""
+
+    @Option(help: "The domain's name.")
+    var name: String = "swift-guest"
+
+    @Option(help: "The number of vcpus.")
+    var vcpus: Int = 1
+
+    @Option(help: "Write here instead of standard output.")
+    var output: String?
+
+    func run() throws {
+        let path: String
+        if let kernel { path = kernel } else {
+            path = scratch(try packageRoot(), injectFailure: false).appendingPathComponent("GuestKernel.stripped").path
+        }
+        let text = XLConfig(name: name, kernel: path, memoryMiB: memory, vcpus: vcpus, extra: args).text
+        if let output {
+            do { try text.write(toFile: output, atomically: true, encoding: .utf8) } catch { throw fail("cannot write \(output): \(error)") }
+        } else {
+            print(text, terminator: "")
+        }
     }
 }

@@ -1,0 +1,67 @@
+// domU runs under Debian's Linux dom0 on real Xen under QEMU, through the built `xen-guest`. In
+// GuestKernelBootTests' suite, which is serialized: one QEMU at a time.
+import Foundation
+import Testing
+import XenGuestHarness
+
+extension GuestKernelBootTests {
+    /// `xen-guest boot --as domU ARGS` (it prepares .build-domu first if needed: root, network).
+    func bootDomU(_ args: [String]) throws -> CommandResult {
+        try runTool(Self.xenGuest, ["boot", "--as", "domU"] + args)
+    }
+
+    @Test(arguments: XenstoreDaemon.allCases)
+    func linuxDomUBootsAndPowersOffUnderLinuxDom0(_ daemon: XenstoreDaemon) throws {
+        let r = try bootDomU(["--linux", "--xenstored", daemon.rawValue])
+        let log = "\n\(r.stdout)\n\(r.stderr)"
+        #expect(r.status == 0, "the Linux domU run with \(daemon.rawValue) failed:\(log)")
+        #expect(r.stdout.contains("harness: xenstored \(daemon.rawValue) up"), "dom0 must run \(daemon.rawValue):\(log)")
+        #expect(r.stdout.contains("domU[linux-domU]| linux-domU: up"), "the guest's console must reach the serial line live:\(log)")
+        #expect(r.stdout.contains("harness: guest linux-domU step 1 ok saw: linux-domU: up"), "\(log)")
+        #expect(r.stdout.contains("harness: guest linux-domU ended poweroff"), "xl's log must say reason code 0:\(log)")
+        #expect(r.stdout.contains("xen-guest: guest linux-domU (domid 1, \(daemon.rawValue)): ended poweroff (expected poweroff), 1/1 steps ok"), "\(log)")
+    }
+
+    /// The harness's own plan: a dom0 command that passes and prints, one that fails (the rest
+    /// skipped, the guest still run to its end), a guest that crashes (kept, its registers read,
+    /// destroyed), and one destroyed when its time is up.
+    @Test func domUHarnessReportsStepsCrashesAndTimeouts() throws {
+        let r = try bootDomU(["--plan", "harness-check", "--xenstored", "xenstored"])
+        let log = "\n\(r.stdout)\n\(r.stderr)"
+        #expect(r.status != 0, "a failing step must fail the run:\(log)")
+        for marker in [
+            "step[steps 2]| xenstore names domain 1 steps",
+            "harness: guest steps step 2 ok exit 0",
+            "step[steps 3]| about to fail",
+            "harness: guest steps step 3 FAIL exit status 3",
+            "harness: guest steps step 4 skipped",
+            "harness: guest steps ended poweroff",
+            "harness: guest crash ended crash",
+            "harness: guest stuck ended timeout",
+            "harness: run done",
+        ] {
+            #expect(r.stdout.contains(marker), "expected `\(marker)`:\(log)")
+        }
+        #expect(!r.stdout.contains("never runs"), "a step after a failure must not run:\(log)")
+        #expect(r.stdout.contains("xen-guest:   guest steps: step 3 failed: exit status 3"), "\(log)")
+        #expect(r.stdout.contains("xen-guest: guest crash (domid 2, xenstored): ended crash (expected crash)") && r.stdout.contains("steps ok") , "\(log)")
+        // The run's directory (the last line of the failure logs) has what dom0 collected.
+        let dir = try #require(r.stdout.split(separator: "\n").compactMap { line -> String? in
+            guard let at = line.range(of: "----- run directory: ") else { return nil }
+            return String(line[at.upperBound...].prefix { $0 != " " })
+        }.last, "the failure report names the run directory:\(log)")
+        for guest in ["crash", "stuck"] {
+            let xenctx = (try? String(contentsOfFile: "\(dir)/logs/\(guest)-xenctx.txt", encoding: .utf8)) ?? ""
+            #expect(xenctx.contains("rip:"), "dom0 reads a kept guest's registers before destroying it (\(guest)):\n\(xenctx)")
+        }
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/serial.log") && FileManager.default.fileExists(atPath: "\(dir)/logs/dmesg.txt"))
+    }
+
+    @Test func xlConfigWritesAPVDomainForARealXenHost() throws {
+        let r = try runTool(Self.xenGuest, ["xl-config", "--kernel", "/srv/GuestKernel", "--memory", "64", "--args", "tests=all", "--name", "sg"])
+        #expect(r.status == 0, "\(r.stderr)")
+        for line in ["name = \"sg\"", "type = \"pv\"", "kernel = \"/srv/GuestKernel\"", "memory = 64", "extra = \"tests=all\"", "on_crash = \"preserve\""] {
+            #expect(r.stdout.contains(line + "\n"), "expected \(line):\n\(r.stdout)")
+        }
+    }
+}
