@@ -77,39 +77,55 @@ public enum Dom0Script {
 
         # The current guest: name, domid, xl monitor's pid, logs, deadline (NOW_MS), state.
         G_NAME=; G_DOMID=; G_XLPID=; G_XLLOG=; G_CONSOLE=; G_DEADLINE=; G_TAIL=; G_FAILED=0; G_ENDING=; G_CREATED=0
+        # G_RESTART: xl restarts the guest on reboot (on_reboot="restart"); G_FROM: the console line
+        # the next wait starts at (each wait looks past the line the one before it matched);
+        # G_SEEN_DOMID: the domid last announced (a restarted guest has a new one).
+        G_RESTART=0; G_FROM=0; G_SEEN_DOMID=
 
         # From xl's log of the guest: DOMID and XLPID from "Waiting for domain NAME (domid N) to
         # die [pid P]" (there even when the domain is already gone, which `xl domid` would miss),
         # CODE from "Domain N has shut down, reason code R 0x..." (Xen's SHUTDOWN_* codes).
+        # A restarted guest (xl reboot with on_reboot="restart") logs a new "Waiting for domain",
+        # which starts its life afresh: CODE is the last life's.
         read_xl_log() {
             CODE=; local line re_wait='\(domid ([0-9]+)\) to die \[pid ([0-9]+)\]' re_down='has shut down, reason code ([0-9]+)'
             [ -f "$G_XLLOG" ] || return 0
             while IFS= read -r line || [ -n "$line" ]; do
-                if [[ $line =~ $re_wait ]]; then G_DOMID=${BASH_REMATCH[1]}; G_XLPID=${BASH_REMATCH[2]}
+                if [[ $line =~ $re_wait ]]; then G_DOMID=${BASH_REMATCH[1]}; G_XLPID=${BASH_REMATCH[2]}; CODE=
                 elif [[ $line =~ $re_down ]]; then CODE=${BASH_REMATCH[1]}; fi
             done < "$G_XLLOG"
+            if [ -n "$G_SEEN_DOMID" ] && [ -n "$G_DOMID" ] && [ "$G_DOMID" != "$G_SEEN_DOMID" ]; then
+                G_SEEN_DOMID=$G_DOMID; export DOMID=$G_DOMID
+                mark "guest $G_NAME restarted as domid $G_DOMID"
+            fi
         }
+
+        # A reboot that xl turns into a restart is not an end while xl's monitor lives.
+        restarting() { [ "$G_RESTART" = 1 ] && [ "$CODE" = 1 ] && [ -n "$G_XLPID" ] && kill -0 "$G_XLPID" 2>/dev/null; }
 
         # Alive: no shutdown logged and xl's monitor (which exits when the domain goes) still there.
         guest_alive() {
             read_xl_log
+            restarting && return 0
             [ -z "$CODE" ] || return 1
             if [ -n "$G_XLPID" ]; then kill -0 "$G_XLPID" 2>/dev/null; else xenstore-exists "/local/domain/$G_DOMID" 2>/dev/null; fi
         }
 
-        # LINE: the first console line containing (MODE F) or matching (MODE E) PATTERN.
+        # LINE: the first console line from line G_FROM on containing (MODE F) or matching
+        # (MODE E) PATTERN; G_FROM then moves past it.
         console_match() { # MODE PATTERN
-            LINE=; local l
+            LINE=; local l n=0
             while IFS= read -r l || [ -n "$l" ]; do
+                n=$((n + 1)); [ $n -le $G_FROM ] && continue
                 l=${l%$'\r'}
-                if [ "$1" = F ]; then [[ $l == *"$2"* ]] && { LINE=$l; return 0; }
-                else [[ $l =~ $2 ]] && { LINE=$l; return 0; }; fi
+                if [ "$1" = F ]; then [[ $l == *"$2"* ]] && { LINE=$l; G_FROM=$n; return 0; }
+                else [[ $l =~ $2 ]] && { LINE=$l; G_FROM=$n; return 0; }; fi
             done < "$G_CONSOLE"
             return 1
         }
 
-        guest_create() { # NAME TIMEOUT_S
-            G_NAME=$1; G_DOMID=; G_XLPID=; G_FAILED=0; G_ENDING=; G_CREATED=0
+        guest_create() { # NAME TIMEOUT_S RESTART_ON_REBOOT
+            G_NAME=$1; G_DOMID=; G_XLPID=; G_FAILED=0; G_ENDING=; G_CREATED=0; G_RESTART=${3:-0}; G_FROM=0; G_SEEN_DOMID=
             G_XLLOG=/var/log/xen/xl-$G_NAME.log
             G_CONSOLE=/var/log/xen/console/guest-$G_NAME.log
             rm -f "$G_XLLOG"
@@ -141,6 +157,7 @@ public enum Dom0Script {
             while [ -z "$G_DOMID" ] && [ $n -lt 50 ]; do nap; n=$((n + 1)); read_xl_log; done
             [ -n "$G_DOMID" ] || G_DOMID=$(xl domid "$G_NAME" 2>/dev/null)
             mark "guest $G_NAME domid ${G_DOMID:-unknown}"
+            G_SEEN_DOMID=$G_DOMID
             export DOMID=$G_DOMID NAME=$G_NAME
         }
 
@@ -163,6 +180,7 @@ public enum Dom0Script {
         # Step K: a command in dom0, with DOMID and NAME in its environment.
         step_dom0() { # K TIMEOUT_S COMMAND
             local k=$1 status
+            read_xl_log   # a restarted guest's new domid into DOMID
             timeout "$2" bash -c "$3" > "$LOGS/$G_NAME-step$k.log" 2>&1 < /dev/null
             status=$?
             sed "s/^/step[$G_NAME $k]| /" "$LOGS/$G_NAME-step$k.log"
@@ -179,7 +197,7 @@ public enum Dom0Script {
             if [ "$G_CREATED" = 1 ]; then
                 while :; do
                     read_xl_log
-                    [ -n "$CODE" ] && break
+                    [ -n "$CODE" ] && ! restarting && break
                     if [ -n "$G_XLPID" ] && ! kill -0 "$G_XLPID" 2>/dev/null; then
                         nap 0.3; read_xl_log; [ -n "$CODE" ] && break
                         G_ENDING=vanished; break
@@ -274,7 +292,7 @@ public enum Dom0Script {
 
     static func guestSection(_ guest: GuestSpec, index: Int) -> String {
         var out = "\n# Guest \(index): \(guest.name)\n"
-        out += "if guest_create \(shellQuoted(guest.name)) \(Int(guest.timeout.rounded(.up))); then\n"
+        out += "if guest_create \(shellQuoted(guest.name)) \(Int(guest.timeout.rounded(.up))) \(guest.restartOnReboot ? 1 : 0); then\n"
         if guest.steps.isEmpty { out += "    :   # no steps: wait for its end\n" }
         for (i, step) in guest.steps.enumerated() {
             let k = i + 1

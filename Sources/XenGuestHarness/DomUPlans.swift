@@ -27,7 +27,8 @@ public enum DomUPlans {
 
     /// Every plan by name, with a line for --help.
     public static let all: [(name: String, about: String, make: Plan)] = [
-        ("default", "the guest boots, its console shows `guest: N passed, M failed` (Linux: `linux-domU: up`), it powers off", defaultPlan),
+        ("default", "the Swift kernel's domU tests: a 32 MiB guest with every self-test and the tests dom0 takes part in (a key dom0 reads back, a watch on dom0's write, a directory longer than one reply, a line typed on the console, xl shutdown), then a 2 GiB guest through xl reboot and xl shutdown (with --linux: Linux boots and powers off)", defaultPlan),
+        ("boot", "the guest boots with --args and --memory, its console shows `guest: N passed, M failed` (Linux: `linux-domU: up`), it powers off", bootPlan),
         ("harness-check", "the harness itself, on Linux domUs: dom0 steps that pass, fail and are skipped, a crash, a timeout", harnessCheck),
     ]
 
@@ -54,10 +55,72 @@ public enum DomUPlans {
                          extra: extra, steps: steps, expectedEnding: expectedEnding, timeout: timeout ?? o.timeout ?? 120)
     }
 
-    @Sendable static func defaultPlan(_ o: DomUPlanOptions) -> DomURunSpec {
+    @Sendable static func bootPlan(_ o: DomUPlanOptions) -> DomURunSpec {
         let guest = o.linux ? linuxGuest(o, steps: [.waitForConsole(linuxUp, timeout: 90)])
                             : swiftGuest(o, steps: [.waitForConsole(swiftVerdict, timeout: 45)])
-        return DomURunSpec(plan: "default", xenstored: o.xenstored, guests: [guest])
+        return DomURunSpec(plan: "boot", xenstored: o.xenstored, guests: [guest])
+    }
+
+    /// A verdict with nothing failed.
+    public static let swiftAllPassed = ConsolePattern.regex("guest: [0-9]+ passed, 0 failed")
+
+    @Sendable static func defaultPlan(_ o: DomUPlanOptions) -> DomURunSpec {
+        guard !o.linux else { var spec = bootPlan(o); spec.plan = "default"; return spec }
+        return DomURunSpec(plan: "default", xenstored: o.xenstored, guests: [peerTests(o), rebootAndShutdown(o)])
+    }
+
+    /// Every self-test, then the ones dom0 answers (the kernel's `interactive`), then xl shutdown.
+    /// What differs between the daemons is checked as each reports it: ring reconnection (only
+    /// oxenstored offers it) and DIRECTORY_PART (only the C daemon has it).
+    static func peerTests(_ o: DomUPlanOptions) -> GuestSpec {
+        let reconnection: ConsolePattern = o.xenstored == .oxenstored
+            ? .text("guest: pass xenstore: ring reconnection")
+            : .text("guest: skip xenstore: ring reconnection; requests and watches work after it: the daemon does not offer ring reconnection")
+        let longDirectory: ConsolePattern = o.xenstored == .oxenstored
+            ? .text("guest: long directory refused with E2BIG (the daemon has no DIRECTORY_PART)")
+            : .text("guest: long directory listed in parts: 200 names")
+        // 200 names of 28 bytes: over one reply's 4096, and more than a domU may create itself.
+        let fill = #"args=(); for i in $(seq 1000 1199); do args+=("/local/domain/$DOMID/data/long-directory/entry-with-a-long-name-$i" 1); done; "#
+            + #"xenstore-write "${args[@]}" && xenstore-write "/local/domain/$DOMID/data/long-directory-ready" 1"#
+        let steps: [GuestStep] = [
+            .waitForConsole(.regex(#"guest: wrote data/xen-guest "written by domU [0-9]+""#), timeout: 45),
+            .dom0(#"v=$(xenstore-read "/local/domain/$DOMID/data/xen-guest") && echo "dom0 read: $v" && test "$v" = "written by domU $DOMID""#),
+            .waitForConsole(.text("guest: pass xenstore: two transactions on one key conflict")),
+            .waitForConsole(reconnection),
+            .waitForConsole(.text("guest: waiting for dom0 to write data/from-dom0")),
+            .dom0(#"xenstore-write "/local/domain/$DOMID/data/from-dom0" "hello from dom0""#),
+            .waitForConsole(.text(#"guest: watch saw data/from-dom0 = "hello from dom0""#)),
+            .waitForConsole(.text("guest: waiting for dom0 to fill data/long-directory")),
+            .dom0(fill),
+            .waitForConsole(longDirectory),
+            .waitForConsole(.text("guest: console waiting for a line")),
+            .dom0(#"tty=$(xenstore-read "/local/domain/$DOMID/console/tty") && echo "console is $tty" && echo "typed in dom0" > "$tty""#),
+            .waitForConsole(.text(#"guest: console echo "typed in dom0""#)),
+            .waitForConsole(.text("guest: waiting for control/shutdown")),
+            .dom0(#"xl shutdown "$NAME""#),
+            .waitForConsole(.text(#"guest: control/shutdown "poweroff" accepted"#)),
+            .waitForConsole(swiftAllPassed),
+        ]
+        return GuestSpec(name: "swift-domU", kernel: o.kernel, memoryMiB: o.memoryMiB ?? 32,
+                         extra: (["interactive"] + (o.args.isEmpty ? [] : [o.args])).joined(separator: " "),
+                         steps: steps, timeout: o.timeout ?? 120)
+    }
+
+    /// 2 GiB (three of the kernel's own page-table levels' worth of mapping), every self-test,
+    /// then xl reboot (xl restarts it as a new domain of the same name) and xl shutdown.
+    static func rebootAndShutdown(_ o: DomUPlanOptions) -> GuestSpec {
+        let steps: [GuestStep] = [
+            .waitForConsole(.text("guest: waiting for control/shutdown"), timeout: 90),
+            .dom0(#"xl reboot "$NAME""#),
+            .waitForConsole(.text(#"guest: control/shutdown "reboot" accepted"#)),
+            .waitForConsole(.text("guest: Embedded Swift PV kernel on Xen"), timeout: 60),
+            .waitForConsole(.text("guest: waiting for control/shutdown"), timeout: 90),
+            .dom0(#"xl shutdown "$NAME""#),
+            .waitForConsole(swiftAllPassed),
+        ]
+        return GuestSpec(name: "swift-domU-2g", kernel: o.kernel, memoryMiB: 2048,
+                         extra: (["wait"] + (o.args.isEmpty ? [] : [o.args])).joined(separator: " "),
+                         steps: steps, timeout: o.timeout ?? 180, restartOnReboot: true)
     }
 
     /// Three Linux guests, for the harness's own test: every kind of step result and three endings.

@@ -21,6 +21,8 @@ public struct GuestResult: Sendable, Equatable {
     public var expectedEnding: GuestEnding
     public var expectedSteps: Int
     public var domid: Int?
+    /// Times xl restarted it after a reboot (each with a new domid, the last in `domid`).
+    public var restarts = 0
     /// Why `xl create` failed, if it did.
     public var createFailure: String?
     public var console: [String] = []
@@ -179,6 +181,9 @@ public struct DomUSerial: Sendable {
             case "domid":
                 result.guests[g].domid = words.count > 3 ? Int(words[3]) : nil
                 result.guests[g].domidAt = time
+            case "restarted":
+                result.guests[g].restarts += 1
+                result.guests[g].domid = words.count > 5 ? Int(words[5]) : nil
             case "step":
                 guard words.count >= 5, let k = Int(words[3]) else { return }
                 let outcome: StepResult.Outcome = words[4] == "ok" ? .ok : words[4] == "skipped" ? .skipped : .failed

@@ -87,11 +87,16 @@ public struct GuestSpec: Sendable, Equatable {
     public var expectedEnding: GuestEnding
     /// Seconds from `xl create` to the guest's end; then it is destroyed and ends in `.timeout`.
     public var timeout: Double
+    /// xl restarts the guest when it reboots (`on_reboot="restart"`): its ending is then the
+    /// last life's, and dom0's steps follow it to its new domid.
+    public var restartOnReboot: Bool
 
     public init(name: String, kernel: URL, ramdisk: URL? = nil, memoryMiB: Int = 32, vcpus: Int = 1, extra: String = "",
-                xlLines: [String] = [], steps: [GuestStep] = [], expectedEnding: GuestEnding = .poweroff, timeout: Double = 60) {
+                xlLines: [String] = [], steps: [GuestStep] = [], expectedEnding: GuestEnding = .poweroff, timeout: Double = 60,
+                restartOnReboot: Bool = false) {
         self.name = name; self.kernel = kernel; self.ramdisk = ramdisk; self.memoryMiB = memoryMiB; self.vcpus = vcpus
         self.extra = extra; self.xlLines = xlLines; self.steps = steps; self.expectedEnding = expectedEnding; self.timeout = timeout
+        self.restartOnReboot = restartOnReboot
     }
 
     public func validate() throws {

@@ -10,17 +10,20 @@ public struct XLConfig: Sendable, Equatable {
     public var vcpus: Int
     public var extra: String
     public var extraLines: [String]
+    public var restartOnReboot: Bool
 
-    public init(name: String, kernel: String, ramdisk: String? = nil, memoryMiB: Int, vcpus: Int = 1, extra: String = "", extraLines: [String] = []) {
+    public init(name: String, kernel: String, ramdisk: String? = nil, memoryMiB: Int, vcpus: Int = 1, extra: String = "", extraLines: [String] = [],
+                restartOnReboot: Bool = false) {
         self.name = name; self.kernel = kernel; self.ramdisk = ramdisk; self.memoryMiB = memoryMiB; self.vcpus = vcpus
-        self.extra = extra; self.extraLines = extraLines
+        self.extra = extra; self.extraLines = extraLines; self.restartOnReboot = restartOnReboot
     }
 
     /// The guest of a run, with its kernel and ramdisk at `directory` inside dom0.
     public init(_ guest: GuestSpec, directory: String) {
         self.init(name: guest.name, kernel: "\(directory)/\(guest.name).kernel",
                   ramdisk: guest.ramdisk == nil ? nil : "\(directory)/\(guest.name).ramdisk",
-                  memoryMiB: guest.memoryMiB, vcpus: guest.vcpus, extra: guest.extra, extraLines: guest.xlLines)
+                  memoryMiB: guest.memoryMiB, vcpus: guest.vcpus, extra: guest.extra, extraLines: guest.xlLines,
+                  restartOnReboot: guest.restartOnReboot)
     }
 
     public var text: String {
@@ -39,9 +42,14 @@ public struct XLConfig: Sendable, Equatable {
         lines += [
             "# A guest that powers off is finished: nothing to keep.",
             "on_poweroff = \"destroy\"",
+        ] + (restartOnReboot ? [
+            "# xl reboot is under test: the guest comes back as a new domain of the same name.",
+            "on_reboot = \"restart\"",
+        ] : [
             "# A test kernel that asks for a reboot has failed or is looping: stop it rather than",
             "# restart it, so the first failure is the one on the console.",
             "on_reboot = \"destroy\"",
+        ]) + [
             "# Keep a crashed domain (state 'c' in xl list) so that its registers and memory can be",
             "# read (xenctx, xl dump-core) before `xl destroy`; restarting would lose them.",
             "on_crash = \"preserve\"",

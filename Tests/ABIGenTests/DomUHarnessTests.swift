@@ -345,7 +345,7 @@ import Testing
                 #expect(spec.xenstored == .xenstored)
             }
         }
-        let swift = DomUPlans.named("default")!(DomUPlanOptions(assets: assets, xenstored: .oxenstored, kernel: file, linux: false, memoryMiB: 2048, args: "tests=all"))
+        let swift = DomUPlans.named("boot")!(DomUPlanOptions(assets: assets, xenstored: .oxenstored, kernel: file, linux: false, memoryMiB: 2048, args: "tests=all"))
         #expect(swift.guests[0].memoryMiB == 2048 && swift.guests[0].extra == "tests=all" && swift.guests[0].steps == [.waitForConsole(DomUPlans.swiftVerdict, timeout: 45)])
         #expect(DomURun.machineMemoryMiB(swift) >= 512 + 2048, "a 2 GiB domU must fit beside dom0")
     }

@@ -95,19 +95,29 @@ enum EventTests {
 
     /// A deadline through the loop: the owner is woken by VIRQ_TIMER (set_timer_op and
     /// SCHEDOP_block inside the loop), never before its deadline in Xen's own system time.
+    /// A domU's other owners (its console and store, as their daemons answer) can keep the loop
+    /// busy through a whole 1 ms wait, so that it never needs to block: such an attempt proves
+    /// nothing and is made again, up to three times.
     static func timerWakesAtItsDeadline() {
-        let woke = Counter()
-        var at: UInt64 = 0
-        let owner = EventLoop.register { wake in
-            if case .deadline = wake { woke.value += 1; at = Time.now() }
-            return .done
+        var attempt = 0
+        while true {
+            attempt += 1
+            let woke = Counter()
+            var at: UInt64 = 0
+            let owner = EventLoop.register { wake in
+                if case .deadline = wake { woke.value += 1; at = Time.now() }
+                return .done
+            }
+            let blocksBefore = EventLoop.blocks
+            let deadline = Time.now() + 1_000_000
+            EventLoop.wake(owner, at: deadline)
+            let fired = EventLoop.run(until: { woke.value > 0 }, timeout: deadline + 100_000_000)
+            let blocked = EventLoop.blocks > blocksBefore
+            if !blocked && fired && attempt < 3 { continue }
+            Report.check("timer: the loop wakes an owner at its deadline from SCHEDOP_block, never before",
+                         fired && woke.value == 1 && at >= deadline && blocked, "woken once, at or after the deadline, after blocking")
+            if at >= deadline { Report.figure("timer lateness", at - deadline, "ns") }
+            return
         }
-        let blocksBefore = EventLoop.blocks
-        let deadline = Time.now() + 1_000_000
-        EventLoop.wake(owner, at: deadline)
-        let fired = EventLoop.run(until: { woke.value > 0 }, timeout: deadline + 100_000_000)
-        Report.check("timer: the loop wakes an owner at its deadline from SCHEDOP_block, never before",
-                     fired && woke.value == 1 && at >= deadline && EventLoop.blocks > blocksBefore, "woken once, at or after the deadline, after blocking")
-        if at >= deadline { Report.figure("timer lateness", at - deadline, "ns") }
     }
 }

@@ -11,7 +11,6 @@ enum StoreTests {
         writeForDom0()
         transactionsConflict()
         requestWindow()
-        longDirectory()
         reconnection()
     }
 
@@ -89,37 +88,6 @@ enum StoreTests {
             if answered < total { EventLoop.waitOnce(until: deadline) }
         }
         Report.check(name, answered == total && wrong == 0 && Store.with { $0.counters.timedOutRequests } == 0, "48 correct replies, none timed out")
-    }
-
-    /// A directory whose list of names is longer than one reply (200 names, 5000 bytes): the C
-    /// daemon answers DIRECTORY with E2BIG and serves DIRECTORY_PART pages, every name arriving
-    /// once; oxenstored has no DIRECTORY_PART, so the listing ends in E2BIG, and the connection
-    /// must be intact after it either way.
-    static func longDirectory() {
-        let name: StaticString = "xenstore: a directory longer than one reply is listed in parts, or refused cleanly"
-        let dir = XenStorePath("data/long-directory")
-        let count = 200
-        func child(_ i: Int) -> [UInt8] { var c = [UInt8]("entry-with-a-long-name-"); c.appendDecimal(UInt64(1000 + i)); return c }
-        var sent = 0, written = 0
-        while written < count {
-            while sent < count, let _ = try? Store.client!.submit(.write(try! dir.appending(child(sent)), [UInt8]("1"))) { sent += 1 }
-            EventLoop.waitOnce(until: SelfTests.deadline(ms: 100))
-            written = sent - Store.with { $0.requestsInFlight }
-        }
-        let listed = Store.directory(dir)
-        _ = Store.call(.rm(dir))
-        let usable = Store.read(XenStorePath("domid")).map { xenParseDecimal($0, maximum: 0x7FEF) } == .success(UInt64(Domain.id))
-        switch listed {
-        case .success(let names):
-            let all = names.count == count && (0..<count).allSatisfy { i in names.contains(child(i)) }
-            Console.write("guest: long directory listed in parts: "); Console.write(names.count); Console.write(" names\n")
-            Report.check(name, all && usable, "every name once, and the connection usable after")
-        case .failure(.daemon(.XEN_E2BIG)):
-            Console.write("guest: long directory refused with E2BIG (the daemon has no DIRECTORY_PART)\n")
-            Report.check(name, usable, "the connection usable after the refusal")
-        case .failure(let e):
-            storeError(name, "listing", e)
-        }
     }
 
     /// XENSTORE_SERVER_FEATURE_RECONNECTION (oxenstored offers it, the C daemon does not): the
