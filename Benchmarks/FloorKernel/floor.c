@@ -15,7 +15,8 @@
 /* One note of owner "Xen". */
 #define NOTE(type, desc) \
     ".p2align 2\n.long 4\n.long 2f-1f\n.long " #type "\n.asciz \"Xen\"\n.p2align 2\n1: " desc "\n2: .p2align 2\n"
-__asm__(".section .note.Xen,\"a\",@note\n"
+/* Each section pushed and popped: the compiler's own code must not land in the stub's sections. */
+__asm__(".pushsection .note.Xen,\"a\",@note\n"
         NOTE(6, ".asciz \"floor\"")                  /* XEN_ELFNOTE_GUEST_OS */
         NOTE(5, ".asciz \"xen-3.0\"")                /* XEN_ELFNOTE_XEN_VERSION */
         NOTE(8, ".asciz \"generic\"")                /* XEN_ELFNOTE_LOADER */
@@ -24,9 +25,10 @@ __asm__(".section .note.Xen,\"a\",@note\n"
         NOTE(1, ".quad _start")                      /* XEN_ELFNOTE_ENTRY */
         NOTE(2, ".quad hypercall_page")              /* XEN_ELFNOTE_HYPERCALL_PAGE */
         NOTE(10, ".asciz \"!writable_page_tables\"") /* XEN_ELFNOTE_FEATURES */
-        ".text\n.globl _start\n_start:\n  leaq stack_top(%rip), %rsp\n  movq %rsi, %rdi\n  call floor_main\n1: hlt\n  jmp 1b\n"
-        ".section .bss.page,\"aw\",@nobits\n.p2align 12\n.globl hypercall_page\nhypercall_page: .skip 4096\n"
-        ".bss\n.p2align 4\n.skip 16384\nstack_top:\n");
+        ".popsection\n"
+        ".pushsection .text\n.globl _start\n_start:\n  leaq stack_top(%rip), %rsp\n  movq %rsi, %rdi\n  call floor_main\n1: hlt\n  jmp 1b\n.popsection\n"
+        ".pushsection .bss.page,\"aw\",@nobits\n.p2align 12\n.globl hypercall_page\nhypercall_page: .skip 4096\n.popsection\n"
+        ".pushsection .bss\n.p2align 4\n.skip 16384\nstack_top:\n.popsection\n");
 
 /* The note numbers above are Xen's: checked against the headers at compile time. */
 _Static_assert(XEN_ELFNOTE_GUEST_OS == 6 && XEN_ELFNOTE_XEN_VERSION == 5 && XEN_ELFNOTE_LOADER == 8 &&

@@ -15,10 +15,13 @@ public struct DomUPlanOptions: Sendable {
     public var memoryMiB: Int?
     public var args: String
     public var timeout: Double?
+    /// The figures plan's floor: a PV kernel that prints one line and powers off.
+    public var floorKernel: URL?
 
-    public init(assets: Dom0Assets, xenstored: XenstoreDaemon, kernel: URL, linux: Bool, memoryMiB: Int? = nil, args: String = "", timeout: Double? = nil) {
+    public init(assets: Dom0Assets, xenstored: XenstoreDaemon, kernel: URL, linux: Bool, memoryMiB: Int? = nil, args: String = "", timeout: Double? = nil,
+                floorKernel: URL? = nil) {
         self.assets = assets; self.xenstored = xenstored; self.kernel = kernel; self.linux = linux
-        self.memoryMiB = memoryMiB; self.args = args; self.timeout = timeout
+        self.memoryMiB = memoryMiB; self.args = args; self.timeout = timeout; self.floorKernel = floorKernel
     }
 }
 
@@ -29,6 +32,7 @@ public enum DomUPlans {
     public static let all: [(name: String, about: String, make: Plan)] = [
         ("default", "the Swift kernel's domU tests: a 32 MiB guest with every self-test and the tests dom0 takes part in (a key dom0 reads back, a watch on dom0's write, a directory longer than one reply, a line typed on the console, xl shutdown), then a 2 GiB guest through xl reboot and xl shutdown (with --linux: Linux boots and powers off)", defaultPlan),
         ("boot", "the guest boots with --args and --memory, its console shows `guest: N passed, M failed` (Linux: `linux-domU: up`), it powers off", bootPlan),
+        ("figures", "for Benchmarks/domu-figures.sh: the floor kernel (--floor-kernel), the Swift kernel with no self-tests and Debian's Linux, five times each, interleaved", figures),
         ("harness-check", "the harness itself, on Linux domUs: dom0 steps that pass, fail and are skipped, a crash, a timeout", harnessCheck),
     ]
 
@@ -121,6 +125,23 @@ public enum DomUPlans {
         return GuestSpec(name: "swift-domU-2g", kernel: o.kernel, memoryMiB: 2048,
                          extra: (["wait"] + (o.args.isEmpty ? [] : [o.args])).joined(separator: " "),
                          steps: steps, timeout: o.timeout ?? 180, restartOnReboot: true)
+    }
+
+    /// The floor, the Swift kernel (devices listed, no self-tests) and Linux, interleaved so that
+    /// drift in dom0 over the run touches all three alike. Without --floor-kernel the floor is
+    /// left out (its spec would name a kernel that is not there).
+    @Sendable static func figures(_ o: DomUPlanOptions) -> DomURunSpec {
+        var guests: [GuestSpec] = []
+        for round in 1...5 {
+            if let floor = o.floorKernel {
+                guests.append(GuestSpec(name: "floor-\(round)", kernel: floor, memoryMiB: 32,
+                                        steps: [.waitForConsole(.text("floor: up"), timeout: 30)], timeout: 60))
+            }
+            guests.append(GuestSpec(name: "swift-\(round)", kernel: o.kernel, memoryMiB: o.memoryMiB ?? 32, extra: "tests=none",
+                                    steps: [.waitForConsole(.text("guest: xenstore connected"), timeout: 30)], timeout: 60))
+            guests.append(linuxGuest(o, name: "linux-\(round)", steps: [.waitForConsole(linuxUp, timeout: 90)]))
+        }
+        return DomURunSpec(plan: "figures", xenstored: o.xenstored, guests: guests)
     }
 
     /// Three Linux guests, for the harness's own test: every kind of step result and three endings.

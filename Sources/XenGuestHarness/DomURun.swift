@@ -117,6 +117,8 @@ public enum DomUReport {
     public static func summary(_ r: DomURunResult) -> [String] {
         var lines: [String] = []
         func s(_ t: Double?) -> String { t.map { String(format: "%.1f s", $0) } ?? "-" }
+        // A guest's own times to the millisecond: the host's clock as each line arrives.
+        func ms(_ t: Double?) -> String { t.map { String(format: "%.3f s", $0) } ?? "-" }
         lines.append("xen-guest: run \(r.plan) with \(r.xenstored.rawValue): dom0 ready at \(s(r.dom0ReadyAt))"
                      + (r.dom0ReadyUptime.map { String(format: " (dom0 uptime %.1f s)", $0) } ?? "")
                      + ", run done at \(s(r.runDoneAt)), QEMU \(s(r.duration))" + (r.success ? "" : "; FAILED"))
@@ -125,7 +127,7 @@ public enum DomUReport {
             var timing = ""
             if let c = g.createdAt {
                 if let st = g.stagingAt { timing += "; kernel into dom0 \(s(c - st))" }
-                timing += "; create to domid \(s(g.domidAt.map { $0 - c })), to first console line \(s(g.firstConsoleAt.map { $0 - c })), to end \(s(g.endedAt.map { $0 - c }))"
+                timing += "; create to domid \(ms(g.domidAt.map { $0 - c })), to first console line \(ms(g.firstConsoleAt.map { $0 - c })), to end \(ms(g.endedAt.map { $0 - c }))"
             }
             lines.append("xen-guest: guest \(g.name) (domid \(g.domid.map(String.init) ?? "-"), \(r.xenstored.rawValue)): "
                          + "ended \(g.endingWord ?? "?") (expected \(g.expectedEnding.rawValue)), \(steps), \(g.console.count) console lines\(timing): "

@@ -131,6 +131,9 @@ struct Boot: ParsableCommand {
     @Option(help: "domU: the plan to run.")
     var plan: String = "default"
 
+    @Option(help: "domU: the toolstack's floor for the figures plan (Benchmarks/domu-figures.sh builds Benchmarks/FloorKernel).")
+    var floorKernel: String?
+
     @Flag(help: "domU: trace dom0's script (every command with the time) on the serial line.")
     var traceDom0 = false
 
@@ -198,7 +201,8 @@ struct Boot: ParsableCommand {
         for _ in 1...max(self.repeat, 1) {
             for daemon in xenstored.daemons {
                 let options = DomUPlanOptions(assets: assets, xenstored: daemon, kernel: URL(fileURLWithPath: kernelPath), linux: linux,
-                                              memoryMiB: memory, args: args, timeout: timeout)
+                                              memoryMiB: memory, args: args, timeout: timeout,
+                                              floorKernel: floorKernel.map { URL(fileURLWithPath: $0) })
                 var spec = make(options)
                 spec.traceDom0 = traceDom0
                 print("xen-guest: run \(spec.plan) with \(daemon.rawValue): \(spec.guests.map { "\($0.name) (\($0.memoryMiB) MiB)" }.joined(separator: ", "))")
