@@ -27,7 +27,7 @@ kernel=.build-kernel/GuestKernel.stripped
 "$xg" boot --as domU --plan figures --xenstored "$daemon" --floor-kernel "$work/floor" --kernel "$kernel" \
   --repeat "${REPEAT:-1}" > "$work/out.txt" 2>&1 || { grep -v '^\[' "$work/out.txt" | tail -80; echo "domu-figures: the run failed" >&2; exit 1; }
 
-python3 - "$work/out.txt" "$(stat -c %s "$work/floor")" "$(stat -c %s "$kernel")" <<'PY'
+python3 - "$work/out.txt" "$(stat -c %s "$work/floor")" "$(stat -c %s "$kernel")" "$daemon" <<'PY'
 import re, statistics, sys
 text = open(sys.argv[1]).read()
 first = {"floor": [], "swift": [], "linux": []}
@@ -37,7 +37,7 @@ own = {"swift": [int(us) / 1e6 for us in re.findall(r"domU\[swift-\d+\]\| guest:
        "linux": [float(s) for s in re.findall(r"domU\[linux-\d+\]\| linux-domU: up ([0-9.]+)", text)]}
 def span(v):
     return f"{min(v):.2f} / {statistics.median(v):.2f} / {max(v):.2f} s (n={len(v)})" if v else "-"
-print(f"domU figures ({sys.argv[0]}), {len(first['swift'])} runs of each; min / median / max")
+print(f"domU figures with {sys.argv[4]}, {len(first['swift'])} runs of each; min / median / max")
 print(f"  image: floor {sys.argv[2]} bytes, Swift kernel {sys.argv[3]} bytes, Linux: Debian's vmlinux with a busybox initramfs")
 print(f"  xl create -> first console line   floor  {span(first['floor'])}")
 print(f"                                    Swift  {span(first['swift'])}")

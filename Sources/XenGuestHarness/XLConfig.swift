@@ -43,7 +43,7 @@ public struct XLConfig: Sendable, Equatable {
             "# A guest that powers off is finished: nothing to keep.",
             "on_poweroff = \"destroy\"",
         ] + (restartOnReboot ? [
-            "# xl reboot is under test: the guest comes back as a new domain of the same name.",
+            "# The kernel reboots only when the toolstack asks (xl reboot): it comes back as a new domain.",
             "on_reboot = \"restart\"",
         ] : [
             "# A test kernel that asks for a reboot has failed or is looping: stop it rather than",

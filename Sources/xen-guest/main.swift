@@ -281,7 +281,7 @@ struct XLConfigCommand: ParsableCommand {
         if let kernel { path = kernel } else {
             path = scratch(try packageRoot(), injectFailure: false).appendingPathComponent("GuestKernel.stripped").path
         }
-        let text = XLConfig(name: name, kernel: path, memoryMiB: memory, vcpus: vcpus, extra: args).text
+        let text = XLConfig(name: name, kernel: path, memoryMiB: memory, vcpus: vcpus, extra: args, restartOnReboot: true).text
         if let output {
             do { try text.write(toFile: output, atomically: true, encoding: .utf8) } catch { throw fail("cannot write \(output): \(error)") }
         } else {

@@ -89,7 +89,7 @@ extension GuestKernelBootTests {
     @Test func xlConfigWritesAPVDomainForARealXenHost() throws {
         let r = try runTool(Self.xenGuest, ["xl-config", "--kernel", "/srv/GuestKernel", "--memory", "64", "--args", "tests=all", "--name", "sg"])
         #expect(r.status == 0, "\(r.stderr)")
-        for line in ["name = \"sg\"", "type = \"pv\"", "kernel = \"/srv/GuestKernel\"", "memory = 64", "extra = \"tests=all\"", "on_crash = \"preserve\""] {
+        for line in ["name = \"sg\"", "type = \"pv\"", "kernel = \"/srv/GuestKernel\"", "memory = 64", "extra = \"tests=all\"", "on_reboot = \"restart\"", "on_crash = \"preserve\""] {
             #expect(r.stdout.contains(line + "\n"), "expected \(line):\n\(r.stdout)")
         }
     }
