@@ -100,6 +100,13 @@ public enum DomUPlans {
             .waitForConsole(.text("guest: console waiting for a line")),
             .dom0(#"tty=$(xenstore-read "/local/domain/$DOMID/console/tty") && echo "console is $tty" && echo "typed in dom0" > "$tty""#),
             .waitForConsole(.text(#"guest: console echo "typed in dom0""#)),
+            .waitForConsole(.text("guest: waiting for dom0 to stop xenconsoled")),
+            .dom0(#"pid=$(cat /run/xenconsoled.pid) && kill -STOP "$pid" && xenstore-write "/local/domain/$DOMID/data/console-stopped" 1 && "#
+                  + #"for i in $(seq 150); do [ -n "$(xenstore-read "/local/domain/$DOMID/data/console-flooded" 2>/dev/null)" ] && break; sleep 0.1; done; "#
+                  + #"flooded=$(xenstore-read "/local/domain/$DOMID/data/console-flooded" 2>/dev/null); kill -CONT "$pid"; "#
+                  + #"xenstore-write "/local/domain/$DOMID/data/console-resumed" 1; echo "xenconsoled stopped until the flood: ${flooded:-never}"; [ -n "$flooded" ]"#),
+            .waitForConsole(.regex("guest: console: [0-9]+ bytes lost so far")),
+            .waitForConsole(.text("guest: pass console: a stalled xenconsoled")),
             .waitForConsole(.text("guest: waiting for control/shutdown")),
             .dom0(#"xl shutdown "$NAME""#),
             .waitForConsole(.text(#"guest: control/shutdown "poweroff" accepted"#)),

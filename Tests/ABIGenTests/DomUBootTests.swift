@@ -36,6 +36,7 @@ extension GuestKernelBootTests {
             "step[swift-domU 2]| dom0 read: written by domU 1",
             "domU[swift-domU]| guest: watch saw data/from-dom0 = \"hello from dom0\"",
             "domU[swift-domU]| guest: console echo \"typed in dom0\"",
+            "domU[swift-domU]| guest: pass console: a stalled xenconsoled holds the kernel one hold time",
             "domU[swift-domU]| guest: control/shutdown \"poweroff\" accepted",
             "harness: guest swift-domU ended poweroff",
             "domU[swift-domU-2g]| guest: control/shutdown \"reboot\" accepted",

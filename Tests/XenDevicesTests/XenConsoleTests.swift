@@ -63,8 +63,37 @@ struct XenConsoleTests {
         #expect(console.bytesLost == UInt64(held))
         #expect(console.bytesHeld == 0)
         let more = [UInt8](repeating: 66, count: 10_000)
-        _ = more.withUnsafeBytes { console.write($0) }
-        #expect(console.bytesLost == UInt64(held + 10_000 - XenConsole<SimulatedPlatform>.holdLimit), "the hold buffer is bounded")
+        #expect(more.withUnsafeBytes { console.write($0) } == .event, "stalled: dropped at once, no second wait")
+        let (stalled, heldNow, lost) = (console.stalled, console.bytesHeld, console.bytesLost)
+        #expect(stalled && heldNow == 0 && lost == UInt64(held + 10_000))
+    }
+
+    @Test("a full ring holds at most holdLimit bytes; the rest is counted at once")
+    func holdBufferIsBounded() {
+        let page = zeroedPage(); defer { page.deallocate() }
+        var console = try! XenConsole(interface: page, port: 3, platform: SimulatedPlatform())
+        let text = [UInt8](repeating: 65, count: 2048 + 10_000)
+        _ = text.withUnsafeBytes { console.write($0) }
+        let (held, lost) = (console.bytesHeld, console.bytesLost)
+        #expect(held == XenConsole<SimulatedPlatform>.holdLimit)
+        #expect(lost == UInt64(10_000 - XenConsole<SimulatedPlatform>.holdLimit))
+    }
+
+    @Test("a stalled console comes back as soon as xenconsoled reads again")
+    func recoversFromStall() {
+        let page = zeroedPage(); defer { page.deallocate() }
+        let platform = SimulatedPlatform()
+        var console = try! XenConsole(interface: page, port: 3, platform: platform)
+        var daemon = Daemon(page)
+        _ = [UInt8](repeating: 65, count: 3000).withUnsafeBytes { console.write($0) }
+        platform.clock += console.holdTime
+        _ = console.handleEvent()
+        let stalled = console.stalled
+        #expect(stalled)
+        #expect(daemon.drain().count == 2048, "the ring's contents were never lost")
+        #expect(console.write("back\n") == .event)
+        let after = console.stalled
+        #expect(!after && daemon.drain() == [UInt8]("back\n".utf8))
     }
 
     @Test("input is read as it arrives")

@@ -13,6 +13,7 @@ enum PeerTests {
         watchSeesDom0sWrite()
         longDirectory()
         consoleEcho()
+        stalledConsole()
     }
 
     static func watchSeesDom0sWrite() {
@@ -86,6 +87,43 @@ enum PeerTests {
         guard let line else { Report.fail(name, "no line before the deadline"); return }
         Console.write("guest: console echo \""); Console.write(bytes: line); Console.write("\"\n")
         Report.pass(name)
+    }
+
+    /// dom0 stops xenconsoled (SIGSTOP), the kernel prints 100 lines into the full ring: the
+    /// first wait for room runs out after the hold time, the rest is dropped at once, and the
+    /// loss is counted; once dom0 lets xenconsoled go on and the ring drains, the loss is
+    /// reported in a line of its own.
+    static func stalledConsole() {
+        let name: StaticString = "console: a stalled xenconsoled holds the kernel one hold time; the loss is counted and reported"
+        guard waitForKey(XenStorePath("data/console-stopped"), "guest: waiting for dom0 to stop xenconsoled\n") else {
+            Report.fail(name, "dom0 did not say it stopped xenconsoled"); return
+        }
+        let lostBefore = PVConsole.with { $0.bytesLost }
+        let start = Time.now()
+        for i in 0..<100 {
+            Console.write("guest: console flood line "); Console.write(i)
+            Console.write(" .................................................................\n")
+        }
+        let took = Time.now() - start
+        let lost = PVConsole.with { $0.bytesLost } - lostBefore
+        _ = Store.write(XenStorePath("data/console-flooded"), [UInt8]("1"))
+        guard waitForKey(XenStorePath("data/console-resumed"), nil) else { Report.fail(name, "dom0 did not let xenconsoled go on"); return }
+        PVConsole.drain(timeout: 5_000_000_000)
+        Console.write("guest: console flood: "); Console.write(lost); Console.write(" bytes dropped in ")
+        Console.write(took / 1_000_000); Console.write(" ms\n")
+        Report.check(name, lost > 0 && took < 1_000_000_000, "bytes lost, and the flood bounded by about one hold time")
+    }
+
+    /// Prints `prompt` (if any), then waits for dom0 to give `key` a value.
+    static func waitForKey(_ key: XenStorePath, _ prompt: StaticString?) -> Bool {
+        guard let watch = try? Store.client!.watch(key) else { return false }
+        defer { Store.client!.unwatch(watch) }
+        if let prompt { Console.write(prompt) }
+        let deadline = SelfTests.deadline(ms: patience)
+        while Store.nextEvent(watch, timeout: deadline) != nil {
+            if case .success(let v) = Store.read(key), !v.isEmpty { return true }
+        }
+        return false
     }
 
     /// The end of an interactive run: waits for the toolstack's request; the verdict follows it.

@@ -13,6 +13,8 @@ enum PVConsole {
     nonisolated(unsafe) static var attachFailed = false
     /// Bytes lost already reported in a console line.
     nonisolated(unsafe) static var reportedLoss: UInt64 = 0
+    /// The last output lost its end (part of a line reached the ring, or none of it).
+    nonisolated(unsafe) static var truncated = false
     /// Input not yet taken as a line; a line longer than the buffer is cut there.
     nonisolated(unsafe) static var input = [UInt8](repeating: 0, count: 256)
     nonisolated(unsafe) static var inputCount = 0
@@ -47,11 +49,15 @@ enum PVConsole {
         // The first lines come before the heap that XenConsole's hold buffer lives in.
         guard Heap.size > 0 else { writeEarly(bytes); return }
         guard attach() else { return }
+        // A line cut off by a loss is ended before the next output, once there is room for it.
+        if truncated, with({ $0.roomInRing() }) > 0 { _ = console!.write("\n"); truncated = false }
+        let lostBefore = with { $0.bytesLost }
         var wait = console!.write(bytes)
         while case .deadline(let deadline) = wait, SharedInfo.isMapped {
             poll(until: deadline)
             wait = console!.handleEvent()
         }
+        if with({ $0.bytesLost }) != lostBefore { truncated = true }
         reportLoss()
     }
 

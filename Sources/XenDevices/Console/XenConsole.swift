@@ -21,6 +21,10 @@ public struct XenConsole<Platform: XenPlatform>: ~Copyable {
     public private(set) var bytesLost: UInt64 = 0
     /// The ring's indexes were refused once: nothing more is written or read.
     public private(set) var failure: XenRingError?
+    /// The hold time ran out with the ring still full: xenconsoled is not reading. Until the ring
+    /// has room again, output is dropped at once instead of waiting the hold time line by line
+    /// (a kernel printing into a dead console would otherwise crawl).
+    public private(set) var stalled = false
 
     /// `start_info.console.domU.mfn` mapped, and `.evtchn`.
     public init(interface: UnsafeMutableRawPointer, port: evtchn_port_t, platform: Platform) throws(XenRingError) {
@@ -36,8 +40,9 @@ public struct XenConsole<Platform: XenPlatform>: ~Copyable {
         var rest = bytes
         if held.isEmpty {
             let n = put(bytes)
+            if n > 0 { stalled = false }
             rest = UnsafeRawBufferPointer(rebasing: bytes[n...])
-            guard failure == nil else { bytesLost &+= UInt64(rest.count); return .event }
+            guard failure == nil, !stalled else { bytesLost &+= UInt64(rest.count); return .event }
             if !rest.isEmpty { heldSince = platform.now() }
         }
         let kept = held.append(rest)
@@ -59,6 +64,7 @@ public struct XenConsole<Platform: XenPlatform>: ~Copyable {
         if !held.isEmpty && platform.now() &- heldSince >= holdTime {
             bytesLost &+= UInt64(held.count)
             held.removeAll()
+            stalled = true
         }
         return wait
     }
@@ -78,6 +84,13 @@ public struct XenConsole<Platform: XenPlatform>: ~Copyable {
     }
 
     public var bytesHeld: Int { held.count }
+
+    /// Free bytes in the ring now (0 once the ring has failed).
+    @inline(never)
+    public func roomInRing() -> Int {
+        guard failure == nil, let free = try? ring.output.space() else { return 0 }
+        return free
+    }
 
     /// Output in the ring that xenconsoled has not taken yet (0 once it has drained it, or once
     /// the ring has failed: nothing more will leave then).
