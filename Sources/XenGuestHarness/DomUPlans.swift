@@ -30,7 +30,7 @@ public enum DomUPlans {
 
     /// Every plan by name, with a line for --help.
     public static let all: [(name: String, about: String, make: Plan)] = [
-        ("default", "the Swift kernel's domU tests: a 32 MiB guest with every self-test and the tests dom0 takes part in (a key dom0 reads back, a watch on dom0's write, a directory longer than one reply, a line typed on the console, xl shutdown), then a 2 GiB guest through xl reboot and xl shutdown (with --linux: Linux boots and powers off)", defaultPlan),
+        ("default", "the Swift kernel's domU tests: a 32 MiB guest with every self-test and the tests dom0 takes part in (a key dom0 reads back, a watch on dom0's write, a directory longer than one reply, a line typed on the console, xl shutdown), then a 2 GiB guest through xl reboot and xl shutdown, then a guest with an empty command line and a vif (with --linux: Linux boots and powers off)", defaultPlan),
         ("boot", "the guest boots with --args and --memory, its console shows `guest: N passed, M failed` (Linux: `linux-domU: up`), it powers off", bootPlan),
         ("figures", "for Benchmarks/domu-figures.sh: the floor kernel (--floor-kernel), the Swift kernel with no self-tests and Debian's Linux, five times each, interleaved", figures),
         ("harness-check", "the harness itself, on Linux domUs: dom0 steps that pass, fail and are skipped, a crash, a timeout", harnessCheck),
@@ -70,7 +70,19 @@ public enum DomUPlans {
 
     @Sendable static func defaultPlan(_ o: DomUPlanOptions) -> DomURunSpec {
         guard !o.linux else { var spec = bootPlan(o); spec.plan = "default"; return spec }
-        return DomURunSpec(plan: "default", xenstored: o.xenstored, guests: [peerTests(o), rebootAndShutdown(o)])
+        return DomURunSpec(plan: "default", xenstored: o.xenstored, guests: [peerTests(o), rebootAndShutdown(o), plain(o)], bridge: true)
+    }
+
+    /// An empty command line and a vif on dom0's bridge: the guest lists the device it was given
+    /// (netback's backend path), runs every self-test and powers off by itself.
+    static func plain(_ o: DomUPlanOptions) -> GuestSpec {
+        GuestSpec(name: "swift-domU-plain", kernel: o.kernel, memoryMiB: o.memoryMiB ?? 32, extra: o.args,
+                  xlLines: [#"vif = [ "bridge=xenbr0" ]"#],
+                  steps: [
+                      .waitForConsole(.regex("guest: device vif/0 backend /local/domain/0/backend/vif/[0-9]+/0: no driver for it in this kernel yet"), timeout: 45),
+                      .waitForConsole(.text("guest: xenstore connected as domain")),
+                      .waitForConsole(swiftAllPassed),
+                  ], timeout: o.timeout ?? 90)
     }
 
     /// Every self-test, then the ones dom0 answers (the kernel's `interactive`), then xl shutdown.

@@ -23,7 +23,8 @@ extension GuestKernelBootTests {
     }
 
     /// The Swift kernel's domU tests (the default plan) against each daemon: every self-test
-    /// and the tests dom0 answers in a 32 MiB guest, xl reboot and xl shutdown of a 2 GiB one.
+    /// and the tests dom0 answers in a 32 MiB guest, xl reboot and xl shutdown of a 2 GiB one,
+    /// and an empty command line with a vif, which it lists.
     @Test(arguments: XenstoreDaemon.allCases)
     func swiftKernelPassesItsDomUTestsUnderLinuxDom0(_ daemon: XenstoreDaemon) throws {
         let kernel = Paths.packageRoot.appendingPathComponent(".build-kernel/GuestKernel.stripped").path
@@ -42,6 +43,8 @@ extension GuestKernelBootTests {
             "domU[swift-domU-2g]| guest: control/shutdown \"reboot\" accepted",
             "harness: guest swift-domU-2g restarted as domid",
             "harness: guest swift-domU-2g ended poweroff",
+            "domU[swift-domU-plain]| guest: device vif/0 backend /local/domain/0/backend/vif/",
+            "harness: guest swift-domU-plain ended poweroff",
         ] {
             #expect(r.stdout.contains(marker), "expected `\(marker)`:\(log)")
         }
