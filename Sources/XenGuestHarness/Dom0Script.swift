@@ -32,6 +32,8 @@ public enum Dom0Script {
         export LC_ALL=C
         RUN=\(run)
         LOGS=\(logs)
+        # The project's own dom0 programs (Dom0Tools: udpecho), first.
+        export PATH=$RUN/tools:$PATH
         XENSTORED=\(spec.xenstored.rawValue)
 
         """ + (spec.traceDom0 ? """
@@ -266,7 +268,11 @@ public enum Dom0Script {
 
             """
             + (spec.bridge ? """
-                ip link add xenbr0 type bridge && ip link set xenbr0 up || fail_dom0 "bridge xenbr0"
+                # Two bridges, each its own subnet with dom0 on .1, so that a guest with a vif on
+                # each is reached through each: xenbr0 10.0.0.0/24, xenbr1 10.0.1.0/24.
+                for b in 0 1; do
+                    ip link add xenbr$b type bridge && ip addr add 10.0.$b.1/24 dev xenbr$b && ip link set xenbr$b up || fail_dom0 "bridge xenbr$b"
+                done
 
                 """ : "")
             + """

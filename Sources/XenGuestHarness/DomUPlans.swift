@@ -33,6 +33,7 @@ public enum DomUPlans {
         ("default", "the Swift kernel's domU tests: a 32 MiB guest with every self-test and the tests dom0 takes part in (a key dom0 reads back, a watch on dom0's write, a directory longer than one reply, a line typed on the console, xl shutdown), then a 2 GiB guest through xl reboot and xl shutdown, then a guest with an empty command line and a vif (with --linux: Linux boots and powers off)", defaultPlan),
         ("boot", "the guest boots with --args and --memory, its console shows `guest: N passed, M failed` (Linux: `linux-domU: up`), it powers off", bootPlan),
         ("figures", "for Benchmarks/domu-figures.sh: the floor kernel (--floor-kernel), the Swift kernel with no self-tests and Debian's Linux, five times each, interleaved", figures),
+        ("linux-net", "the network path with Debian's Linux as the guest: a vif on each bridge, dom0 pings both, every UDP size 1-1472 echoed by udpecho, a burst of 3000 with 128 outstanding", linuxNet),
         ("harness-check", "the harness itself, on Linux domUs: dom0 steps that pass, fail and are skipped, a crash, a timeout", harnessCheck),
     ]
 
@@ -161,6 +162,25 @@ public enum DomUPlans {
             guests.append(linuxGuest(o, name: "linux-\(round)", steps: [.waitForConsole(linuxUp, timeout: 90)]))
         }
         return DomURunSpec(plan: "figures", xenstored: o.xenstored, guests: guests)
+    }
+
+    /// The harness's network path, with Linux as the guest (the yardstick for netfront): vifs on
+    /// xenbr0 and xenbr1 with addresses in the backend's `ip` key, its interfaces configured by
+    /// its own init, and dom0's ping and udpecho against each address.
+    @Sendable static func linuxNet(_ o: DomUPlanOptions) -> DomURunSpec {
+        let setup = "ip link set lo up; ip addr add 10.0.0.2/24 dev eth0; ip link set eth0 up; ip addr add 10.0.1.2/24 dev eth1; ip link set eth1 up; "
+            + "udpecho serve 7 & echo linux-domU: net ready; sleep 120"
+        var guest = linuxGuest(o, name: "linux-net", run: setup, steps: [
+            .waitForConsole(.text("linux-domU: net ready"), timeout: 90),
+            .dom0("ping -c 20 -i 0.2 -W 2 10.0.0.2 && ping -c 20 -i 0.2 -W 2 10.0.1.2", timeout: 60),
+            .dom0("ping -c 10 -i 0.2 -s 1472 -W 2 10.0.0.2", timeout: 60),
+            .dom0("udpecho sizes 10.0.0.2 7 1472 && udpecho sizes 10.0.1.2 7 1472", timeout: 120),
+            .dom0("udpecho burst 10.0.0.2 7 3000 128", timeout: 60),
+            .dom0(#"xl destroy "$NAME""#),
+        ], expectedEnding: .vanished, timeout: 240)
+        guest.xlLines = [#"vif = [ "bridge=xenbr0,ip=10.0.0.2", "bridge=xenbr1,ip=10.0.1.2" ]"#]
+        guest.ramdiskTools = true
+        return DomURunSpec(plan: "linux-net", xenstored: o.xenstored, guests: [guest], bridge: true)
     }
 
     /// Three Linux guests, for the harness's own test: every kind of step result and three endings.

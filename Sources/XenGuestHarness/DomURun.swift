@@ -65,11 +65,26 @@ public struct DomURun {
         let guests = dir.appendingPathComponent("guests")
         try fm.createDirectory(at: guests, withIntermediateDirectories: true)
         try fm.createDirectory(at: dir.appendingPathComponent("logs"), withIntermediateDirectories: true)
+        let toolBinaries = try Dom0Tools.build(packageRoot: assets.directory.deletingLastPathComponent(), cache: assets.directory.appendingPathComponent("tools"))
         for guest in spec.guests {
             try place(guest.kernel, at: guests.appendingPathComponent("\(guest.name).kernel"))
-            if let ramdisk = guest.ramdisk { try place(ramdisk, at: guests.appendingPathComponent("\(guest.name).ramdisk")) }
+            if let ramdisk = guest.ramdisk {
+                let target = guests.appendingPathComponent("\(guest.name).ramdisk")
+                if guest.ramdiskTools {
+                    var bytes = try [UInt8](Data(contentsOf: ramdisk))
+                    bytes += Initramfs.archive(try toolBinaries.map { .executable("bin/\($0.lastPathComponent)", try [UInt8](Data(contentsOf: $0))) })
+                    try Data(bytes).write(to: target)
+                } else {
+                    try place(ramdisk, at: target)
+                }
+            }
             try XLConfig(guest, directory: Dom0Script.stagingDirectory).text
                 .write(to: guests.appendingPathComponent("\(guest.name).cfg"), atomically: true, encoding: .utf8)
+        }
+        let tools = dir.appendingPathComponent("tools")
+        try fm.createDirectory(at: tools, withIntermediateDirectories: true)
+        for tool in toolBinaries {
+            try place(tool, at: tools.appendingPathComponent(tool.lastPathComponent))
         }
         try Dom0Script.fstab.write(to: dir.appendingPathComponent(Dom0Script.fstabName), atomically: true, encoding: .utf8)
         let script = dir.appendingPathComponent(InitramfsImages.dom0ScriptName)

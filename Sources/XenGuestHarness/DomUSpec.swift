@@ -87,6 +87,10 @@ public struct GuestSpec: Sendable, Equatable {
     public var expectedEnding: GuestEnding
     /// Seconds from `xl create` to the guest's end; then it is destroyed and ends in `.timeout`.
     public var timeout: Double
+    /// Put the project's dom0 programs (Dom0Tools: udpecho) into the guest's ramdisk too, as
+    /// /bin/NAME (a second newc archive after the first: Linux unpacks every one it finds), so
+    /// that a Linux guest runs the same echo service a test compares the Swift kernel's with.
+    public var ramdiskTools = false
     /// xl restarts the guest when it reboots (`on_reboot="restart"`): its ending is then the
     /// last life's, and dom0's steps follow it to its new domid.
     public var restartOnReboot: Bool
@@ -119,7 +123,8 @@ public struct DomURunSpec: Sendable, Equatable {
     public var plan: String
     public var xenstored: XenstoreDaemon
     public var guests: [GuestSpec]
-    /// Make a bridge `xenbr0` in dom0 for guests' vifs (`vif = [ "bridge=xenbr0" ]`).
+    /// Make bridges `xenbr0` (10.0.0.1/24) and `xenbr1` (10.0.1.1/24) in dom0 for guests' vifs
+    /// (`vif = [ "bridge=xenbr0,ip=10.0.0.2" ]`).
     public var bridge: Bool
     /// dom0's memory (Xen's dom0_mem, fixed: no ballooning).
     public var dom0MemoryMiB: Int

@@ -4,12 +4,12 @@ import Foundation
 
 public enum RootFilesystem {
     /// Bump when the recipe below changes: a root made by another recipe is made again.
-    public static let recipeVersion = 1
+    public static let recipeVersion = 2
 
     /// Debian packages besides minbase: modprobe for Xen's hotplug scripts (kmod), ps and pkill
     /// (procps), `ip` and `bridge` for the vif scripts (iproute2; bridge-utils' brctl is what
-    /// Xen 4.17's vif-bridge tries first).
-    static let extraPackages = ["kmod", "procps", "iproute2", "bridge-utils"]
+    /// Xen 4.17's vif-bridge tries first), `ping` for the network tests (iputils-ping).
+    static let extraPackages = ["kmod", "procps", "iproute2", "bridge-utils", "iputils-ping"]
 
     /// Xen's tool packages, installed at the hypervisor's version. xen-utils-4.17 holds xl,
     /// xenconsoled, xen-init-dom0 and both xenstore daemons (the C `xenstored` and `oxenstored`,

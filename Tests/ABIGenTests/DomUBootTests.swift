@@ -55,6 +55,17 @@ extension GuestKernelBootTests {
         #expect(!r.stdout.contains("| guest: FAIL") && !r.stdout.contains("| guest: ERROR"), "no self-test may fail:\(log)")
     }
 
+    /// The network path netfront will be tested on, with Linux as the guest: two vifs on two
+    /// bridges, dom0's ping on each, udpecho (Tests/Dom0Tools) every size and a burst.
+    @Test func linuxDomUAnswersOnBothVifsUnderLinuxDom0() throws {
+        let r = try bootDomU(["--plan", "linux-net", "--xenstored", "oxenstored"])
+        let log = "\n\(r.stdout)\n\(r.stderr)"
+        #expect(r.status == 0, "the linux-net run failed:\(log)")
+        #expect(r.stdout.components(separatedBy: "20 packets transmitted, 20 received, 0% packet loss").count == 3, "dom0's ping on each vif:\(log)")
+        #expect(r.stdout.components(separatedBy: "udpecho sizes 1-1472: 1472 echoed byte for byte, 0 failed").count == 3, "\(log)")
+        #expect(r.stdout.contains("udpecho burst: 3000 sent, 3000 echoed, 0 lost"), "\(log)")
+    }
+
     /// The harness's own plan: a dom0 command that passes and prints, one that fails (the rest
     /// skipped, the guest still run to its end), a guest that crashes (kept, its registers read,
     /// destroyed), and one destroyed when its time is up.

@@ -223,7 +223,7 @@ import Testing
         #expect(text.contains("step_console 2 E 'guest: [0-9]+ passed, 0 failed' 5 "))
         #expect(text.contains(#"step_dom0 3 7 'echo '\''quoted'\'' "$DOMID" && xl list $NAME'"#))
         #expect(text.contains("guest_create 'one' 60") && text.contains("guest_create 'two' 9"))
-        #expect(text.contains("ip link add xenbr0 type bridge"))
+        #expect(text.contains("ip link add xenbr$b type bridge") && text.contains("ip addr add 10.0.$b.1/24 dev xenbr$b"))
         #expect(text.contains("oxenstored --pid-file") && !text.contains("xenstored --pid-file /run/xenstored.pid -T"))
         let c = Dom0Script.text(Self.spec(.xenstored))
         #expect(c.contains("\nxenstored --pid-file /run/xenstored.pid -T") || c.contains(" xenstored --pid-file /run/xenstored.pid -T"))
