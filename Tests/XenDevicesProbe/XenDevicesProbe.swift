@@ -54,3 +54,12 @@ public func probeXenConsole(_ page: UnsafeMutableRawPointer, _ bytes: UnsafeRawB
     _ = console.handleEvent()
     return console.read(into: input) + Int(console.bytesLost)
 }
+
+/// What netfront's receive path does with each frame, and the announcement when the vif connects.
+public func probeNetStack(_ frame: UnsafeRawBufferPointer, _ reply: UnsafeMutableRawBufferPointer, _ now: UInt64) -> Int {
+    var stack = NetStack(NetConfiguration(mac: MACAddress(value: 0x0016_3E00_0002), address: IPv4Address(value: 0x0A00_0002),
+                                          netmask: IPv4Address(value: 0xFFFF_FF00), gateway: IPv4Address(value: 0x0A00_0001), udpEchoPort: 7))
+    var n = stack.announce(into: reply)
+    n += stack.receive(frame, checksumTrusted: now & 1 == 0, now: now, reply: reply)
+    return n + Int(stack.counters.dropped)
+}
