@@ -35,7 +35,8 @@ clang --target=x86_64-unknown-none-elf -c "$work/stubs.s" -o "$work/stubs.o"
 symbol() { nm --defined-only $objects 2>/dev/null | awk -v f="$1" '!done && $2 == "T" && $3 ~ f { print $3; done = 1 }'; }
 store=$(symbol 'XenDevicesProbe05probea8StoreAndA3Bus')
 console=$(symbol 'XenDevicesProbe05probeA7Console')
-[ -n "$store" ] && [ -n "$console" ] || { echo "probe functions not found" >&2; exit 1; }
+netfront=$(symbol 'XenDevicesProbe13probeNetfront')
+[ -n "$store" ] && [ -n "$console" ] && [ -n "$netfront" ] || { echo "probe functions not found" >&2; exit 1; }
 
 link() { # OUT ROOT [MORE-ROOTS...]
   local out=$1 entry=$2; shift 2
@@ -44,14 +45,15 @@ link() { # OUT ROOT [MORE-ROOTS...]
 }
 link store.elf "$store"
 link console.elf "$console"
-link all.elf "$store" "$console"
+link netfront.elf "$netfront"
+link all.elf "$store" "$console" "$netfront"
 
 bytes() { # ELF SECTION-PREFIX
   llvm-size -A "$1" | awk -v p="$2" 'index($1, p) == 1 { n += $2 } END { print n + 0 }'
 }
 printf '%-52s %8s %8s %8s\n' "part (linked, --gc-sections)" "text" "rodata" "sum"
 total=0
-for part in "store:xenstore, transactions, discovery, two frontends" "console:PV console" "all:everything the probe exercises"; do
+for part in "store:xenstore, transactions, discovery, two frontends" "console:PV console" "netfront:netfront (with the store and its frontend)" "all:everything the probe exercises"; do
   name=${part%%:*}; what=${part#*:}
   t=$(bytes "$work/$name.elf" .text); r=$(bytes "$work/$name.elf" .rodata)
   printf '%-52s %8d %8d %8d\n' "$what" "$t" "$r" $((t + r))
