@@ -36,7 +36,8 @@ symbol() { nm --defined-only $objects 2>/dev/null | awk -v f="$1" '!done && $2 =
 store=$(symbol 'XenDevicesProbe05probea8StoreAndA3Bus')
 console=$(symbol 'XenDevicesProbe05probeA7Console')
 net=$(symbol 'XenDevicesProbe13probeNetStack')
-[ -n "$store" ] && [ -n "$console" ] && [ -n "$net" ] || { echo "probe functions not found" >&2; exit 1; }
+netfront=$(symbol 'XenDevicesProbe13probeNetfront')
+[ -n "$store" ] && [ -n "$console" ] && [ -n "$net" ] && [ -n "$netfront" ] || { echo "probe functions not found" >&2; exit 1; }
 
 link() { # OUT ROOT [MORE-ROOTS...]
   local out=$1 entry=$2; shift 2
@@ -46,14 +47,15 @@ link() { # OUT ROOT [MORE-ROOTS...]
 link store.elf "$store"
 link console.elf "$console"
 link net.elf "$net"
-link all.elf "$store" "$console" "$net"
+link netfront.elf "$netfront"
+link all.elf "$store" "$console" "$net" "$netfront"
 
 bytes() { # ELF SECTION-PREFIX
   llvm-size -A "$1" | awk -v p="$2" 'index($1, p) == 1 { n += $2 } END { print n + 0 }'
 }
 printf '%-52s %8s %8s %8s\n' "part (linked, --gc-sections)" "text" "rodata" "sum"
 total=0
-for part in "store:xenstore, transactions, discovery, two frontends" "console:PV console" "net:net stack: Ethernet, ARP, IPv4, ICMP and UDP echo" "all:everything the probe exercises"; do
+for part in "store:xenstore, transactions, discovery, two frontends" "console:PV console" "net:net stack: Ethernet, ARP, IPv4, ICMP and UDP echo" "netfront:netfront (with the store and its frontend)" "all:everything the probe exercises"; do
   name=${part%%:*}; what=${part#*:}
   t=$(bytes "$work/$name.elf" .text); r=$(bytes "$work/$name.elf" .rodata)
   printf '%-52s %8d %8d %8d\n' "$what" "$t" "$r" $((t + r))

@@ -63,3 +63,18 @@ public func probeNetStack(_ frame: UnsafeRawBufferPointer, _ reply: UnsafeMutabl
     n += stack.receive(frame, checksumTrusted: now & 1 == 0, now: now, reply: reply)
     return n + Int(stack.counters.dropped)
 }
+
+/// What a kernel's event loop does with a vif: the handshake, then frames both ways.
+public func probeNetfront(_ storePage: UnsafeMutableRawPointer, _ frame: UnsafeMutableRawBufferPointer) -> Int {
+    guard var store = try? XenStoreClient(interface: storePage, port: 1, platform: ProbePlatform()),
+          var vif = try? XenNetfront(path: XenStorePath("device/vif/0"), platform: ProbePlatform()) else { return -1 }
+    var wait = store.handleEvent()
+    wait = wait.sooner(vif.advance(store: &store))
+    wait = wait.sooner(vif.handleEvent())
+    var received = 0
+    while let f = vif.receive(into: frame) { received += f.length + (f.checksumTrusted ? 1 : 0) }
+    if (try? vif.transmit(frame: UnsafeRawBufferPointer(frame))) == true { received += 1 }
+    if let failure = vif.failure { received += failure.reason.utf8CodeUnitCount + Int(failure.detail ?? 0) }
+    if vif.state == .closed, wait == .event { return Int(vif.counters.framesIn) + (vif.mac.map { Int($0[0]) } ?? 0) }
+    return received
+}

@@ -18,6 +18,9 @@ final class SimulatedPlatform: XenPlatform {
     var nextPort: evtchn_port_t = 10
     var notifications: [evtchn_port_t: Int] = [:]
     var pageLimit = Int.max
+    /// Called as a grant's access ends: a test playing a hostile peer acts at that moment (the
+    /// driver has read what it read from the ring by then).
+    var onEndAccess: ((grant_ref_t) -> Void)?
 
     init(domainID: domid_t = 5) { self.domainID = domainID }
     deinit { for (_, page) in pages { page.deallocate() } }
@@ -45,6 +48,7 @@ final class SimulatedPlatform: XenPlatform {
     }
 
     func endAccess(_ ref: grant_ref_t) -> XenGrantEnd {
+        onEndAccess?(ref)
         guard let grant = grants[ref] else { return .ended }
         if grant.mappedByPeer { return .stillMapped }
         grants[ref] = nil

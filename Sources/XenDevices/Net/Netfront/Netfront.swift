@@ -1,0 +1,311 @@
+// One vif's frontend (io/netif.h): the xenbus handshake through XenBusFrontend, one TX and one RX
+// ring with a buffer page per slot, one event channel for both. It never blocks and bounds its
+// work per call, so a backend that floods it (XSA-391) delays nothing else: the kernel's loop
+// calls, each round, `advance(store:)` after the store's `handleEvent`, then `handleEvent()`, then
+// `receive(into:)` until it returns nil, and blocks on the sooner of the two waits. Anything the
+// backend does against the protocol stops the device with one reason (`failure`): its grants
+// are ended, pages the backend still maps are kept out of use, and the frontend closes; nothing
+// of it touches another device. Drop the value only once `state` is `.closed`.
+import XenABI
+
+public enum NetfrontState: Equatable {
+    /// The handshake is under way (or the rings are published and the backend not yet connected).
+    case starting
+    /// Frames go both ways.
+    case connected
+    /// Ending grants and closing the frontend: the backend closed, or `failure` says why.
+    case closing
+    /// Every grant ended (or its page abandoned), the frontend Closed: drop the value.
+    case closed
+}
+
+/// What `transmit` refuses: the caller's mistakes, not the backend's.
+public enum NetfrontTransmitError: Error, Equatable {
+    /// Not (or no longer) connected.
+    case notConnected
+    /// Shorter than an Ethernet header or longer than a page (one slot, offset 0: netback
+    /// refuses a slot that crosses its page).
+    case badLength
+}
+
+public struct XenNetfront<Platform: XenPlatform>: ~Copyable {
+    public let platform: Platform
+    public private(set) var state = NetfrontState.starting
+    /// The first reason the device stopped other than an orderly close; printable by `reason`.
+    public private(set) var failure: NetfrontError?
+    /// From `device/vif/N/mac`, once read and valid.
+    public private(set) var mac: NetfrontMAC?
+    /// `device/vif/N/trusted` (Xen 4.17, XSA-403: whether the toolstack trusts the backend): for
+    /// the log only, nil when absent or not 0/1. The driver treats every backend as untrusted.
+    public private(set) var trusted: Bool?
+    /// The event channel shared by both rings: the kernel hands its events to `handleEvent`.
+    public private(set) var port: evtchn_port_t?
+    public private(set) var backendID: domid_t?
+    public private(set) var counters = NetfrontCounters()
+
+    /// Ring slots taken per round and per ring: `handleEvent` reaps at most this many TX
+    /// responses, and `receive` consumes at most this many RX slots until the next `handleEvent`.
+    public static var slotsPerRound: Int { 64 }
+    public static var minFrameLength: Int { 14 }
+    public static var maxFrameLength: Int { NetfrontBuffers.pageSize }
+    /// How often a grant the backend still maps is tried again (nanoseconds).
+    public static var quarantineRetry: UInt64 { 10_000_000 }
+    /// How long closing waits for the backend to let go of the pages before abandoning them.
+    public static var releaseTimeout: UInt64 { 5_000_000_000 }
+
+    var bus: XenBusFrontend
+    var tx: NetfrontTxQueue
+    var rx: NetfrontRxQueue
+    var macRead: XenStoreRequestID?
+    var trustedRead: XenStoreRequestID?
+    var ownKeysRead = false
+    /// The backend's values the xenbus frontend handed over, kept until `mac` has been read.
+    var publishValues: [[UInt8]?]?
+    var publishBackend: domid_t = 0
+    var rxBudget = 0
+    var releaseDeadline: UInt64 = 0
+    /// A failure the caller has not yet run `advance` after: `handleEvent` asks for a round.
+    var needsAdvance = false
+
+    /// The device discovery found at `path` (`device/vif/N`), with its pages: `receiveBuffers`
+    /// and `transmitBuffers` (1...256 each, one page and, when in use, one grant entry each).
+    @inline(never)
+    public init(path: XenStorePath, platform: Platform, receiveBuffers: Int = 64, transmitBuffers: Int = 64) throws(NetfrontError) {
+        var t = try NetfrontTxQueue(buffers: transmitBuffers, platform: platform)
+        let r: NetfrontRxQueue
+        do { r = try NetfrontRxQueue(buffers: receiveBuffers, platform: platform) } catch {
+            _ = t.buffers.freePages(platform)
+            throw error
+        }
+        self.platform = platform
+        tx = t
+        rx = r
+        bus = XenBusFrontend(kind: .vif, path: path)
+    }
+
+    /// The frontend directory.
+    public var path: XenStorePath { bus.path }
+
+    // MARK: xenbus
+
+    /// Moves the handshake (or the close) on with whatever the store has brought.
+    @inline(never)
+    public mutating func advance(store: inout XenStoreClient<Platform>) -> XenWait {
+        needsAdvance = false
+        if state == .closed { return .event }
+        if state == .starting { readOwnKeys(&store) }
+        var wait = bus.advance(store: &store)
+        while let action = bus.takeAction() {
+            switch action {
+            case .publish(let backend, let values):
+                publishBackend = backend
+                publishValues = values
+            case .connected:
+                guard state == .starting, let port else { break }
+                state = .connected
+                rxBudget = Self.slotsPerRound
+                platform.notify(port)  // the backend looks at both rings now
+            case .closing(let error):
+                if let error { note(.xenstore(error)) }
+                beginClosing(&store)
+            case .closed:
+                state = .closed
+            }
+        }
+        if state == .starting, ownKeysRead, let values = publishValues {
+            publishValues = nil
+            publish(backend: publishBackend, values)
+            wait = .ready
+        }
+        if state == .closing { wait = wait.sooner(release()) }
+        return wait
+    }
+
+    /// Reads `mac` and `trusted` once, both at once.
+    mutating func readOwnKeys(_ store: inout XenStoreClient<Platform>) {
+        guard !ownKeysRead else { return }
+        if macRead == nil {
+            guard store.requestsInFlight + 2 <= XenStoreClient<Platform>.maxInFlight,
+                  let m = try? store.submit(.read(path.appending(NetfrontKeys.mac))) else { return }
+            macRead = m
+            trustedRead = try? store.submit(.read(path.appending(NetfrontKeys.trusted)))
+        }
+        if let id = trustedRead {
+            switch store.takeOutcome(id) {
+            case .pending: return
+            case .value(let v): trusted = xenParseDecimal(v, maximum: 1).map { $0 == 1 }
+            default: break
+            }
+            trustedRead = nil
+        }
+        guard let id = macRead else { return }
+        switch store.takeOutcome(id) {
+        case .pending: return
+        case .value(let v):
+            mac = NetfrontMAC(parsing: v)
+            if mac == nil { fail(.badMAC) }
+        case .failed(.daemon(.XEN_ENOENT)), .ok: fail(.badMAC)
+        case .failed(let error): fail(.xenstore(error))
+        }
+        macRead = nil
+        ownKeysRead = true
+    }
+
+    /// Publishes the rings once they are set up.
+    mutating func publish(backend: domid_t, _ values: [[UInt8]?]) {
+        guard NetfrontKeys.offersRxCopy(values) else { fail(.backendWithoutRxCopy); return }
+        guard let (txRef, rxRef, channel) = setUp(backend: backend) else { return }
+        do throws(XenStoreError) {
+            try bus.publish(NetfrontKeys.published(txRing: txRef, rxRing: rxRef, port: channel))
+        } catch {
+            fail(.xenstore(error))
+        }
+    }
+
+    /// What the backend needs: the event channel, the two rings granted, every RX buffer posted.
+    mutating func setUp(backend: domid_t) -> (grant_ref_t, grant_ref_t, evtchn_port_t)? {
+        backendID = backend
+        do throws(XenPlatformError) {
+            let channel = try platform.allocateUnboundPort(for: backend)
+            port = channel
+            let txRef = try tx.buffers.grant(NetfrontBuffers.ring, to: backend, readOnly: false, platform)
+            let rxRef = try rx.buffers.grant(NetfrontBuffers.ring, to: backend, readOnly: false, platform)
+            _ = rx.refill(to: backend, platform)  // the backend has not mapped the ring yet: no event
+            return (txRef, rxRef, channel)
+        } catch {
+            fail(.platform(error))
+            return nil
+        }
+    }
+
+    // MARK: closing
+
+    /// Keeps the first reason.
+    mutating func note(_ error: NetfrontError) {
+        if failure == nil { failure = error }
+    }
+
+    /// A violation (or a failed setup): stop using the rings at once, end what can be ended, and
+    /// close the frontend (its Closing goes out on the next `advance`).
+    @inline(never)
+    mutating func fail(_ error: NetfrontError) {
+        note(error)
+        needsAdvance = true
+        guard state == .starting || state == .connected else { return }
+        state = .closing
+        releaseDeadline = platform.now() &+ Self.releaseTimeout
+        _ = tx.buffers.endAll(platform)
+        _ = rx.buffers.endAll(platform)
+        bus.close()
+    }
+
+    mutating func beginClosing(_ store: inout XenStoreClient<Platform>) {
+        if let id = macRead { store.cancel(id); macRead = nil }
+        if let id = trustedRead { store.cancel(id); trustedRead = nil }
+        guard state == .starting || state == .connected else { return }
+        state = .closing
+        releaseDeadline = platform.now() &+ Self.releaseTimeout
+    }
+
+    /// Once the frontend has said Closing (so that netback unmaps the rings): ends every grant,
+    /// frees the pages, closes the port and lets the frontend say Closed. Pages the backend
+    /// still maps are waited for until `releaseDeadline`, then abandoned: never freed.
+    mutating func release() -> XenWait {
+        guard bus.state == .XenbusStateClosing else { return .event }
+        let mapped = tx.buffers.endAll(platform) + rx.buffers.endAll(platform)
+        let now = platform.now()
+        if mapped > 0 && now < releaseDeadline { return .deadline(min(now &+ Self.quarantineRetry, releaseDeadline)) }
+        counters.pagesAbandoned &+= UInt64(tx.buffers.freePages(platform) + rx.buffers.freePages(platform))
+        if let port { platform.closePort(port); self.port = nil }
+        bus.released()
+        return .ready
+    }
+
+    // MARK: the rings
+
+    /// The port fired (or the wait it returned is due): reaps TX responses, retries quarantined
+    /// grants, posts idle RX buffers, and renews the budget for `receive`. `.ready`: frames or
+    /// responses wait, call `receive` until nil and this again before blocking.
+    @inline(never)
+    public mutating func handleEvent() -> XenWait {
+        if needsAdvance { return .ready }
+        guard state == .connected, let backend = backendID, let port else { return .event }
+        rxBudget = Self.slotsPerRound
+        do throws(NetfrontError) {
+            var more = try tx.reap(budget: Self.slotsPerRound, platform, &counters)
+            let quarantined = tx.buffers.retryQuarantined(platform) + rx.buffers.retryQuarantined(platform)
+            if rx.refill(to: backend, platform) { platform.notify(port) }
+            more = try tx.responsesWaiting() || more
+            more = try rx.responsesWaiting() || more
+            if more { return .ready }
+            return quarantined > 0 ? .deadline(platform.now() &+ Self.quarantineRetry) : .event
+        } catch {
+            fail(error)
+            return .ready
+        }
+    }
+
+    /// Sends one frame (14...4096 bytes: an Ethernet frame without its FCS); false when every TX
+    /// buffer is in flight (or no grant entry is free): try again after `handleEvent`.
+    @inline(never)
+    public mutating func transmit(frame: UnsafeRawBufferPointer) throws(NetfrontTransmitError) -> Bool {
+        guard state == .connected, let backend = backendID, let port else { throw .notConnected }
+        guard frame.count >= Self.minFrameLength, frame.count <= Self.maxFrameLength else { throw .badLength }
+        guard tx.send(frame, to: backend, platform) else {
+            counters.txFull &+= 1
+            return false
+        }
+        if tx.ring.pushRequests() { platform.notify(port) }
+        return true
+    }
+
+    /// The next frame, copied into `buffer` (a page's worth always fits), or nil when none waits
+    /// or this round's budget is spent (`handleEvent` then says `.ready`). Slots dropped on the
+    /// way are counted in `counters`.
+    @inline(never)
+    public mutating func receive(into buffer: UnsafeMutableRawBufferPointer) -> NetfrontFrame? {
+        guard state == .connected, let backend = backendID, let port else { return nil }
+        var frame: NetfrontFrame?
+        slots: while frame == nil && rxBudget > 0 {
+            rxBudget -= 1
+            do throws(NetfrontError) {
+                switch try rx.take(into: buffer, platform, &counters) {
+                case .none: break slots
+                case .frame(let f): frame = f
+                case .dropped: continue
+                }
+            } catch {
+                fail(error)
+                return nil
+            }
+        }
+        if rx.refill(to: backend, platform) { platform.notify(port) }
+        return frame
+    }
+
+    // MARK: for the fuzz target
+
+    /// Sets the rings up for `backend` as `advance` would, without a handshake, and connects.
+    @_spi(Testing) public mutating func connectWithoutXenBus(backend: domid_t) {
+        ownKeysRead = true
+        guard setUp(backend: backend) != nil else { return }
+        state = .connected
+        rxBudget = Self.slotsPerRound
+    }
+
+    /// The shared ring pages the backend maps: where a fuzz input plays the backend.
+    @_spi(Testing) public var sharedRings: (tx: UnsafeMutableRawPointer, rx: UnsafeMutableRawPointer) {
+        (tx.buffers.address(NetfrontBuffers.ring), rx.buffers.address(NetfrontBuffers.ring))
+    }
+
+    /// Ends every grant and frees every page it can without a handshake; returns how many pages
+    /// were abandoned (still mapped).
+    @_spi(Testing) public mutating func disconnectWithoutXenBus() -> Int {
+        state = .closed
+        _ = tx.buffers.endAll(platform)
+        _ = rx.buffers.endAll(platform)
+        let abandoned = tx.buffers.freePages(platform) + rx.buffers.freePages(platform)
+        if let port { platform.closePort(port); self.port = nil }
+        return abandoned
+    }
+}

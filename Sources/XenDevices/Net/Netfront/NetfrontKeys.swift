@@ -1,0 +1,95 @@
+// What a vif reads and writes in xenstore (io/netif.h; Linux 6.1's netback: xenbus.c's
+// connect_data_rings and read_xenbus_vif_flags). Read from the frontend directory, as libxl wrote
+// it: `mac` and, since Xen 4.17, `trusted`. From the backend's, before publishing:
+// `feature-rx-copy` (required). Written in one transaction with state Connected: the two ring
+// references and one event channel at the top level (one queue, so no `multi-queue-num-queues`
+// and no `queue-N/`), `request-rx-copy`, `feature-rx-notify`, and `feature-no-csum-offload`:
+// checksums are computed by the sender, so every frame arrives with its checksum filled in.
+// Not written: `feature-sg` and `feature-gso-*` (one slot per frame each way), split event
+// channels (one port serves both rings: the event loop handles both on any event anyway).
+import XenABI
+
+enum NetfrontKeys {
+    /// The keys of the publishing transaction (relative to the frontend directory).
+    static func published(txRing: grant_ref_t, rxRing: grant_ref_t, port: evtchn_port_t) -> [(key: [UInt8], value: [UInt8])] {
+        [(key("tx-ring-ref"), decimal(UInt64(txRing))),
+         (key("rx-ring-ref"), decimal(UInt64(rxRing))),
+         (key("event-channel"), decimal(UInt64(port))),
+         (key("request-rx-copy"), key("1")),
+         (key("feature-rx-notify"), key("1")),
+         (key("feature-no-csum-offload"), key("1"))]
+    }
+
+    static var mac: StaticString { "mac" }
+    static var trusted: StaticString { "trusted" }
+    static var rxCopy: StaticString { "feature-rx-copy" }
+
+    /// The value of a backend key the xenbus frontend read before publishing (nil: absent).
+    static func backendValue(_ key: StaticString, _ values: [[UInt8]?]) -> [UInt8]? {
+        let wanted = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
+        let keys = XenBusDeviceKind.vif.keysBeforePublish
+        for i in 0..<min(keys.count, values.count)
+        where keys[i].utf8CodeUnitCount == wanted.count && UnsafeBufferPointer(start: keys[i].utf8Start, count: wanted.count).elementsEqual(wanted) {
+            return values[i]
+        }
+        return nil
+    }
+
+    /// Does the backend offer rx-copy? Exactly "1" (netback writes it so); anything else is no.
+    static func offersRxCopy(_ values: [[UInt8]?]) -> Bool {
+        guard let value = backendValue(rxCopy, values) else { return false }
+        return xenParseDecimal(value, maximum: 1) == 1
+    }
+
+    static func key(_ literal: StaticString) -> [UInt8] { [UInt8](literal) }
+
+    static func decimal(_ value: UInt64) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.appendDecimal(value)
+        return bytes
+    }
+}
+
+/// A vif's MAC address, as libxl writes it: six pairs of hex digits joined by colons.
+public struct NetfrontMAC: Equatable {
+    /// The six octets in the low 48 bits, the first octet most significant.
+    public let rawValue: UInt64
+
+    public init(rawValue: UInt64) { self.rawValue = rawValue & 0xFFFF_FFFF_FFFF }
+
+    /// Octet `i` (0...5), in the order they appear on the wire.
+    public subscript(i: Int) -> UInt8 { UInt8(truncatingIfNeeded: rawValue >> UInt64(8 * (5 - i))) }
+
+    /// The value of a `mac` key: `xx:xx:xx:xx:xx:xx` in hex digits of either case, nothing
+    /// else. A group address (the first octet's low bit) or all zeros is no vif's address.
+    @inline(never)
+    public init?(parsing bytes: [UInt8]) {
+        guard bytes.count == 17 else { return nil }
+        var value: UInt64 = 0
+        for i in 0..<17 {
+            let b = bytes[i]
+            if i % 3 == 2 {
+                guard b == UInt8(ascii: ":") else { return nil }
+                continue
+            }
+            let digit: UInt8
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = b - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = b - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = b - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            value = value << 4 | UInt64(digit)
+        }
+        guard value != 0, value >> 40 & 1 == 0 else { return nil }
+        rawValue = value
+    }
+}
+
+/// A frame `receive` copied into the caller's buffer.
+public struct NetfrontFrame: Equatable {
+    public let length: Int
+    /// The backend says it validated the frame's checksums (`NETRXF_data_validated`): the stack
+    /// may skip checking them. A backend can forge any frame anyway, so this gives it nothing.
+    public let checksumTrusted: Bool
+}

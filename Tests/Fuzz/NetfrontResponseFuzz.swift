@@ -1,0 +1,167 @@
+// libFuzzer target: netfront's response paths. The input plays netback on the two shared ring
+// pages: it answers requests (echoing their ids or not), writes any response into any slot, sets
+// the response producers to anything, maps and unmaps the frontend's grants, while the driver
+// transmits, handles events and receives between its moves. Nothing may crash, touch memory
+// outside a page (AddressSanitizer), end a grant that does not exist, free a page still granted,
+// hand over a frame longer than the buffer, count more than it sent or posted, or go on after
+// a violation; at the end every page is freed but those the backend still maps.
+@_spi(Testing) import XenDevices
+import XenABI
+
+@inline(never) func check(_ condition: Bool, _ what: StaticString) { if !condition { fatalError("\(what)") } }
+
+final class FuzzPlatform: XenPlatform {
+    var pages: [UInt64: UnsafeMutableRawPointer] = [:]
+    var grants: [grant_ref_t: (frame: UInt64, mapped: Bool)] = [:]
+    var nextFrame: UInt64 = 0x1000
+    var nextRef: grant_ref_t = 8
+    var domainID: domid_t { 1 }
+    deinit { for (_, p) in pages { p.deallocate() } }
+
+    func allocatePage() throws(XenPlatformError) -> XenPage {
+        let p = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
+        p.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
+        nextFrame += 1
+        pages[nextFrame] = p
+        return XenPage(address: p, frame: nextFrame)
+    }
+    func freePage(_ page: XenPage) {
+        check(!grants.values.contains { $0.frame == page.frame }, "a page freed while granted")
+        check(pages[page.frame] == page.address, "a page freed twice, or never allocated")
+        pages.removeValue(forKey: page.frame)?.deallocate()
+    }
+    func grantAccess(to domain: domid_t, frame: UInt64, readOnly: Bool) throws(XenPlatformError) -> grant_ref_t {
+        check(pages[frame] != nil, "a grant of a page not allocated")
+        check(!grants.values.contains { $0.frame == frame }, "a page granted twice at once")
+        nextRef += 1
+        grants[nextRef] = (frame, false)
+        return nextRef
+    }
+    func endAccess(_ ref: grant_ref_t) -> XenGrantEnd {
+        guard let g = grants[ref] else { check(false, "ending a grant that does not exist"); return .ended }
+        if g.mapped { return .stillMapped }
+        grants[ref] = nil
+        return .ended
+    }
+    func mapGrant(from domain: domid_t, ref: grant_ref_t, readOnly: Bool) throws(XenPlatformError) -> XenGrantMapping { throw .unsupported }
+    func unmapGrant(_ mapping: XenGrantMapping) throws(XenPlatformError) { throw .unsupported }
+    func copyGrant(from source: XenGrantCopyEnd, to destination: XenGrantCopyEnd, length: UInt16) throws(XenPlatformError) { throw .unsupported }
+    func allocateUnboundPort(for remote: domid_t) throws(XenPlatformError) -> evtchn_port_t { 3 }
+    func bindInterdomain(remote: domid_t, remotePort: evtchn_port_t) throws(XenPlatformError) -> evtchn_port_t { 4 }
+    func notify(_ port: evtchn_port_t) {}
+    func closePort(_ port: evtchn_port_t) {}
+    func now() -> UInt64 { 0 }
+}
+
+/// The input, read a byte at a time; zeros once it is used up.
+struct Input {
+    let data: UnsafeBufferPointer<UInt8>
+    var at = 0
+    var done: Bool { at >= data.count }
+    mutating func byte() -> UInt8 { defer { at += 1 }; return at < data.count ? data[at] : 0 }
+    mutating func u16() -> UInt16 { UInt16(byte()) | UInt16(byte()) << 8 }
+    mutating func u32() -> UInt32 { UInt32(u16()) | UInt32(u16()) << 16 }
+}
+
+/// A ring page as the backend writes it.
+struct Page<Layout: XenRingLayout> {
+    let base: UnsafeMutableRawPointer
+    func slot(_ i: RING_IDX) -> UnsafeMutableRawPointer { base + Layout.entriesOffset + Int(i & (Layout.pageRingSize - 1)) * Layout.entryStride }
+    var requestProducer: RING_IDX { (base + Layout.requestProducerOffset).load(as: RING_IDX.self) }
+    func setResponseProducer(_ v: RING_IDX) { (base + Layout.responseProducerOffset).storeBytes(of: v, as: RING_IDX.self) }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+    var input = Input(data: UnsafeBufferPointer(start: data, count: size))
+    let platform = FuzzPlatform()
+    let rxCount = Int(input.byte() % 16) + 1, txCount = Int(input.byte() % 16) + 1
+    guard var vif = try? XenNetfront(path: XenStorePath("device/vif/0"), platform: platform, receiveBuffers: rxCount, transmitBuffers: txCount) else { return 0 }
+    vif.connectWithoutXenBus(backend: 0)
+    check(vif.state == .connected, "not connected")
+    let rings = vif.sharedRings
+    let tx = Page<netif_tx_ring>(base: rings.tx), rx = Page<netif_rx_ring>(base: rings.rx)
+    // The backend's own indexes: requests taken and responses written, per ring.
+    var txTaken: RING_IDX = 0, txMade: RING_IDX = 0, rxTaken: RING_IDX = 0, rxMade: RING_IDX = 0
+    var sent: UInt64 = 0
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
+    defer { buffer.deallocate() }
+    let frame = UnsafeMutableRawBufferPointer.allocate(byteCount: 4097, alignment: 8)
+    defer { frame.deallocate() }
+    frame.initializeMemory(as: UInt8.self, repeating: 0xA5)
+
+    var steps = 0
+    while !input.done, steps < 512 {
+        steps += 1
+        let op = input.byte()
+        switch op % 10 {
+        case 0:  // transmit a frame, its length from the input (sometimes one no vif takes)
+            let length = Int(input.u16()) % 4098
+            if let ok = try? vif.transmit(frame: UnsafeRawBufferPointer(rebasing: frame[0..<length])), ok { sent += 1 }
+        case 1:  // answer the next TX requests with their own ids and a status from the input
+            let n = Int(input.byte() % 8)
+            for _ in 0..<n where txTaken != tx.requestProducer {
+                let request = tx.slot(txTaken).loadUnaligned(as: netif_tx_request.self)
+                txTaken &+= 1
+                var r = netif_tx_response(); r.id = request.id; r.status = Int16(bitPattern: input.u16()) % 3 - 1
+                tx.slot(txMade).storeBytes(of: r, as: netif_tx_response.self)
+                txMade &+= 1
+            }
+            tx.setResponseProducer(txMade)
+        case 2:  // answer the next RX requests with their ids, and offset, flags, status from the input
+            let n = Int(input.byte() % 8)
+            for _ in 0..<n where rxTaken != rx.requestProducer {
+                let request = rx.slot(rxTaken).loadUnaligned(as: netif_rx_request.self)
+                rxTaken &+= 1
+                var r = netif_rx_response(); r.id = request.id
+                r.offset = input.u16() % 4200; r.flags = UInt16(input.byte() & 0x1f); r.status = Int16(bitPattern: input.u16()) % 4200
+                rx.slot(rxMade).storeBytes(of: r, as: netif_rx_response.self)
+                rxMade &+= 1
+            }
+            rx.setResponseProducer(rxMade)
+        case 3:  // a raw TX response at the next slot, published
+            var r = netif_tx_response(); r.id = input.u16(); r.status = Int16(bitPattern: input.u16())
+            tx.slot(txMade).storeBytes(of: r, as: netif_tx_response.self)
+            txMade &+= 1
+            tx.setResponseProducer(txMade)
+        case 4:  // a raw RX response at the next slot, published
+            var r = netif_rx_response(); r.id = input.u16(); r.offset = input.u16(); r.flags = input.u16(); r.status = Int16(bitPattern: input.u16())
+            rx.slot(rxMade).storeBytes(of: r, as: netif_rx_response.self)
+            rxMade &+= 1
+            rx.setResponseProducer(rxMade)
+        case 5:  // any producer index
+            let v = input.u32()
+            if op & 0x80 == 0 { tx.setResponseProducer(v) } else { rx.setResponseProducer(v) }
+        case 6:
+            _ = vif.handleEvent()
+        case 7:  // receive into a buffer of a size from the input
+            let length = Int(input.u16()) % 4097
+            if let f = vif.receive(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length])) {
+                check(f.length > 0 && f.length <= length, "a frame longer than the buffer, or empty")
+            }
+        case 8:  // the backend maps (or lets go of) one of the grants
+            let refs = platform.grants.keys.sorted()
+            if !refs.isEmpty { let ref = refs[Int(input.byte()) % refs.count]; platform.grants[ref]!.mapped.toggle() }
+        default:  // rewrite a slot already answered (the driver must have copied what it read)
+            let back = RING_IDX(input.byte() % 4)
+            if op & 0x80 == 0 { tx.slot(txMade &- 1 &- back).storeBytes(of: input.u32(), as: UInt32.self) }
+            else { rx.slot(rxMade &- 1 &- back).storeBytes(of: UInt64(input.u32()) | UInt64(input.u32()) << 32, as: UInt64.self) }
+        }
+        let c = vif.counters
+        // Each TX answer counted frees a frame in flight; each frame received used a buffer posted
+        // (a producer set by hand makes stale slots responses, so what the input wrote is no bound).
+        check(c.framesOut + c.txDropped + c.txErrors <= sent, "more TX answers counted than frames sent")
+        check(c.framesIn <= UInt64(rx.requestProducer), "more frames received than buffers posted")
+        check(platform.grants.count <= 2 + rxCount + txCount, "more grants than buffers and rings")
+        if vif.failure != nil {
+            check(vif.state == .closing, "a failed vif still open")
+            check(vif.receive(into: buffer) == nil, "a frame from a failed vif")
+            check((try? vif.transmit(frame: UnsafeRawBufferPointer(rebasing: frame[0..<60]))) == nil, "a failed vif transmits")
+        }
+    }
+    let mapped = platform.grants.values.filter(\.mapped).count
+    let abandoned = vif.disconnectWithoutXenBus()
+    check(abandoned == mapped && platform.grants.count == mapped, "a grant left that the backend does not map")
+    check(platform.pages.count == abandoned, "a page neither freed nor abandoned")
+    return 0
+}

@@ -1,0 +1,311 @@
+// Linux 6.1's netback as a frontend meets it, over the simulated platform and xenstored. What it
+// writes at probe and what it reads at connect follow drivers/net/xen-netback/xenbus.c
+// (netback_probe, connect, connect_data_rings, read_xenbus_vif_flags); the keys libxl writes
+// first follow libxl_nic.c (PLATFORM-NOTES.md). It maps both ring grants as netback does (so a
+// frontend that ends them early gets `.stillMapped`), takes TX requests and answers them, and
+// puts RX frames into posted buffers by grant copy (rx-copy). Whatever a frontend does that
+// netback would refuse is recorded in `complaints`. A test plays a hostile netback through the
+// raw ring accessors: any response, any producer index, at any time.
+import XenABI
+@testable import XenDevices
+
+/// A ring's shared page as the back end touches it: no checks, so a test can write anything.
+struct RawRing<Layout: XenRingLayout> {
+    let base: UnsafeMutableRawPointer
+    var size: RING_IDX { Layout.pageRingSize }
+    func index(_ offset: Int) -> RING_IDX { (base + offset).load(as: RING_IDX.self) }
+    func setIndex(_ offset: Int, _ value: RING_IDX) { (base + offset).storeBytes(of: value, as: RING_IDX.self) }
+    var requestProducer: RING_IDX { index(Layout.requestProducerOffset) }
+    var responseProducer: RING_IDX {
+        get { index(Layout.responseProducerOffset) }
+        nonmutating set { setIndex(Layout.responseProducerOffset, newValue) }
+    }
+    var responseEvent: RING_IDX { index(Layout.responseEventOffset) }
+    var requestEvent: RING_IDX {
+        get { index(Layout.requestEventOffset) }
+        nonmutating set { setIndex(Layout.requestEventOffset, newValue) }
+    }
+    func slot(_ i: RING_IDX) -> UnsafeMutableRawPointer { base + Layout.entriesOffset + Int(i & (size - 1)) * Layout.entryStride }
+    func request(_ i: RING_IDX) -> Layout.Request { slot(i).loadUnaligned(as: Layout.Request.self) }
+    func setResponse(_ r: Layout.Response, at i: RING_IDX) { slot(i).storeBytes(of: r, as: Layout.Response.self) }
+}
+
+func txResponse(id: UInt16, status: Int16) -> netif_tx_response {
+    var r = netif_tx_response(); r.id = id; r.status = status; return r
+}
+
+func rxResponse(id: UInt16, offset: UInt16 = 0, flags: UInt16 = 0, status: Int16) -> netif_rx_response {
+    var r = netif_rx_response(); r.id = id; r.offset = offset; r.flags = flags; r.status = status; return r
+}
+
+final class SimulatedNetback {
+    let daemon: SimulatedXenStored
+    let platform: SimulatedPlatform
+    let id: Int
+    let domain: domid_t = 0
+    var dir: String { "/local/domain/\(domain)/backend/vif/\(daemon.domainID)/\(id)" }
+    var front: String { "device/vif/\(id)" }
+
+    /// What netback writes at probe (netback_probe), before InitWait.
+    static let probeKeys: [(String, String)] = [
+        ("feature-sg", "1"), ("feature-gso-tcpv4", "1"), ("feature-gso-tcpv6", "1"),
+        ("feature-ipv6-csum-offload", "1"), ("feature-rx-copy", "1"), ("feature-xdp-headroom", "1"),
+        ("feature-rx-flip", "0"), ("feature-multicast-control", "1"), ("feature-dynamic-multicast-control", "1"),
+        ("feature-split-event-channels", "1"), ("multi-queue-max-queues", "2"), ("feature-ctrl-ring", "1"),
+    ]
+
+    /// What netback found wrong with the frontend (it would have refused to connect, or failed).
+    var complaints: [String] = []
+    /// The frontend's flags as read_xenbus_vif_flags reads them.
+    var flags: [String: String] = [:]
+    var connected = false
+    var txRingRef: grant_ref_t = 0, rxRingRef: grant_ref_t = 0
+    var eventChannel: evtchn_port_t = 0
+    var txMap: XenGrantMapping?, rxMap: XenGrantMapping?
+    var tx: RawRing<netif_tx_ring>?
+    var rx: RawRing<netif_rx_ring>?
+    var txRequestsTaken: RING_IDX = 0, txResponsesMade: RING_IDX = 0
+    var rxRequestsTaken: RING_IDX = 0, rxResponsesMade: RING_IDX = 0
+    /// Frames the frontend sent, in order.
+    var sent: [[UInt8]] = []
+    /// The TX requests taken, in order, and the frames of their grants.
+    var txRequests: [(request: netif_tx_request, frame: UInt64)] = []
+    /// Whether to answer TX requests as they are taken (otherwise `answerTx` does).
+    var answersTx = true
+
+    /// libxl's keys for a new vif, then netback's probe: its features and InitWait.
+    init(daemon: SimulatedXenStored, platform: SimulatedPlatform, id: Int = 0, mac: String? = "00:16:3e:5a:01:02",
+         trusted: String? = "1", omit: Set<String> = [], override: [String: String] = [:], initWait: Bool = true) {
+        self.daemon = daemon
+        self.platform = platform
+        self.id = id
+        daemon.set("\(dir)/frontend", "/local/domain/\(daemon.domainID)/\(front)")
+        daemon.set("\(dir)/frontend-id", "\(daemon.domainID)")
+        daemon.set("\(dir)/online", "1")
+        daemon.set("\(dir)/state", "1")
+        daemon.set("\(dir)/mac", mac ?? "00:16:3e:5a:01:02")
+        daemon.set("\(dir)/bridge", "xenbr0")
+        daemon.set("\(dir)/handle", "\(id)")
+        daemon.set("\(dir)/script", "/etc/xen/scripts/vif-bridge")
+        daemon.set("\(dir)/hotplug-status", "")
+        daemon.set("\(front)/backend", dir)
+        daemon.set("\(front)/backend-id", "\(domain)")
+        daemon.set("\(front)/state", "1")
+        daemon.set("\(front)/handle", "\(id)")
+        if let mac { daemon.set("\(front)/mac", mac) }
+        if let trusted { daemon.set("\(front)/trusted", trusted) }
+        for (key, value) in Self.probeKeys where !omit.contains(key) { daemon.set("\(dir)/\(key)", override[key] ?? value) }
+        if initWait { daemon.set("\(dir)/state", "2") }
+    }
+
+    func value(_ key: String) -> String? { daemon.value("\(front)/\(key)") }
+
+    /// Follows the frontend's state as netback's frontend_changed does.
+    func step() {
+        guard !gone else { return }
+        switch value("state") {
+        case "4" where !connected && daemon.value("\(dir)/state") != "5":
+            connect()
+        case "5":
+            disconnect()
+            if daemon.value("\(dir)/state") != "5" { daemon.set("\(dir)/state", "5") }
+        case "6":
+            disconnect()
+            if daemon.value("\(dir)/state") != "6" { daemon.set("\(dir)/state", "6") }
+        default:
+            break
+        }
+        if connected { takeTransmitted() }
+    }
+
+    /// connect(): one queue unless multi-queue-num-queues says more, the frontend's flags, the
+    /// rings mapped, and Connected once the hotplug script has run (at once here).
+    func connect() {
+        if let queues = value("multi-queue-num-queues"), queues != "1" { complaints.append("multi-queue-num-queues \(queues)") }
+        guard let t = value("tx-ring-ref").flatMap(UInt32.init), let r = value("rx-ring-ref").flatMap(UInt32.init) else {
+            complaints.append("reading ring-ref"); return
+        }
+        if value("event-channel-tx") != nil || value("event-channel-rx") != nil { complaints.append("split event channels") }
+        guard let port = value("event-channel").flatMap(UInt32.init) else { complaints.append("reading event-channel"); return }
+        // read_xenbus_vif_flags: request-rx-copy must be a nonzero %u.
+        guard let copy = value("request-rx-copy").flatMap(UInt32.init), copy != 0 else { complaints.append("request-rx-copy"); return }
+        for key in ["feature-rx-notify", "feature-sg", "feature-gso-tcpv4", "feature-gso-tcpv6", "feature-no-csum-offload", "feature-ipv6-csum-offload", "feature-xdp"] {
+            if let v = value(key) { flags[key] = v }
+        }
+        guard platform.ports[port] == domain else { complaints.append("event channel \(port) not for domain \(domain)"); return }
+        do {
+            txMap = try platform.mapGrant(from: daemon.domainID, ref: t, readOnly: false)
+            rxMap = try platform.mapGrant(from: daemon.domainID, ref: r, readOnly: false)
+        } catch {
+            complaints.append("mapping shared-frames \(t)/\(r)"); return
+        }
+        if platform.grants[t]!.readOnly || platform.grants[r]!.readOnly { complaints.append("a ring granted read-only") }
+        txRingRef = t; rxRingRef = r; eventChannel = port
+        tx = RawRing(base: txMap!.address)
+        rx = RawRing(base: rxMap!.address)
+        connected = true
+        daemon.set("\(dir)/hotplug-status", "connected")
+        daemon.set("\(dir)/state", "4")
+    }
+
+    /// backend_disconnect: the rings unmapped.
+    func disconnect() {
+        if let m = txMap { try? platform.unmapGrant(m); txMap = nil }
+        if let m = rxMap { try? platform.unmapGrant(m); rxMap = nil }
+        tx = nil; rx = nil
+        connected = false
+    }
+
+    /// The backend domain's directory removed under the frontend (its driver is gone).
+    func vanish() {
+        disconnect()
+        daemon.remove(dir)
+        gone = true
+    }
+    var gone = false
+
+    /// xl network-detach: libxl takes the device offline and asks the backend to close.
+    func detach() {
+        daemon.set("\(dir)/online", "0")
+        daemon.set("\(dir)/state", "5")
+    }
+
+    // MARK: TX
+
+    /// Takes every TX request published, checks it as netback's xenvif_tx_build_gops would,
+    /// reads its frame through the grant, and (when `answersTx`) answers it OKAY.
+    func takeTransmitted() {
+        guard let tx else { return }
+        while txRequestsTaken != tx.requestProducer {
+            let request = tx.request(txRequestsTaken)
+            txRequestsTaken &+= 1
+            guard let grant = platform.grants[request.gref], grant.domain == domain, let page = platform.pages[grant.frame] else {
+                complaints.append("TX gref \(request.gref) not granted to us"); continue
+            }
+            if !grant.readOnly { complaints.append("TX page granted writable") }
+            if request.flags != 0 { complaints.append("TX flags \(request.flags)") }
+            if request.size < 14 { complaints.append("TX size \(request.size)") }
+            if Int(request.offset) + Int(request.size) > 4096 { complaints.append("TX crosses its page") }
+            sent.append(Array(UnsafeRawBufferPointer(start: page + Int(request.offset), count: Int(request.size))))
+            txRequests.append((request, grant.frame))
+            if answersTx { answerTx(txResponse(id: request.id, status: NETIF_RSP_OKAY)) }
+        }
+    }
+
+    /// Writes a TX response in the next slot and publishes it.
+    func answerTx(_ response: netif_tx_response, publish: Bool = true) {
+        guard let tx else { return }
+        tx.setResponse(response, at: txResponsesMade)
+        txResponsesMade &+= 1
+        if publish { tx.responseProducer = txResponsesMade }
+    }
+
+    // MARK: RX
+
+    /// The RX requests posted and not yet taken.
+    var rxPosted: Int { rx.map { Int($0.requestProducer &- rxRequestsTaken) } ?? 0 }
+
+    /// Takes the next posted buffer (nil when none), as netback does before copying into it.
+    func takeRxRequest() -> netif_rx_request? {
+        guard let rx, rxRequestsTaken != rx.requestProducer else { return nil }
+        let request = rx.request(rxRequestsTaken)
+        rxRequestsTaken &+= 1
+        return request
+    }
+
+    /// A frame into the next posted buffer by grant copy, answered with its size: false when no
+    /// buffer is posted.
+    @discardableResult
+    func deliver(_ frame: [UInt8], flags: UInt16 = 0, offset: UInt16 = 0) -> Bool {
+        guard let request = takeRxRequest() else { return false }
+        guard let grant = platform.grants[request.gref], grant.domain == domain, !grant.readOnly, let page = platform.pages[grant.frame] else {
+            complaints.append("RX gref \(request.gref) not granted writable to us"); return false
+        }
+        frame.withUnsafeBytes { (page + Int(offset)).copyMemory(from: $0.baseAddress!, byteCount: frame.count) }
+        answerRx(rxResponse(id: request.id, offset: offset, flags: flags, status: Int16(frame.count)))
+        return true
+    }
+
+    /// Writes an RX response in the next slot and publishes it.
+    func answerRx(_ response: netif_rx_response, publish: Bool = true) {
+        guard let rx else { return }
+        rx.setResponse(response, at: rxResponsesMade)
+        rxResponsesMade &+= 1
+        if publish { rx.responseProducer = rxResponsesMade }
+    }
+}
+
+/// A vif against the simulated netback: the store, the daemon, the platform, the driver. A class,
+/// so that `#expect` can call it.
+final class VifRig {
+    var s: Connected
+    var vif: XenNetfront<SimulatedPlatform>
+    let netback: SimulatedNetback
+    var platform: SimulatedPlatform { s.platform }
+    var daemon: SimulatedXenStored { s.daemon }
+    /// The pages the platform had before the driver took any.
+    let pagesBefore: Int
+
+    init(receiveBuffers: Int = 8, transmitBuffers: Int = 8, mac: String? = "00:16:3e:5a:01:02", trusted: String? = "1",
+         omit: Set<String> = [], override: [String: String] = [:], initWait: Bool = true) {
+        s = Connected()
+        netback = SimulatedNetback(daemon: s.daemon, platform: s.platform, mac: mac, trusted: trusted, omit: omit, override: override, initWait: initWait)
+        pagesBefore = s.platform.pages.count
+        vif = try! XenNetfront(path: path("device/vif/0"), platform: s.platform, receiveBuffers: receiveBuffers, transmitBuffers: transmitBuffers)
+    }
+
+    /// Runs store, driver and backend; returns the driver's last wait.
+    @discardableResult
+    func run(rounds: Int = 20) -> XenWait {
+        var wait = XenWait.event
+        for _ in 0..<rounds {
+            s.pump(rounds: 2)
+            wait = vif.advance(store: &s.client)
+            netback.step()
+            wait = wait.sooner(vif.handleEvent())
+        }
+        return wait
+    }
+
+    /// Runs until connected (the test fails if it does not).
+    func connect() -> Bool {
+        for _ in 0..<10 where vif.state != .connected { run(rounds: 5) }
+        return vif.state == .connected && netback.connected
+    }
+
+    /// Every frame `receive` hands over now (one round's budget at most), with its flag.
+    func receive(bufferSize: Int = 4096) -> [(bytes: [UInt8], trusted: Bool)] {
+        var out: [(bytes: [UInt8], trusted: Bool)] = []
+        var buffer = [UInt8](repeating: 0, count: bufferSize)
+        while let f = buffer.withUnsafeMutableBytes({ vif.receive(into: $0) }) {
+            out.append((Array(buffer[0..<f.length]), f.checksumTrusted))
+        }
+        return out
+    }
+
+    func transmit(_ frame: [UInt8]) throws(NetfrontTransmitError) -> Bool {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: frame.count, alignment: 1)
+        defer { buffer.deallocate() }
+        buffer.copyBytes(from: frame)
+        return try vif.transmit(frame: UnsafeRawBufferPointer(buffer))
+    }
+
+    func handleEvent() -> XenWait { vif.handleEvent() }
+
+    /// Runs until the driver is closed, moving the clock on so that waits for grants can expire.
+    func close(advancingClock: Bool = false) {
+        for _ in 0..<40 where vif.state != .closed {
+            run(rounds: 3)
+            if advancingClock { s.platform.clock += 500_000_000 }
+        }
+        run(rounds: 2)  // Closed, written as the driver closed, reaches the store
+    }
+
+    /// Grants still held for the backend's domain.
+    var grantsToBackend: Int { s.platform.grants.values.filter { $0.domain == 0 }.count }
+}
+
+/// A frame of `length` bytes whose bytes say which it is.
+func testFrame(_ length: Int, seed: UInt8) -> [UInt8] {
+    (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ Int(seed)) }
+}
