@@ -2,7 +2,9 @@
  * Every Xen number here comes from the generated include (XENABI_*), none is copied by hand. */
 #include "xen_boot_constants.h"
 
-#define BOOT_STACK_SIZE (64 * 1024)
+/* 256 KB: a netfront is some 20 KB of fixed storage (257 buffer entries a ring), built and
+ * moved on the stack; 64 KB overflowed into .bss with two vifs. */
+#define BOOT_STACK_SIZE (256 * 1024)
 
 /* One note of owner "Xen": type, then the descriptor `desc`. */
 #define XEN_NOTE(type, desc...)              \

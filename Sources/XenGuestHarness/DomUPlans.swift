@@ -34,6 +34,7 @@ public enum DomUPlans {
         ("boot", "the guest boots with --args and --memory, its console shows `guest: N passed, M failed` (Linux: `linux-domU: up`), it powers off", bootPlan),
         ("figures", "for Benchmarks/domu-figures.sh: the floor kernel (--floor-kernel), the Swift kernel with no self-tests and Debian's Linux, five times each, interleaved", figures),
         ("linux-net", "the network path with Debian's Linux as the guest: a vif on each bridge, dom0 pings both, every UDP size 1-1472 echoed by udpecho, a burst of 3000 with 128 outstanding", linuxNet),
+        ("net", "the Swift kernel's netfront: a vif on each bridge, dom0 pings both (also at 1472 bytes), every UDP size 1-1472 and a 3000-datagram burst echoed, then xl shutdown", swiftNet),
         ("harness-check", "the harness itself, on Linux domUs: dom0 steps that pass, fail and are skipped, a crash, a timeout", harnessCheck),
     ]
 
@@ -80,7 +81,7 @@ public enum DomUPlans {
         GuestSpec(name: "swift-domU-plain", kernel: o.kernel, memoryMiB: o.memoryMiB ?? 32, extra: o.args,
                   xlLines: [#"vif = [ "bridge=xenbr0" ]"#],
                   steps: [
-                      .waitForConsole(.regex("guest: device vif/0 backend /local/domain/0/backend/vif/[0-9]+/0: no driver for it in this kernel yet"), timeout: 45),
+                      .waitForConsole(.regex("guest: device vif/0 backend /local/domain/0/backend/vif/[0-9]+/0: netfront"), timeout: 45),
                       .waitForConsole(.text("guest: xenstore connected as domain")),
                       .waitForConsole(swiftAllPassed),
                   ], timeout: o.timeout ?? 90)
@@ -181,6 +182,24 @@ public enum DomUPlans {
         guest.xlLines = [#"vif = [ "bridge=xenbr0,ip=10.0.0.2", "bridge=xenbr1,ip=10.0.1.2" ]"#]
         guest.ramdiskTools = true
         return DomURunSpec(plan: "linux-net", xenstored: o.xenstored, guests: [guest], bridge: true)
+    }
+
+    /// netfront against Linux's netback: two vifs, dom0's ping and udpecho on each.
+    @Sendable static func swiftNet(_ o: DomUPlanOptions) -> DomURunSpec {
+        let guest = GuestSpec(name: "swift-net", kernel: o.kernel, memoryMiB: o.memoryMiB ?? 32,
+                              extra: (["wait", "tests=none", "echo=7"] + (o.args.isEmpty ? [] : [o.args])).joined(separator: " "),
+                              xlLines: [#"vif = [ "bridge=xenbr0,ip=10.0.0.2", "bridge=xenbr1,ip=10.0.1.2" ]"#],
+                              steps: [
+                                  .waitForConsole(.text("guest: net: vif 0 connected"), timeout: 45),
+                                  .waitForConsole(.text("guest: net: vif 1 connected"), timeout: 45),
+                                  .dom0("ping -c 20 -i 0.2 -W 2 10.0.0.2 && ping -c 20 -i 0.2 -W 2 10.0.1.2", timeout: 60),
+                                  .dom0("ping -c 10 -i 0.2 -s 1472 -W 2 10.0.0.2", timeout: 60),
+                                  .dom0("udpecho sizes 10.0.0.2 7 1472 && udpecho sizes 10.0.1.2 7 1472", timeout: 120),
+                                  .dom0("udpecho burst 10.0.0.2 7 3000 128", timeout: 60),
+                                  .dom0(#"xl shutdown "$NAME""#),
+                                  .waitForConsole(swiftAllPassed),
+                              ], timeout: o.timeout ?? 300)
+        return DomURunSpec(plan: "net", xenstored: o.xenstored, guests: [guest], bridge: true)
     }
 
     /// Three Linux guests, for the harness's own test: every kind of step result and three endings.

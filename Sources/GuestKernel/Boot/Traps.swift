@@ -8,8 +8,9 @@ enum Traps {
     static let vectors = 20
     /// Per vector: how far to step past an expected exception (-1: not expected), and where the
     /// last expected one was taken.
-    nonisolated(unsafe) static var skip = [Int](repeating: -1, count: vectors)
-    nonisolated(unsafe) static var takenAt = [UInt](repeating: 0, count: vectors)
+    /// Fixed storage, not arrays: the handler must not allocate (the fault may be the heap's).
+    nonisolated(unsafe) static var skip = InlineArray<20, Int>(repeating: -1)
+    nonisolated(unsafe) static var takenAt = InlineArray<20, UInt>(repeating: 0)
 
     static func start() throws(XenError) {
         var table = [trap_info](repeating: trap_info(), count: vectors + 1)

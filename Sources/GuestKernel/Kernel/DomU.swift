@@ -33,6 +33,7 @@ enum DomU {
             Console.write("guest: device listing: "); Console.write(storeError: e); Console.newline()
             devices = 0
         }
+        Network.start()
         Console.write("guest: xenstore connected as domain "); Console.write(UInt64(Domain.id))
         Console.write(", "); Console.write(devices); Console.write(" device(s) listed, ")
         Console.write((Time.now() - entry) / 1000); Console.write(" us after entry\n")
