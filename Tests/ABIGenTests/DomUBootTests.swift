@@ -66,6 +66,23 @@ extension GuestKernelBootTests {
         #expect(r.stdout.contains("udpecho burst: 3000 sent, 3000 echoed, 0 lost"), "\(log)")
     }
 
+    /// The Swift kernel's netfront against Linux's netback (the net plan): two vifs, dom0's
+    /// ping on each (0% loss, also at 1472 bytes), every UDP size 1-1472 echoed byte for byte on
+    /// each, a 3000-datagram burst with 128 outstanding echoed whole, then xl shutdown.
+    @Test func swiftNetfrontAnswersOnBothVifsUnderLinuxDom0() throws {
+        let kernel = Paths.packageRoot.appendingPathComponent(".build-kernel/GuestKernel.stripped").path
+        try #require(FileManager.default.fileExists(atPath: kernel), "build the kernel first: xen-guest build (scripts/test does)")
+        let r = try bootDomU(["--kernel", kernel, "--plan", "net", "--xenstored", "oxenstored"])
+        let log = "\n\(r.stdout)\n\(r.stderr)"
+        #expect(r.status == 0, "the net run failed:\(log)")
+        for vif in 0...1 { #expect(r.stdout.contains("domU[swift-net]| guest: net: vif \(vif) connected"), "vif \(vif):\(log)") }
+        #expect(r.stdout.components(separatedBy: "20 packets transmitted, 20 received, 0% packet loss").count == 3, "dom0's ping on each vif:\(log)")
+        #expect(r.stdout.contains("10 packets transmitted, 10 received, 0% packet loss"), "1472-byte pings:\(log)")
+        #expect(r.stdout.components(separatedBy: "udpecho sizes 1-1472: 1472 echoed byte for byte, 0 failed").count == 3, "\(log)")
+        #expect(r.stdout.contains("udpecho burst: 3000 sent, 3000 echoed, 0 lost"), "\(log)")
+        #expect(r.stdout.contains("harness: guest swift-net ended poweroff"), "\(log)")
+    }
+
     /// The harness's own plan: a dom0 command that passes and prints, one that fails (the rest
     /// skipped, the guest still run to its end), a guest that crashes (kept, its registers read,
     /// destroyed), and one destroyed when its time is up.
