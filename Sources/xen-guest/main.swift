@@ -71,7 +71,7 @@ struct Build: ParsableCommand {
         let size = (try FileManager.default.attributesOfItem(atPath: stripped.path)[.size] as? Int) ?? 0
         print("kernel: \(elf.path)")
         print("stripped: \(stripped.path)")
-        print("stripped size: \(size) bytes (with every self-test and the domU services: console ring, xenstore, control key; 47,248 before those; XTF's smallest pv64 test kernel is 36,984)")
+        print("stripped size: \(size) bytes (with every self-test, the domU services (console ring, xenstore, control key) and netfront; 47,248 before those; XTF's smallest pv64 test kernel is 36,984)")
     }
 }
 
