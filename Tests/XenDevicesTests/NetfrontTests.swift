@@ -221,8 +221,8 @@ struct NetfrontTests {
         expectStopped(rig, .rxRing(.producerOverflow(producer: 9, consumer: 0, limit: 8)))
     }
 
-    @Test("a response producer that moves backwards")
-    func producerBackwards() {
+    @Test("a response producer that moves backwards, on either ring")
+    func producerBackwards() throws {
         let rig = VifRig()
         #expect(rig.connect())
         for i in 0..<3 { rig.netback.deliver(testFrame(60, seed: UInt8(i))) }
@@ -233,6 +233,18 @@ struct NetfrontTests {
             Issue.record("expected an RX producer overflow, got \(String(describing: rig.vif.failure))"); return
         }
         expectStopped(rig, rig.vif.failure)
+
+        let tx = VifRig()
+        #expect(tx.connect())
+        for i in 0..<3 { #expect(try tx.transmit(testFrame(60, seed: UInt8(i)))) }
+        tx.run(rounds: 2)
+        #expect(tx.vif.counters.framesOut == 3)
+        tx.netback.tx!.responseProducer = 1
+        _ = tx.handleEvent()
+        guard case .txRing(.producerOverflow(producer: 1, consumer: 3, _))? = tx.vif.failure else {
+            Issue.record("expected a TX producer overflow, got \(String(describing: tx.vif.failure))"); return
+        }
+        expectStopped(tx, tx.vif.failure)
     }
 
     @Test("a response rewritten after it was read changes nothing: the driver works on its copy (XSA-155)")
@@ -322,8 +334,9 @@ struct NetfrontTests {
         let rig = VifRig()
         #expect(rig.connect())
         var slots = 0
-        while rig.vif.failure == nil && slots < 100 {
+        for _ in 0..<100 where rig.vif.failure == nil {
             if rig.netback.deliver(testFrame(100, seed: UInt8(slots)), flags: UInt16(NETRXF_more_data)) { slots += 1 }
+            _ = rig.handleEvent()
             #expect(rig.receive().isEmpty)
         }
         #expect(slots == 19, "the 19th slot of one frame is refused")
