@@ -469,6 +469,9 @@ struct NetfrontTests {
 
     @Test("a backend without feature-rx-copy=1 is refused")
     func noRxCopy() {
+        let keys = XenBusDeviceKind.vif.keysBeforePublish
+        #expect(keys.count > NetfrontKeys.rxCopyIndex && String(describing: keys[NetfrontKeys.rxCopyIndex]) == "feature-rx-copy",
+                "the driver finds feature-rx-copy by its place in the vif's keys")
         for variant in ["absent", "0", "yes", "2"] {
             let rig = variant == "absent" ? VifRig(omit: ["feature-rx-copy"]) : VifRig(override: ["feature-rx-copy": variant])
             rig.run(rounds: 10)
