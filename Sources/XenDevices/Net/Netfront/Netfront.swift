@@ -187,9 +187,15 @@ public struct XenNetfront<Platform: XenPlatform>: ~Copyable {
 
     /// A violation (or a failed setup): stop using the rings at once, end what can be ended, and
     /// close the frontend (its Closing goes out on the next `advance`).
-    @inline(never)
     mutating func fail(_ error: NetfrontError) {
         note(error)
+        close()
+    }
+
+    /// Closes from this side (the kernel shuts down, or discovery saw the device go): the rings
+    /// are no longer used, and the next `advance` calls go through Closing to Closed.
+    @inline(never)
+    public mutating func close() {
         needsAdvance = true
         guard state == .starting || state == .connected else { return }
         state = .closing
