@@ -76,5 +76,6 @@ public func probeNetfront(_ storePage: UnsafeMutableRawPointer, _ frame: UnsafeM
     if (try? vif.transmit(frame: UnsafeRawBufferPointer(frame))) == true { received += 1 }
     if let failure = vif.failure { received += failure.reason.utf8CodeUnitCount + Int(failure.detail ?? 0) }
     if vif.state == .closed, wait == .event { return Int(vif.counters.framesIn) + (vif.mac.map { Int($0[0]) } ?? 0) }
+    if received > 1500 { vif.close() }
     return received
 }

@@ -167,6 +167,19 @@ struct NetfrontTests {
         #expect(throws: NetfrontTransmitError.notConnected) { try rig.transmit(testFrame(60, seed: 2)) }
     }
 
+    @Test("closing from this side: Closing, netback lets go, Closed, nothing left")
+    func closeFromFrontend() throws {
+        let rig = VifRig()
+        #expect(rig.connect())
+        #expect(try rig.transmit(testFrame(60, seed: 1)))
+        rig.vif.close()
+        #expect(throws: NetfrontTransmitError.notConnected) { try rig.transmit(testFrame(60, seed: 2)) }
+        #expect(rig.handleEvent() == .ready, "advance is due")
+        expectStopped(rig, nil)
+        #expect(statesWritten(rig.daemon) == ["4", "5", "6"])
+        #expect(!rig.netback.connected && rig.daemon.value("\(rig.netback.dir)/state") == "6")
+    }
+
     @Test("a backend that closes by itself, or vanishes, closes the vif cleanly")
     func backendCloses() {
         for vanish in [false, true] {
@@ -469,6 +482,9 @@ struct NetfrontTests {
 
     @Test("a backend without feature-rx-copy=1 is refused")
     func noRxCopy() {
+        let keys = XenBusDeviceKind.vif.keysBeforePublish
+        #expect(keys.count > NetfrontKeys.rxCopyIndex && String(describing: keys[NetfrontKeys.rxCopyIndex]) == "feature-rx-copy",
+                "the driver finds feature-rx-copy by its place in the vif's keys")
         for variant in ["absent", "0", "yes", "2"] {
             let rig = variant == "absent" ? VifRig(omit: ["feature-rx-copy"]) : VifRig(override: ["feature-rx-copy": variant])
             rig.run(rounds: 10)

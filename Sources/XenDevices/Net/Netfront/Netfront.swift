@@ -56,9 +56,9 @@ public struct XenNetfront<Platform: XenPlatform>: ~Copyable {
     var bus: XenBusFrontend
     var tx: NetfrontTxQueue
     var rx: NetfrontRxQueue
-    var macRead: XenStoreRequestID?
-    var trustedRead: XenStoreRequestID?
-    var ownKeysRead = false
+    /// The read of `mac` (step 0), then of `trusted` (step 1); step 2: both read.
+    var ownKeyRead: XenStoreRequestID?
+    var ownKeyStep = 0
     /// The backend's values the xenbus frontend handed over, kept until `mac` has been read.
     var publishValues: [[UInt8]?]?
     var publishBackend: domid_t = 0
@@ -112,7 +112,7 @@ public struct XenNetfront<Platform: XenPlatform>: ~Copyable {
                 state = .closed
             }
         }
-        if state == .starting, ownKeysRead, let values = publishValues {
+        if state == .starting, ownKeyStep == 2, let values = publishValues {
             publishValues = nil
             publish(backend: publishBackend, values)
             wait = .ready
@@ -121,34 +121,34 @@ public struct XenNetfront<Platform: XenPlatform>: ~Copyable {
         return wait
     }
 
-    /// Reads `mac` and `trusted` once, both at once.
+    /// Reads `mac`, then `trusted`, once. A MAC that cannot be read or is none stops the vif.
+    @inline(never)
     mutating func readOwnKeys(_ store: inout XenStoreClient<Platform>) {
-        guard !ownKeysRead else { return }
-        if macRead == nil {
-            guard store.requestsInFlight + 2 <= XenStoreClient<Platform>.maxInFlight,
-                  let m = try? store.submit(.read(path.appending(NetfrontKeys.mac))) else { return }
-            macRead = m
-            trustedRead = try? store.submit(.read(path.appending(NetfrontKeys.trusted)))
-        }
-        if let id = trustedRead {
+        while ownKeyStep < 2 {
+            if ownKeyRead == nil { ownKeyRead = submitRead(ownKeyStep == 0 ? NetfrontKeys.mac : NetfrontKeys.trusted, &store) }
+            guard let id = ownKeyRead else { return }
+            var value: [UInt8]?
             switch store.takeOutcome(id) {
             case .pending: return
-            case .value(let v): trusted = xenParseDecimal(v, maximum: 1).map { $0 == 1 }
-            default: break
+            case .value(let v): value = v
+            case .failed(.daemon(.XEN_ENOENT)), .ok: break
+            case .failed(let error):
+                if ownKeyStep == 0 { fail(.xenstore(error)); return }
             }
-            trustedRead = nil
+            ownKeyRead = nil
+            if ownKeyStep == 0 {
+                mac = NetfrontMAC(parsing: value ?? [])
+                guard mac != nil else { fail(.badMAC); return }
+            } else {
+                trusted = xenParseDecimal(value ?? [], maximum: 1).map { $0 == 1 }
+            }
+            ownKeyStep += 1
         }
-        guard let id = macRead else { return }
-        switch store.takeOutcome(id) {
-        case .pending: return
-        case .value(let v):
-            mac = NetfrontMAC(parsing: v)
-            if mac == nil { fail(.badMAC) }
-        case .failed(.daemon(.XEN_ENOENT)), .ok: fail(.badMAC)
-        case .failed(let error): fail(.xenstore(error))
-        }
-        macRead = nil
-        ownKeysRead = true
+    }
+
+    @inline(never)
+    func submitRead(_ key: StaticString, _ store: inout XenStoreClient<Platform>) -> XenStoreRequestID? {
+        try? store.submit(.read(path.appending(key)))
     }
 
     /// Publishes the rings once they are set up.
@@ -187,9 +187,15 @@ public struct XenNetfront<Platform: XenPlatform>: ~Copyable {
 
     /// A violation (or a failed setup): stop using the rings at once, end what can be ended, and
     /// close the frontend (its Closing goes out on the next `advance`).
-    @inline(never)
     mutating func fail(_ error: NetfrontError) {
         note(error)
+        close()
+    }
+
+    /// Closes from this side (the kernel shuts down, or discovery saw the device go): the rings
+    /// are no longer used, and the next `advance` calls go through Closing to Closed.
+    @inline(never)
+    public mutating func close() {
         needsAdvance = true
         guard state == .starting || state == .connected else { return }
         state = .closing
@@ -200,8 +206,7 @@ public struct XenNetfront<Platform: XenPlatform>: ~Copyable {
     }
 
     mutating func beginClosing(_ store: inout XenStoreClient<Platform>) {
-        if let id = macRead { store.cancel(id); macRead = nil }
-        if let id = trustedRead { store.cancel(id); trustedRead = nil }
+        if let id = ownKeyRead { store.cancel(id); ownKeyRead = nil }
         guard state == .starting || state == .connected else { return }
         state = .closing
         releaseDeadline = platform.now() &+ Self.releaseTimeout
@@ -287,7 +292,7 @@ public struct XenNetfront<Platform: XenPlatform>: ~Copyable {
 
     /// Sets the rings up for `backend` as `advance` would, without a handshake, and connects.
     @_spi(Testing) public mutating func connectWithoutXenBus(backend: domid_t) {
-        ownKeysRead = true
+        ownKeyStep = 2
         guard setUp(backend: backend) != nil else { return }
         state = .connected
         rxBudget = Self.slotsPerRound
