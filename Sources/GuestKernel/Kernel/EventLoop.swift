@@ -1,6 +1,7 @@
 // The kernel's one loop: each fired port goes to the owner that bound it, each deadline to the
 // owner that asked for it, and with nothing to run the vCPU blocks in SCHEDOP_block.
 import XenABI
+import XenDevices
 
 /// What an owner is woken for.
 enum Wake {
@@ -108,6 +109,25 @@ enum EventLoop {
             block(until: timeout)
         }
         return true
+    }
+
+    /// A driver's wait as an owner's answer: `.ready` is more to do now, a deadline wakes the
+    /// owner then, an event needs nothing (its port is bound to the owner).
+    static func progress(_ owner: Int, after wait: XenWait) -> Progress {
+        switch wait {
+        case .ready: return .more
+        case .deadline(let d): wake(owner, at: d); return .done
+        case .event: return .done
+        }
+    }
+
+    /// Waits once for what a state machine driven from the boot path or a test waits for.
+    static func wait(for wait: XenWait) {
+        switch wait {
+        case .ready: return
+        case .deadline(let d): waitOnce(until: d)
+        case .event: waitOnce(until: 0)
+        }
     }
 
     /// One round, or, with nothing to run, one block until an event or `timeout` (0: none): how

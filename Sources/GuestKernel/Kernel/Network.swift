@@ -79,11 +79,7 @@ enum Network {
             let n = vif.stack!.receive(UnsafeRawBufferPointer(rebasing: frame[0..<f.length]), checksumTrusted: f.checksumTrusted, now: now, reply: reply)
             if n > 0 { _ = try? vif.front.transmit(frame: UnsafeRawBufferPointer(rebasing: reply[0..<n])) }
         }
-        switch wait {
-        case .ready: return .more
-        case .deadline(let d): EventLoop.wake(vif.owner, at: d); return .done
-        case .event: return .done
-        }
+        return EventLoop.progress(vif.owner, after: wait)
     }
 
     static func connected(_ vif: Vif, _ mac: NetfrontMAC) {

@@ -31,11 +31,7 @@ enum Store {
     static func round() -> Progress {
         let wait = client!.handleEvent()
         for s in subscribers { EventLoop.schedule(s) }
-        switch wait {
-        case .ready: return .more
-        case .deadline(let d): EventLoop.wake(owner, at: d); return .done
-        case .event: return .done
-        }
+        return EventLoop.progress(owner, after: wait)
     }
 
     static func subscribe(_ subscriber: Int) { subscribers.append(subscriber) }
@@ -78,9 +74,7 @@ enum Store {
             switch listing.advance(store: &client!) {
             case .listed(let children): return .success(children)
             case .failed(let e): return .failure(e)
-            case .waiting(.ready): continue
-            case .waiting(.deadline(let d)): EventLoop.waitOnce(until: d)
-            case .waiting(.event): EventLoop.waitOnce(until: 0)
+            case .waiting(let w): EventLoop.wait(for: w)
             }
         }
     }
@@ -135,9 +129,7 @@ extension Store {
             let p = tx.advance(store: &client!)
             switch p {
             case .committed, .failed: return p
-            case .waiting(.ready): continue
-            case .waiting(.deadline(let d)): EventLoop.waitOnce(until: d)
-            case .waiting(.event): EventLoop.waitOnce(until: 0)
+            case .waiting(let w): EventLoop.wait(for: w)
             }
         }
     }

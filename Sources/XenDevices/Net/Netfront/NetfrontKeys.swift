@@ -56,25 +56,8 @@ public struct NetfrontMAC: Equatable {
     /// else. A group address (the first octet's low bit) or all zeros is no vif's address.
     @inline(never)
     public init?(parsing bytes: [UInt8]) {
-        guard bytes.count == 17 else { return nil }
-        var value: UInt64 = 0
-        for i in 0..<17 {
-            let b = bytes[i]
-            if i % 3 == 2 {
-                guard b == UInt8(ascii: ":") else { return nil }
-                continue
-            }
-            let digit: UInt8
-            switch b {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = b - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = b - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = b - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-            value = value << 4 | UInt64(digit)
-        }
-        guard value != 0, value >> 40 & 1 == 0 else { return nil }
-        rawValue = value
+        guard let mac = bytes.withUnsafeBytes({ MACAddress(parsing: $0) }), mac.value != 0, !mac.isGroup else { return nil }
+        rawValue = mac.value
     }
 }
 
