@@ -34,7 +34,7 @@ public enum DomUPlans {
         ("boot", "the guest boots with --args and --memory, its console shows `guest: N passed, M failed` (Linux: `linux-domU: up`), it powers off", bootPlan),
         ("figures", "for Benchmarks/domu-figures.sh: the floor kernel (--floor-kernel), the Swift kernel with no self-tests and Debian's Linux, five times each, interleaved", figures),
         ("linux-net", "the network path with Debian's Linux as the guest: a vif on each bridge, dom0 pings both, every UDP size 1-1472 echoed by udpecho, a burst of 3000 with 128 outstanding", linuxNet),
-        ("net", "the Swift kernel's netfront: a vif on each bridge, dom0 pings both (also at 1472 bytes), every UDP size 1-1472 and a 3000-datagram burst echoed, then xl shutdown", swiftNet),
+        ("net", "the Swift kernel's netfront: a vif on each bridge, dom0 pings both (also at 1472 bytes), every UDP size 1-1472 and a 3000-datagram burst echoed (its books balanced with the guest's and the vif's counters), one vif detached under traffic and another attached, then xl shutdown", swiftNet),
         ("harness-check", "the harness itself, on Linux domUs: dom0 steps that pass, fail and are skipped, a crash, a timeout", harnessCheck),
     ]
 
@@ -177,6 +177,7 @@ public enum DomUPlans {
             .dom0("ping -c 10 -i 0.2 -s 1472 -W 2 10.0.0.2", timeout: 60),
             .dom0("udpecho sizes 10.0.0.2 7 1472 && udpecho sizes 10.0.1.2 7 1472", timeout: 120),
             .dom0("udpecho burst 10.0.0.2 7 3000 128", timeout: 60),
+            .dom0("netdetach 1 10.0.1.2 10.0.0.2", timeout: 30),
             .dom0(#"xl destroy "$NAME""#),
         ], expectedEnding: .vanished, timeout: 240)
         guest.xlLines = [#"vif = [ "bridge=xenbr0,ip=10.0.0.2", "bridge=xenbr1,ip=10.0.1.2" ]"#]
@@ -195,7 +196,14 @@ public enum DomUPlans {
                                   .dom0("ping -c 20 -i 0.2 -W 2 10.0.0.2 && ping -c 20 -i 0.2 -W 2 10.0.1.2", timeout: 60),
                                   .dom0("ping -c 10 -i 0.2 -s 1472 -W 2 10.0.0.2", timeout: 60),
                                   .dom0("udpecho sizes 10.0.0.2 7 1472 && udpecho sizes 10.0.1.2 7 1472", timeout: 120),
-                                  .dom0("udpecho burst 10.0.0.2 7 3000 128", timeout: 60),
+                                  // The books of a burst balanced with the guest's own counters and the vif's.
+                                  .dom0("netburst 10.0.0.2 7 3000 128 0", timeout: 90),
+                                  // Detached under traffic, the other vif answering; a new one picked up.
+                                  .dom0("netdetach 1 10.0.1.2 10.0.0.2", timeout: 30),
+                                  .waitForConsole(.text("guest: net: vif 1 closed"), timeout: 10),
+                                  .dom0(#"xl network-attach "$NAME" bridge=xenbr1 ip=10.0.1.3"#, timeout: 30),
+                                  .waitForConsole(.regex(#"guest: net: vif [0-9]+ connected, mac [0-9a-f:]+, address 10\.0\.1\.3"#), timeout: 30),
+                                  .dom0("ping -c 10 -i 0.2 -W 2 10.0.1.3 && udpecho sizes 10.0.1.3 7 1472 && ping -c 5 -i 0.2 -W 2 10.0.0.2", timeout: 120),
                                   .dom0(#"xl shutdown "$NAME""#),
                                   .waitForConsole(swiftAllPassed),
                               ], timeout: o.timeout ?? 300)

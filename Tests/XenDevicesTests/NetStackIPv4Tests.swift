@@ -177,6 +177,14 @@ struct NetStackIPv4Tests {
         #expect(deliver(Frame.ping(data), to: &stack, replyCapacity: 9000) == Frame.pingReply(data))
     }
 
+    @Test("every reason has its own name for the log, in lower-case words joined by hyphens")
+    func reasonNames() {
+        let names = NetDrop.allCases.map { "\($0.name)" }
+        #expect(Set(names).count == names.count)
+        for name in names { #expect(name.allSatisfy { $0.isLowercase || $0 == "-" } && !name.hasPrefix("-") && !name.contains("--"), "\(name)") }
+        #expect("\(NetDrop.ipTTLZero.name)" == "ip-ttl-zero" && "\(NetDrop.notOurMAC.name)" == "not-our-mac")
+    }
+
     @Test("every reason has a counter, and a frame counts once")
     func countersFit() {
         #expect(NetDrop.allCases.count <= 40)

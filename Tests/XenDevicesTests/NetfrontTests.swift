@@ -480,6 +480,21 @@ struct NetfrontTests {
         #expect(rig.vif.mac == NetfrontMAC(rawValue: 0x0016_3e5a_01ff), "upper case is a MAC too")
     }
 
+    @Test("the backend's ip key is handed to the kernel as written, absent or overlong as nil")
+    func backendIP() {
+        let keys = XenBusDeviceKind.vif.keysBeforePublish
+        #expect(keys.count > NetfrontKeys.ipIndex && String(describing: keys[NetfrontKeys.ipIndex]) == "ip")
+        let rig = VifRig(override: ["ip": "10.0.0.2 10.0.0.3"])
+        #expect(rig.connect())
+        #expect(rig.vif.backendIP == Array("10.0.0.2 10.0.0.3".utf8))
+        let none = VifRig()
+        #expect(none.connect())
+        #expect(none.vif.backendIP == nil)
+        let long = VifRig(override: ["ip": String(repeating: "1", count: 256)])
+        #expect(long.connect(), "an overlong ip is the kernel's concern, not a violation")
+        #expect(long.vif.backendIP == nil)
+    }
+
     @Test("a backend without feature-rx-copy=1 is refused")
     func noRxCopy() {
         let keys = XenBusDeviceKind.vif.keysBeforePublish

@@ -95,6 +95,8 @@ final class SimulatedNetback {
         if let mac { daemon.set("\(front)/mac", mac) }
         if let trusted { daemon.set("\(front)/trusted", trusted) }
         for (key, value) in Self.probeKeys where !omit.contains(key) { daemon.set("\(dir)/\(key)", override[key] ?? value) }
+        // libxl's keys that netback does not write, when a test gives them.
+        for (key, value) in override where !Self.probeKeys.contains(where: { $0.0 == key }) { daemon.set("\(dir)/\(key)", value) }
         if initWait { daemon.set("\(dir)/state", "2") }
     }
 

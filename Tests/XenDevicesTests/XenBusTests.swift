@@ -45,7 +45,7 @@ struct XenBusTests {
         #expect(drive(&f, &s).isEmpty, "nothing to do while the backend initialises")
         s.daemon.set("\(backend("vif"))/feature-split-event-channels", "1")
         s.daemon.set("\(backend("vif"))/state", "2")
-        #expect(drive(&f, &s) == [.publish(backendID: 0, backendValues: [bytes("1"), nil, nil])])
+        #expect(drive(&f, &s) == [.publish(backendID: 0, backendValues: [bytes("1"), nil, nil, nil])])
         try f.publish([(bytes("tx-ring-ref"), bytes("8")), (bytes("rx-ring-ref"), bytes("9")), (bytes("event-channel"), bytes("12"))])
         #expect(drive(&f, &s).isEmpty)
         #expect(s.daemon.value("device/vif/0/tx-ring-ref") == "8" && s.daemon.value("device/vif/0/event-channel") == "12")

@@ -27,6 +27,8 @@ enum EventLoop {
     nonisolated(unsafe) static var again: [Bool] = []
     /// The owner of each port, or -1.
     nonisolated(unsafe) static var owners = [Int16](repeating: -1, count: Events.maxPorts)
+    /// Owners released (a device gone), reused by the next `register`.
+    nonisolated(unsafe) static var released: [Int] = []
     nonisolated(unsafe) static var timerPort: UInt32 = 0
     nonisolated(unsafe) static var armed: UInt64 = 0
     nonisolated(unsafe) static var rounds = 0
@@ -41,10 +43,24 @@ enum EventLoop {
 
     /// A new owner; ports and deadlines are then bound to it.
     static func register(_ handler: @escaping Handler) -> Int {
+        if let owner = released.popLast() {
+            handlers[owner] = handler
+            return owner
+        }
         handlers.append(handler)
         deadlines.append(0)
         again.append(false)
         return handlers.count - 1
+    }
+
+    /// The owner is gone (its device removed): it runs no more, its ports are unbound, and its
+    /// slot goes to the next owner registered. What its handler captured is freed with it.
+    static func release(_ owner: Int) {
+        handlers[owner] = { _ in .done }
+        deadlines[owner] = 0
+        again[owner] = false
+        for port in owners.indices where owners[port] == Int16(owner) { owners[port] = -1 }
+        released.append(owner)
     }
 
     static func bind(_ port: UInt32, to owner: Int) throws(KernelError) {

@@ -1,7 +1,7 @@
-// The vifs the toolstack gave this domU: each a XenNetfront (XenDevices) with a NetStack
-// answering on it (ARP, ping, the UDP echo port), one event-loop owner per vif that runs on its
-// port and after each round of the store. The address is the backend's `ip` key (xl's
-// `vif = ['ip=...']`); the command line's `netmask=` (default 255.255.255.0), `gw=` and
+// The vifs the toolstack gives this domU, at boot or later: each a XenNetfront (XenDevices) with
+// a NetStack answering on it (ARP, ping, the UDP echo port), one event-loop owner per vif that
+// runs on its port and after each round of the store; a vif detached is closed, reported and its
+// owner released. The address is the backend's `ip` key (xl's `vif = ['ip=...']`); the command line's `netmask=` (default 255.255.255.0), `gw=` and
 // `echo=PORT` (the UDP echo port, none by default) apply to every vif.
 import XenABI
 import XenDevices
@@ -9,49 +9,80 @@ import XenDevices
 final class Vif {
     var front: XenNetfront<GuestPlatform>
     var stack: NetStack? = nil
-    let id: UInt64
-    var address = IPv4Address.any
+    let id: UInt32
     var owner = -1
     var bound = false
     var reported = false
-    init(_ front: consuming XenNetfront<GuestPlatform>, id: UInt64) { self.front = front; self.id = id }
+    /// When every TX buffer was last found in flight (0: one is free).
+    var txFullSince: UInt64 = 0
+    /// When the vif was first seen closing (the backend closed, or this side did).
+    var closingSince: UInt64 = 0
+    /// Rounds that left frames on the ring for want of a TX buffer, and holds that ran out.
+    var held: UInt64 = 0
+    var holdsExpired: UInt64 = 0
+    init(_ front: consuming XenNetfront<GuestPlatform>, id: UInt32) { self.front = front; self.id = id }
 }
 
 enum Network {
     nonisolated(unsafe) static var vifs: [Vif] = []
+    /// `device/vif`, watched: vifs present at boot and attached later (xl network-attach) are
+    /// found the same way, and one the toolstack removes is closed and forgotten.
+    nonisolated(unsafe) static var discovery = XenBusDiscovery(kind: .vif)
+    nonisolated(unsafe) static var owner = -1
+    /// `data/net-report`, which dom0 writes to have every vif's counters printed (tagged with
+    /// the value written), and the read of its value.
+    nonisolated(unsafe) static var reportWatch: XenStoreWatchID?
+    nonisolated(unsafe) static var reportRead: XenStoreRequestID?
     /// One frame in, one frame out: a page each, the kernel's own (never granted).
     nonisolated(unsafe) static var frame = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     nonisolated(unsafe) static var reply = UnsafeMutableRawBufferPointer(start: nil, count: 0)
 
-    /// Starts a netfront for every `device/vif/N`; a vif that cannot start is reported and left.
+    static var reportKey: XenStorePath { XenStorePath("data/net-report") }
+    /// How long received frames wait for a free TX buffer (nanoseconds): longer than dom0 may
+    /// stall under load (tens of ms under QEMU's TCG; 10 ms was measured too short), far
+    /// shorter than netback's own 10 s before it drops what waits for the guest.
+    static var holdLimit: UInt64 { 500_000_000 }
+
+    /// Starts watching for vifs; each found gets a netfront, its stack and an owner of its own.
     static func start() {
-        guard case .success(let ids) = Store.directory(XenStorePath("device/vif")) else { return }
         guard let a = PageAllocator.allocate(), let b = PageAllocator.allocate() else { Console.write("guest: net: no pages for frame buffers\n"); return }
         frame = UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: Boot.address(ofPFN: a)), count: Boot.pageSize)
         reply = UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: Boot.address(ofPFN: b)), count: Boot.pageSize)
-        for idBytes in ids {
-            guard let id = xenParseDecimal(idBytes, maximum: 0xFFFF), let path = try? XenStorePath("device/vif").appending(idBytes) else { continue }
-            let front: XenNetfront<GuestPlatform>
-            do { front = try XenNetfront(path: path, platform: GuestPlatform()) } catch {
-                Console.write("guest: net: vif "); Console.write(id); Console.write(" not started: "); Console.write(error.reason); Console.newline()
-                continue
-            }
-            let vif = Vif(front, id: id)
-            vif.address = backendAddress(path)
-            vifs.append(vif)
-            vif.owner = EventLoop.register { _ in run(vif) }
-            Store.subscribe(vif.owner)
-            EventLoop.schedule(vif.owner)
-        }
+        owner = EventLoop.register { _ in discover() }
+        Store.subscribe(owner)
+        EventLoop.schedule(owner)
     }
 
-    /// The first address of the backend's `ip` key (libxl writes what the vif spec's `ip=` says).
-    static func backendAddress(_ path: XenStorePath) -> IPv4Address {
-        guard case .success(let backend) = Store.read(path.appending("backend")),
-              let key = try? XenStorePath(validating: backend).appending("ip"),
-              case .success(let ip) = Store.read(key) else { return .any }
-        let first = ip.prefix { $0 != 0x20 }
-        return IPv4Address(parsing: Array(first)) ?? .any
+    /// The discovery owner: vifs added and removed, and report requests.
+    static func discover() -> Progress {
+        let wait = discovery.advance(store: &Store.client!)
+        while let change = discovery.takeChange() {
+            switch change {
+            case .added(let id, let path): add(id, path)
+            case .removed(let id):
+                // The toolstack removes the directory once the vif has closed (xl network-detach);
+                // one still open here was torn away: close it from this side.
+                for vif in vifs where vif.id == id && vif.front.state != .closed {
+                    vif.front.close()
+                    EventLoop.schedule(vif.owner)
+                }
+            }
+        }
+        followReports()
+        return EventLoop.progress(owner, after: wait)
+    }
+
+    static func add(_ id: UInt32, _ path: XenStorePath) {
+        let front: XenNetfront<GuestPlatform>
+        do { front = try XenNetfront(path: path, platform: GuestPlatform()) } catch {
+            Console.write("guest: net: vif "); Console.write(UInt64(id)); Console.write(" not started: "); Console.write(error.reason); Console.newline()
+            return
+        }
+        let vif = Vif(front, id: id)
+        vifs.append(vif)
+        vif.owner = EventLoop.register { _ in run(vif) }
+        Store.subscribe(vif.owner)
+        EventLoop.schedule(vif.owner)
     }
 
     static func commandLineAddress(_ key: StaticString) -> IPv4Address? {
@@ -68,13 +99,27 @@ enum Network {
         if vif.stack == nil, vif.front.state == .connected, let mac = vif.front.mac { connected(vif, mac) }
         if let failure = vif.front.failure, !vif.reported {
             vif.reported = true
-            Console.write("guest: net: vif "); Console.write(vif.id); Console.write(" stopped: "); Console.write(failure.reason)
+            Console.write("guest: net: vif "); Console.write(UInt64(vif.id)); Console.write(" stopped: "); Console.write(failure.reason)
             if let d = failure.detail { Console.write(" "); Console.write(d) }
             Console.newline()
         }
+        if vif.front.state == .closing && vif.closingSince == 0 { vif.closingSince = Time.now() }
+        if vif.front.state == .closed { closed(vif); return .done }
         wait = wait.sooner(vif.front.handleEvent())
         let now = Time.now()
-        while let f = vif.front.receive(into: frame) {
+        // Every frame may need a reply: with every TX buffer in flight, frames wait on the ring
+        // (and in netback's queue) until a TX response frees one, which the loop's next round
+        // reaps; a backend that answers no TX for `holdLimit` gets its frames taken anyway, the
+        // replies then dropped and counted (tx-full).
+        while true {
+            if vif.front.transmitBuffersFree > 0 {
+                vif.txFullSince = 0
+            } else {
+                if vif.txFullSince == 0 { vif.txFullSince = now }
+                if now &- vif.txFullSince < holdLimit { vif.held &+= 1; break }  // handleEvent said .ready: next round
+                vif.holdsExpired &+= 1
+            }
+            guard let f = vif.front.receive(into: frame) else { break }
             guard vif.stack != nil else { continue }
             let n = vif.stack!.receive(UnsafeRawBufferPointer(rebasing: frame[0..<f.length]), checksumTrusted: f.checksumTrusted, now: now, reply: reply)
             if n > 0 { _ = try? vif.front.transmit(frame: UnsafeRawBufferPointer(rebasing: reply[0..<n])) }
@@ -82,19 +127,88 @@ enum Network {
         return EventLoop.progress(vif.owner, after: wait)
     }
 
+    /// Closed (detached, the backend gone, or a violation): its counters, and it is forgotten.
+    /// A vif attached later under the same id is a new device.
+    static func closed(_ vif: Vif) {
+        Console.write("guest: net: vif "); Console.write(UInt64(vif.id)); Console.write(" closed")
+        if vif.closingSince != 0 { Console.write(" "); Console.write((Time.now() &- vif.closingSince) / 1000); Console.write(" us after closing began") }
+        Console.write(": ")
+        write(counters: vif)
+        EventLoop.release(vif.owner)
+        Store.unsubscribe(vif.owner)
+        vifs.removeAll { $0 === vif }
+    }
+
     static func connected(_ vif: Vif, _ mac: NetfrontMAC) {
         let netmask = commandLineAddress("netmask") ?? IPv4Address(255, 255, 255, 0)
         let gateway = commandLineAddress("gw") ?? .any
         let echo = CommandLine.value("echo").flatMap { xenParseDecimal(Array($0), maximum: 0xFFFF) }.map { UInt16($0) } ?? 0
-        vif.stack = NetStack(NetConfiguration(mac: MACAddress(value: mac.rawValue), address: vif.address, netmask: netmask, gateway: gateway, udpEchoPort: echo))
-        Console.write("guest: net: vif "); Console.write(vif.id); Console.write(" connected, mac ")
+        // The first address of the backend's `ip` key (xl writes what the vif spec's `ip=` says).
+        let address = vif.front.backendIP.flatMap { IPv4Address(parsing: Array($0.prefix { $0 != 0x20 })) } ?? .any
+        vif.stack = NetStack(NetConfiguration(mac: MACAddress(value: mac.rawValue), address: address, netmask: netmask, gateway: gateway, udpEchoPort: echo))
+        Console.write("guest: net: vif "); Console.write(UInt64(vif.id)); Console.write(" connected, mac ")
         for i in 0..<6 { if i > 0 { Console.write(":") }; Console.write(hexByte: mac[i]) }
-        Console.write(", address "); Console.write(address: vif.address)
+        Console.write(", address "); Console.write(address: address)
         Console.write(", udp echo port "); Console.write(UInt64(echo))
         if let t = vif.front.trusted { Console.write(t ? ", backend trusted=1 (treated as untrusted)" : ", backend trusted=0") }
         Console.newline()
         let n = vif.stack!.announce(into: reply)
         if n > 0 { _ = try? vif.front.transmit(frame: UnsafeRawBufferPointer(rebasing: reply[0..<n])) }
+    }
+
+    // MARK: reports
+
+    /// Sets the watch once; after each of its events reads the key, and prints a report for a
+    /// value that is there (the watch fires once when set, before dom0 has written anything).
+    static func followReports() {
+        guard Store.client != nil else { return }
+        if reportWatch == nil { reportWatch = try? Store.client!.watch(reportKey) }
+        if let w = reportWatch {
+            var fired = false
+            while Store.client!.takeWatchEvent(w) != nil { fired = true }
+            if fired && reportRead == nil { reportRead = try? Store.client!.submit(.read(reportKey)) }
+        }
+        if let r = reportRead, let reply = Store.client!.takeReply(r) {
+            reportRead = nil
+            guard case .success(.value(let tag)) = reply, !tag.isEmpty, tag.count <= 64 else { return }
+            for vif in vifs {
+                Console.write("guest: net: report "); Console.write(bytes: tag)
+                Console.write(" vif "); Console.write(UInt64(vif.id)); Console.write(": ")
+                write(counters: vif)
+            }
+            Console.write("guest: net: report "); Console.write(bytes: tag); Console.write(" done\n")
+        }
+    }
+
+    /// Everything counted on one vif, on one line: the stack's frames and drops by reason (only
+    /// those that happened), then netfront's own.
+    @inline(never) static func write(counters vif: Vif) {
+        if let c = vif.stack?.counters {
+            Console.write("stack received "); Console.write(c.received)
+            Console.write(" sent "); Console.write(c.sent)
+            Console.write(" udp-echoed "); Console.write(c.udpEchoesSent)
+            Console.write(" icmp-echoed "); Console.write(c.echoRepliesSent)
+            Console.write(" dropped "); Console.write(c.dropped)
+            for reason in NetDrop.allCases where c[reason] > 0 {
+                Console.write(" "); Console.write(reason.name); Console.write("="); Console.write(c[reason])
+            }
+            Console.write("; ")
+        }
+        let n = vif.front.counters
+        Console.write("netfront in "); Console.write(n.framesIn)
+        Console.write(" out "); Console.write(n.framesOut)
+        Console.write(" tx-full "); Console.write(n.txFull)
+        Console.write(" tx-dropped "); Console.write(n.txDropped)
+        Console.write(" tx-errors "); Console.write(n.txErrors)
+        Console.write(" rx-errors "); Console.write(n.rxErrors)
+        Console.write(" rx-empty "); Console.write(n.rxEmpty)
+        Console.write(" rx-csum-blank "); Console.write(n.rxChecksumBlank)
+        Console.write(" rx-multi-slot "); Console.write(n.rxMultiSlot)
+        Console.write(" rx-too-long "); Console.write(n.rxTooLong)
+        Console.write(" grants-still-mapped "); Console.write(n.grantsStillMapped)
+        Console.write(" pages-abandoned "); Console.write(n.pagesAbandoned)
+        Console.write("; held "); Console.write(vif.held); Console.write(" expired "); Console.write(vif.holdsExpired)
+        Console.newline()
     }
 }
 

@@ -35,6 +35,7 @@ enum Store {
     }
 
     static func subscribe(_ subscriber: Int) { subscribers.append(subscriber) }
+    static func unsubscribe(_ subscriber: Int) { subscribers.removeAll { $0 == subscriber } }
 
     /// Sends a request and runs the event loop until its reply (the client's own request timeout
     /// bounds the wait).

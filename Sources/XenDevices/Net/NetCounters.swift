@@ -121,3 +121,44 @@ public struct NetCounters {
         lastDrop = reason
     }
 }
+
+extension NetDrop {
+    /// The reason as a log names it (`ip-fragment`): the case name in kebab case.
+    public var name: StaticString {
+        switch self {
+        case .frameTooShort: "frame-too-short"
+        case .notOurMAC: "not-our-mac"
+        case .vlanTagged: "vlan-tagged"
+        case .unknownEtherType: "unknown-ether-type"
+        case .arpMalformed: "arp-malformed"
+        case .arpUnknownOperation: "arp-unknown-operation"
+        case .arpBadSender: "arp-bad-sender"
+        case .arpAddressConflict: "arp-address-conflict"
+        case .arpNotForUs: "arp-not-for-us"
+        case .arpUnsolicited: "arp-unsolicited"
+        case .ipTooShort: "ip-too-short"
+        case .ipBadVersion: "ip-bad-version"
+        case .ipBadHeaderLength: "ip-bad-header-length"
+        case .ipBadTotalLength: "ip-bad-total-length"
+        case .ipBadChecksum: "ip-bad-checksum"
+        case .ipTTLZero: "ip-ttl-zero"
+        case .ipFragment: "ip-fragment"
+        case .ipNotForUs: "ip-not-for-us"
+        case .linkBroadcastToUnicast: "link-broadcast-to-unicast"
+        case .ipBadSource: "ip-bad-source"
+        case .ipUnknownProtocol: "ip-unknown-protocol"
+        case .icmpTooShort: "icmp-too-short"
+        case .icmpBadChecksum: "icmp-bad-checksum"
+        case .icmpUnsupportedType: "icmp-unsupported-type"
+        case .udpTooShort: "udp-too-short"
+        case .udpBadLength: "udp-bad-length"
+        case .udpBadChecksum: "udp-bad-checksum"
+        case .udpNoService: "udp-no-service"
+        case .udpZeroSourcePort: "udp-zero-source-port"
+        case .broadcastEcho: "broadcast-echo"
+        case .noRoute: "no-route"
+        case .unresolved: "unresolved"
+        case .replyTooLong: "reply-too-long"
+        }
+    }
+}

@@ -41,7 +41,7 @@ public struct XenBusDeviceKind {
 
     public static var vif: XenBusDeviceKind {
         XenBusDeviceKind(name: "vif", publishedState: .XenbusStateConnected,
-                         keysBeforePublish: ["feature-split-event-channels", "multi-queue-max-queues", "feature-rx-copy"],
+                         keysBeforePublish: ["feature-split-event-channels", "multi-queue-max-queues", "feature-rx-copy", "ip"],
                          keysAtConnect: [])
     }
 

@@ -38,6 +38,9 @@ public struct XenNetfront<Platform: XenPlatform>: ~Copyable {
     /// `device/vif/N/trusted` (Xen 4.17, XSA-403: whether the toolstack trusts the backend): for
     /// the log only, nil when absent or not 0/1. The driver treats every backend as untrusted.
     public private(set) var trusted: Bool?
+    /// The backend directory's `ip` key (xl's `vif = ['ip=...']`), as the toolstack wrote it and
+    /// unparsed (at most 255 bytes): for the kernel to configure its stack; nil when absent.
+    public private(set) var backendIP: [UInt8]?
     /// The event channel shared by both rings: the kernel hands its events to `handleEvent`.
     public private(set) var port: evtchn_port_t?
     public private(set) var backendID: domid_t?
@@ -154,6 +157,7 @@ public struct XenNetfront<Platform: XenPlatform>: ~Copyable {
     /// Publishes the rings once they are set up.
     mutating func publish(backend: domid_t, _ values: [[UInt8]?]) {
         guard NetfrontKeys.offersRxCopy(values) else { fail(.backendWithoutRxCopy); return }
+        backendIP = NetfrontKeys.backendIP(values)
         guard let (txRef, rxRef, channel) = setUp(backend: backend) else { return }
         do throws(XenStoreError) {
             try bus.publish(NetfrontKeys.published(txRing: txRef, rxRing: rxRef, port: channel))
@@ -249,6 +253,11 @@ public struct XenNetfront<Platform: XenPlatform>: ~Copyable {
             return .ready
         }
     }
+
+    /// TX buffers free now: a caller that answers what it receives (an echo service) takes no
+    /// more frames while this is 0, so that a burst waits in the backend's queue instead of its
+    /// replies being dropped here.
+    public var transmitBuffersFree: Int { state == .connected ? tx.buffers.freeCount : 0 }
 
     /// Sends one frame (14...4096 bytes: an Ethernet frame without its FCS); false when every TX
     /// buffer is in flight (or no grant entry is free): try again after `handleEvent`.

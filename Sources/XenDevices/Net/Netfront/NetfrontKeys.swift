@@ -1,7 +1,7 @@
 // What a vif reads and writes in xenstore (io/netif.h; Linux 6.1's netback: xenbus.c's
 // connect_data_rings and read_xenbus_vif_flags). Read from the frontend directory, as libxl wrote
 // it: `mac` and, since Xen 4.17, `trusted`. From the backend's, before publishing:
-// `feature-rx-copy` (required). Written in one transaction with state Connected: the two ring
+// `feature-rx-copy` (required), and the toolstack's `ip` for the kernel. Written in one transaction with state Connected: the two ring
 // references and one event channel at the top level (one queue, so no `multi-queue-num-queues`
 // and no `queue-N/`), `request-rx-copy`, `feature-rx-notify`, and `feature-no-csum-offload`:
 // checksums are computed by the sender, so every frame arrives with its checksum filled in.
@@ -34,6 +34,17 @@ enum NetfrontKeys {
     static var trusted: StaticString { "trusted" }
     /// Where `feature-rx-copy` is in `XenBusDeviceKind.vif.keysBeforePublish` (a test pins it).
     static var rxCopyIndex: Int { 2 }
+    /// Where `ip` is: what the toolstack wrote for the vif spec's `ip=` (libxl puts it in the
+    /// backend directory; Mini-OS's netfront reads it there too). The driver does not use it.
+    static var ipIndex: Int { 3 }
+    /// Longer than any list of addresses a vif spec gives: refused, not truncated.
+    static var maxIPLength: Int { 255 }
+
+    /// The backend's `ip` key as written, when present and of a sane length.
+    static func backendIP(_ values: [[UInt8]?]) -> [UInt8]? {
+        guard values.count > ipIndex, let value = values[ipIndex], value.count <= maxIPLength else { return nil }
+        return value
+    }
 
     /// Does the backend offer rx-copy? Exactly "1" (netback writes it so); anything else is no.
     static func offersRxCopy(_ values: [[UInt8]?]) -> Bool {
