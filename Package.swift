@@ -17,6 +17,11 @@ let kernelSwiftFlags = [
 ]
 let kernelCFlags = ["-mno-red-zone", "-fno-pic", "-ffreestanding", "-fno-stack-protector", "-fomit-frame-pointer"]
 let embedded: [SwiftSetting] = kernelBuild ? [.enableExperimentalFeature("Embedded"), .unsafeFlags(kernelSwiftFlags)] : []
+// The kernel's build profile (`xen-guest build --profile`, each in its own scratch path):
+// `all` (the default) has every self-test; `domu` leaves Sources/GuestKernel/SelfTests out and
+// keeps what a domU runs (console ring, xenstore, xenbus, control, netfront, the net stack).
+let kernelProfile = Context.environment["XENSWIFT_PROFILE"] ?? "all"
+let selfTests = kernelProfile != "domu"
 
 let package = Package(
     name: "XenSwift",
@@ -106,7 +111,9 @@ var kernelTargets: [Target] {
         .executableTarget(
             name: "GuestKernel",
             dependencies: ["XenABI", "XenDevices", "GuestKernelBoot", "GuestKernelRuntime"],
-            swiftSettings: embedded + (Context.environment["XENSWIFT_INJECT_FAILURE"] == "1" ? [.define("GUEST_INJECT_FAILURE")] : []),
+            exclude: selfTests ? [] : ["SelfTests"],
+            swiftSettings: embedded + (Context.environment["XENSWIFT_INJECT_FAILURE"] == "1" ? [.define("GUEST_INJECT_FAILURE")] : [])
+                + (selfTests ? [.define("GUEST_SELF_TESTS")] : []),
             linkerSettings: [.unsafeFlags([
                 "-Xclang-linker", "-nostdlib", "-Xclang-linker", "-static", "-Xclang-linker", "-fuse-ld=lld",
                 "-Xlinker", "-T", "-Xlinker", Context.packageDirectory + "/Sources/GuestKernelBoot/kernel.ld",
