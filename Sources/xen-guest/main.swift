@@ -75,11 +75,18 @@ struct Build: ParsableCommand {
         env["XENSWIFT_PROFILE"] = profile.rawValue
         if injectFailure { env["XENSWIFT_INJECT_FAILURE"] = "1" }
         // SwiftPM does not know the link depends on the linker script: relink when it changed.
-        let elfPath = dir.appendingPathComponent("x86_64-unknown-none-elf/release/GuestKernel").path
-        let script = root.appendingPathComponent("Sources/GuestKernelBoot/kernel.ld").path
-        if let built = try? FileManager.default.attributesOfItem(atPath: elfPath)[.modificationDate] as? Date,
-           let edited = try? FileManager.default.attributesOfItem(atPath: script)[.modificationDate] as? Date, edited > built {
-            try? FileManager.default.removeItem(atPath: elfPath)
+        // Nor does a changed -Xllvm flag in Package.swift reach the objects: the compiler skips
+        // LLVM's code generation for a file whose IR is unchanged (the .swift_modhash check), so
+        // after an edit of Package.swift everything of this scratch path is built again.
+        let triple = dir.appendingPathComponent("x86_64-unknown-none-elf").path
+        let elfPath = triple + "/release/GuestKernel"
+        func modified(_ path: String) -> Date? { try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date }
+        if let built = modified(elfPath) {
+            if let edited = modified(root.appendingPathComponent("Package.swift").path), edited > built {
+                try? FileManager.default.removeItem(atPath: triple)
+            } else if let edited = modified(root.appendingPathComponent("Sources/GuestKernelBoot/kernel.ld").path), edited > built {
+                try? FileManager.default.removeItem(atPath: elfPath)
+            }
         }
         let swift = Process()
         swift.executableURL = URL(fileURLWithPath: "/usr/bin/env")
