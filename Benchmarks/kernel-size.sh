@@ -107,7 +107,7 @@ function owner(n,   s) {
 }
 function area(n,   o) {
   o = owner(n)
-  if (o ~ /Tests$|^SelfTests?$|^RingSelfTest$|^Report$|^Counter$/) return "self-tests"
+  if (o ~ /Tests$|^SelfTests?$|^RingSelfTest$|^Counter$/) return "self-tests"
   if (o ~ /^(XenStore|xenStore|Store$)/) return "xenstore"
   if (o ~ /^(XenBus|xenbus_|Devices$|Control$)/) return "xenbus, control, devices"
   if (o ~ /^(XenNetfront|Netfront|Network$|Vif$)/) return "netfront"
@@ -116,7 +116,7 @@ function area(n,   o) {
   if (o ~ /^(XenByte|XenWait|xenParse|XenDevice|XenPlatform)/) return "device-layer support"
   if (o ~ /^(Events$|EventLoop$|Time$|SharedInfo$|GrantTable$|GrantStatus$|GuestPlatform$|guestEventUpcall$|hypervisor_callback$|guest_event_upcall$)/) return "events, time, grants, platform"
   if (o ~ /^(PageAllocator|PageTables|Heap$|Mapping$|RuntimeHeap$)/) return "memory"
-  if (o ~ /^(Boot$|Traps$|CommandLine$|GuestKernel_main$|main$|_start$|Domain$|Panic$|KernelError$|DomU$|guest|failsafe|trap_|hypercall_page$|entry$|nrPages$|heapPages$|entryTSC$|boot_)/) return "boot, traps, panic"
+  if (o ~ /^(Boot$|Traps$|CommandLine$|GuestKernel_main$|main$|_start$|Domain$|Panic$|Report$|KernelError$|DomU$|guest|failsafe|trap_|hypercall_page$|entry$|nrPages$|heapPages$|entryTSC$|boot_)/) return "boot, traps, panic, verdict"
   if (o ~ /^(xen_|Xen|evtchn|gnttab|trap_info$|start_info$|XEN)/) return "XenABI (rings, errno names)"
   if (o ~ /^(swift_|_swift|memset$|memcpy$|memmove$|memcmp$|putchar$|arc4random|posix_memalign$|free$|guest_kernel_free$|guestKernelFree$|ceil$|_emptyBoxStorage$|__)/) return "Swift runtime, C symbols"
   if (o ~ /^(Array|_?ContiguousArray|_Contiguous|_ArrayBuffer|Unsafe|Collection$|Sequence$|RangeReplaceableCollection$|BidirectionalCollection$|MutableCollection$|RandomAccessCollection$|InlineArray$|Dictionary|Set$|_copy|_allocate|String|Result$|Optional$|FixedWidthInteger$|BinaryInteger$|U?Int[0-9]*$|_Native|_HashTable|Hasher$|Range$|ClosedRange$|StaticString$|IndexingIterator$|Enumerated|Zip|_fatalErrorMessage$|_assertionFailure$|Swift$)/) return "stdlib generics (Array, collections)"
