@@ -1,6 +1,7 @@
 // The PV kernel's boot path, top to bottom: each step sets up one Xen facility and panics with
 // the operation and Xen's error if it cannot. A domU then connects its console ring, xenstore
-// and the toolstack's control key, and lists its devices. Then the command line says what to run.
+// and the toolstack's control key, and lists its devices. Then the command line says what to run
+// (the self-tests only in a build that has them: `xen-guest build --profile domu` leaves them out).
 import GuestKernelBoot
 import XenABI
 
@@ -28,7 +29,13 @@ do { try GrantTable.start() } catch { Panic.fail("grant table (GNTTABOP_setup_ta
 
 if !Domain.isInitial { DomU.start(entry: entry) }
 
+#if GUEST_SELF_TESTS
 SelfTests.run()
 if CommandLine.has("interactive") { PeerTests.run() }
-if CommandLine.has("interactive") || CommandLine.has("wait") { Report.finish(then: PeerTests.awaitShutdown()) }
+#else
+// Built without self-tests (the domu profile): a word that asks for them is told so.
+var words = CommandLine.words()
+while let word = words.next() { if CommandLine.asksForSelfTests(word) { Report.notBuilt(word) } }
+#endif
+if CommandLine.has("interactive") || CommandLine.has("wait") { Report.finish(then: Control.awaitShutdown()) }
 Report.finish()

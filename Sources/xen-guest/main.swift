@@ -23,8 +23,30 @@ func packageRoot() throws -> URL {
     return dir
 }
 
-func scratch(_ root: URL, injectFailure: Bool) -> URL {
-    root.appendingPathComponent(injectFailure ? ".build-kernel-inject-failure" : ".build-kernel")
+/// What a kernel build has in it. Each profile builds in its own scratch path, so switching
+/// never reuses the other's objects (SwiftPM would not see the define change on its own).
+enum KernelProfile: String, ExpressibleByArgument, CaseIterable {
+    /// Every self-test, the domU services, netfront and the net stack: the dom0 self-test mode.
+    case all
+    /// No self-tests: the console, xenstore, xenbus, control, netfront and the net stack.
+    case domu
+
+    var about: String {
+        switch self {
+        case .all: "with every self-test, the domU services (console ring, xenstore, control key), netfront and the net stack"
+        case .domu: "profile domu: the domU services (console ring, xenstore, control key), netfront and the net stack, no self-tests"
+        }
+    }
+}
+
+func scratch(_ root: URL, profile: KernelProfile = .all, injectFailure: Bool) -> URL {
+    let base = profile == .all ? ".build-kernel" : ".build-kernel-\(profile.rawValue)"
+    return root.appendingPathComponent(injectFailure ? base + "-inject-failure" : base)
+}
+
+/// The stripped kernel `xen-guest build --profile` leaves.
+func builtKernel(_ root: URL, _ profile: KernelProfile) -> String {
+    scratch(root, profile: profile, injectFailure: false).appendingPathComponent("GuestKernel.stripped").path
 }
 
 func fail(_ message: String) -> ExitCode {
@@ -35,21 +57,36 @@ func fail(_ message: String) -> ExitCode {
 struct Build: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Build the kernel ELF (Embedded Swift, x86_64-unknown-none-elf); print its path and stripped size.")
 
+    @Option(help: "all (every self-test) or domu (no self-tests: what a domU runs).")
+    var profile: KernelProfile = .all
+
     @Flag(help: "Build with one deliberately failing self-test (the boot must then fail).")
     var injectFailure = false
 
+    func validate() throws {
+        if injectFailure && profile != .all { throw ValidationError("--inject-failure needs the self-tests (--profile all)") }
+    }
+
     func run() throws {
         let root = try packageRoot()
-        let dir = scratch(root, injectFailure: injectFailure)
+        let dir = scratch(root, profile: profile, injectFailure: injectFailure)
         var env = ProcessInfo.processInfo.environment
         env["XENSWIFT_KERNEL"] = "1"
+        env["XENSWIFT_PROFILE"] = profile.rawValue
         if injectFailure { env["XENSWIFT_INJECT_FAILURE"] = "1" }
         // SwiftPM does not know the link depends on the linker script: relink when it changed.
-        let elfPath = dir.appendingPathComponent("x86_64-unknown-none-elf/release/GuestKernel").path
-        let script = root.appendingPathComponent("Sources/GuestKernelBoot/kernel.ld").path
-        if let built = try? FileManager.default.attributesOfItem(atPath: elfPath)[.modificationDate] as? Date,
-           let edited = try? FileManager.default.attributesOfItem(atPath: script)[.modificationDate] as? Date, edited > built {
-            try? FileManager.default.removeItem(atPath: elfPath)
+        // Nor does a changed -Xllvm flag in Package.swift reach the objects: the compiler skips
+        // LLVM's code generation for a file whose IR is unchanged (the .swift_modhash check), so
+        // after an edit of Package.swift everything of this scratch path is built again.
+        let triple = dir.appendingPathComponent("x86_64-unknown-none-elf").path
+        let elfPath = triple + "/release/GuestKernel"
+        func modified(_ path: String) -> Date? { try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date }
+        if let built = modified(elfPath) {
+            if let edited = modified(root.appendingPathComponent("Package.swift").path), edited > built {
+                try? FileManager.default.removeItem(atPath: triple)
+            } else if let edited = modified(root.appendingPathComponent("Sources/GuestKernelBoot/kernel.ld").path), edited > built {
+                try? FileManager.default.removeItem(atPath: elfPath)
+            }
         }
         let swift = Process()
         swift.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -71,7 +108,7 @@ struct Build: ParsableCommand {
         let size = (try FileManager.default.attributesOfItem(atPath: stripped.path)[.size] as? Int) ?? 0
         print("kernel: \(elf.path)")
         print("stripped: \(stripped.path)")
-        print("stripped size: \(size) bytes (with every self-test, the domU services (console ring, xenstore, control key) and netfront; 47,248 before those; XTF's smallest pv64 test kernel is 36,984)")
+        print("stripped size: \(size) bytes (\(profile.about); the target for netfront and blkfront without self-tests is 61,440; XTF's smallest pv64 test kernel is 36,984)")
     }
 }
 
@@ -107,8 +144,11 @@ struct Boot: ParsableCommand {
     @Option(name: .customLong("as"), help: "dom0 or domU.")
     var role: GuestRole = .dom0
 
-    @Option(help: "The kernel ELF (default: the stripped kernel of `xen-guest build`).")
+    @Option(help: "The kernel ELF (default: the stripped kernel of `xen-guest build --profile P`).")
     var kernel: String?
+
+    @Option(help: "Which build's kernel to boot when --kernel is not given: all or domu.")
+    var profile: KernelProfile = .all
 
     @Option(help: "Seconds before a run is stopped and counted as failed (domU: each guest's time from xl create to its end; default 60, Linux 120).")
     var timeout: Double?
@@ -160,8 +200,8 @@ struct Boot: ParsableCommand {
         let root = try packageRoot()
         let memory = self.memory ?? 16
         let timeout = self.timeout ?? 60
-        let path = kernel ?? scratch(root, injectFailure: false).appendingPathComponent("GuestKernel.stripped").path
-        guard FileManager.default.fileExists(atPath: path) else { throw fail("no kernel at \(path): run `xen-guest build` first") }
+        let path = kernel ?? builtKernel(root, profile)
+        guard FileManager.default.fileExists(atPath: path) else { throw fail("no kernel at \(path): run `xen-guest build --profile \(profile.rawValue)` first") }
         let env: BootEnvironment
         do { env = try BootEnvironment.locate(cacheDirectory: scratch(root, injectFailure: false)) } catch { throw fail("\(error)") }
         var passedRuns = 0
@@ -193,7 +233,7 @@ struct Boot: ParsableCommand {
         do { assets = try Dom0Assets.prepare(packageRoot: root) { print("xen-guest: prepare-domu: \($0)"); fflush(stdout) } }
         catch { throw fail("preparing the dom0 assets: \(error)") }
         // Checked by the plan's spec: a Linux-only plan needs no Swift kernel.
-        let kernelPath = kernel ?? scratch(root, injectFailure: false).appendingPathComponent("GuestKernel.stripped").path
+        let kernelPath = kernel ?? builtKernel(root, profile)
         let runner: DomURun
         do { runner = try DomURun(assets: assets) } catch { throw fail("\(error)") }
         let make = DomUPlans.named(plan)!

@@ -6,6 +6,9 @@
 //   interactive      (domU) also the tests dom0 takes part in, then as `wait`
 //   wait             (domU) after the tests, wait for control/shutdown (xl shutdown, xl reboot)
 //                    and end as it asks, instead of powering off at once
+// A kernel built without self-tests (`xen-guest build --profile domu`) answers each word that asks
+// for them (tests= other than none, timings, interactive) with a skip line saying they are not in
+// this build; with no word the line means no self-test there.
 import XenABI
 
 enum CommandLine {
@@ -60,6 +63,15 @@ enum CommandLine {
             start = i + 1
         }
         return false
+    }
+
+    /// Whether `word` asks for self-tests: `tests=` naming any group, `timings`, `interactive`.
+    static func asksForSelfTests(_ word: UnsafeBufferPointer<UInt8>) -> Bool {
+        if equal(word, "timings") || equal(word, "interactive") { return true }
+        let key: StaticString = "tests="
+        let k = key.utf8CodeUnitCount
+        return word.count >= k && equal(UnsafeBufferPointer(rebasing: word[0..<k]), key)
+            && !equal(UnsafeBufferPointer(rebasing: word[k...]), "none")
     }
 
     static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: StaticString) -> Bool {

@@ -17,6 +17,15 @@ enum Control {
         return nil
     }
 
+    /// The end of a `wait` or `interactive` run: waits for the toolstack's request; the verdict
+    /// follows it.
+    static func awaitShutdown() -> ShutdownReason {
+        guard Store.client != nil else { Report.skip("wait for control/shutdown", "no xenstore connection"); return .poweroff }
+        Console.write("guest: waiting for control/shutdown (xl shutdown or xl reboot)\n")
+        _ = EventLoop.run(until: { requested != nil })
+        return requested == .reboot ? .reboot : .poweroff
+    }
+
     static func advance() {
         _ = control.advance(store: &Store.client!)
         while let event = control.takeEvent() {

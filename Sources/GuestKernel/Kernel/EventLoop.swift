@@ -22,45 +22,63 @@ enum EventLoop {
     static let budget = 256
     typealias Handler = (Wake) -> Progress
 
-    nonisolated(unsafe) static var handlers: [Handler] = []
-    nonisolated(unsafe) static var deadlines: [UInt64] = []
-    nonisolated(unsafe) static var again: [Bool] = []
+    /// An owner: its handler, its deadline (0: none), whether it asked to run again, and
+    /// whether it is released (its device gone: the slot waits for the next `register`).
+    struct Owner {
+        var handler: Handler
+        var deadline: UInt64 = 0
+        var again = false
+        var released = false
+    }
+
+    // Tables from the heap, made by `start` (arrays of four element types cost a set of
+    // copy-on-write and growth specialisations each, and a uniqueness check at every access);
+    // the owner table doubles when full. Until `start` they point into the unmapped page 0: a
+    // use before it faults.
+    nonisolated(unsafe) static var table = UnsafeMutablePointer<Owner>(bitPattern: 0x10)!
+    nonisolated(unsafe) static var capacity = 0
+    nonisolated(unsafe) static var count = 0
     /// The owner of each port, or -1.
-    nonisolated(unsafe) static var owners = [Int16](repeating: -1, count: Events.maxPorts)
-    /// Owners released (a device gone), reused by the next `register`.
-    nonisolated(unsafe) static var released: [Int] = []
+    nonisolated(unsafe) static var owners = UnsafeMutablePointer<Int16>(bitPattern: 0x10)!
     nonisolated(unsafe) static var timerPort: UInt32 = 0
     nonisolated(unsafe) static var armed: UInt64 = 0
     nonisolated(unsafe) static var rounds = 0
     nonisolated(unsafe) static var blocks = 0
 
-    /// Binds VIRQ_TIMER, which the loop uses for deadlines.
+    /// Makes the tables (the heap must be up) and binds VIRQ_TIMER, which the loop uses for deadlines.
     static func start() throws(XenError) {
+        capacity = 16
+        table = .allocate(capacity: capacity)
+        owners = .allocate(capacity: Events.maxPorts)
+        owners.initialize(repeating: -1, count: Events.maxPorts)
         var bind = evtchn_bind_virq(virq: VIRQ_TIMER, vcpu: 0)
         try Xen.event_channel_op.bind_virq(&bind)
         timerPort = bind.port
     }
 
     /// A new owner; ports and deadlines are then bound to it.
-    static func register(_ handler: @escaping Handler) -> Int {
-        if let owner = released.popLast() {
-            handlers[owner] = handler
+    @inline(never) static func register(_ handler: @escaping Handler) -> Int {
+        for owner in 0..<count where table[owner].released {
+            table[owner] = Owner(handler: handler)
             return owner
         }
-        handlers.append(handler)
-        deadlines.append(0)
-        again.append(false)
-        return handlers.count - 1
+        if count == capacity {
+            let bigger = UnsafeMutablePointer<Owner>.allocate(capacity: capacity * 2)
+            bigger.moveInitialize(from: table, count: count)
+            table.deallocate()
+            table = bigger
+            capacity *= 2
+        }
+        (table + count).initialize(to: Owner(handler: handler))
+        count += 1
+        return count - 1
     }
 
     /// The owner is gone (its device removed): it runs no more, its ports are unbound, and its
     /// slot goes to the next owner registered. What its handler captured is freed with it.
     static func release(_ owner: Int) {
-        handlers[owner] = { _ in .done }
-        deadlines[owner] = 0
-        again[owner] = false
-        for port in owners.indices where owners[port] == Int16(owner) { owners[port] = -1 }
-        released.append(owner)
+        table[owner] = Owner(handler: { _ in .done }, released: true)
+        for port in 0..<Events.maxPorts where owners[port] == Int16(owner) { owners[port] = -1 }
     }
 
     static func bind(_ port: UInt32, to owner: Int) throws(KernelError) {
@@ -74,10 +92,10 @@ enum EventLoop {
     }
 
     /// Runs `owner` (with `.resume`) in the next round, without an event: how an owner starts.
-    static func schedule(_ owner: Int) { again[owner] = true }
+    static func schedule(_ owner: Int) { table[owner].again = true }
 
     /// Wakes `owner` with `.deadline` once Xen's system time has reached `time` (0: no deadline).
-    static func wake(_ owner: Int, at time: UInt64) { deadlines[owner] = time }
+    static func wake(_ owner: Int, at time: UInt64) { table[owner].deadline = time }
 
     /// One round: every owner whose port fired, whose deadline passed or who had more to do is
     /// called once. Returns whether anyone was.
@@ -99,26 +117,31 @@ enum EventLoop {
                 // An unowned port is dropped (a backend may signal a port we closed).
                 guard owner >= 0 else { continue }
                 ran = true
-                if handlers[Int(owner)](.port(port)) == .more { again[Int(owner)] = true }
+                call(Int(owner), .port(port))
             }
         }
         let now = Time.now()
-        for owner in deadlines.indices where deadlines[owner] != 0 && deadlines[owner] <= now {
-            deadlines[owner] = 0
+        for owner in 0..<count where table[owner].deadline != 0 && table[owner].deadline <= now {
+            table[owner].deadline = 0
             ran = true
-            if handlers[owner](.deadline) == .more { again[owner] = true }
+            call(owner, .deadline)
         }
-        for owner in again.indices where again[owner] {
-            again[owner] = false
+        for owner in 0..<count where table[owner].again {
+            table[owner].again = false
             ran = true
-            if handlers[owner](.resume) == .more { again[owner] = true }
+            call(owner, .resume)
         }
         return ran
     }
 
+    /// Calls an owner; `.more` runs it again next round.
+    @inline(never) static func call(_ owner: Int, _ wake: Wake) {
+        if table[owner].handler(wake) == .more { table[owner].again = true }
+    }
+
     /// Runs rounds until `done` holds, blocking when nothing is runnable. With a `timeout` (Xen
     /// system time), gives up then and returns false.
-    static func run(until done: () -> Bool, timeout: UInt64 = 0) -> Bool {
+    @inline(never) static func run(until done: () -> Bool, timeout: UInt64 = 0) -> Bool {
         while !done() {
             if runRound() { continue }
             if timeout != 0 && Time.now() >= timeout { return done() }
@@ -138,7 +161,7 @@ enum EventLoop {
     }
 
     /// Waits once for what a state machine driven from the boot path or a test waits for.
-    static func wait(for wait: XenWait) {
+    @inline(never) static func wait(for wait: XenWait) {
         switch wait {
         case .ready: return
         case .deadline(let d): waitOnce(until: d)
@@ -158,9 +181,13 @@ enum EventLoop {
     /// round simply finds the deadline not yet passed and blocks again).
     static func block(until timeout: UInt64) {
         Events.maskUpcalls()
-        if Events.anyFired || again.contains(true) { Events.unmaskUpcalls(); return }
         var earliest = timeout
-        for d in deadlines where d != 0 && (earliest == 0 || d < earliest) { earliest = d }
+        for owner in 0..<count {
+            if table[owner].again { Events.unmaskUpcalls(); return }
+            let d = table[owner].deadline
+            if d != 0 && (earliest == 0 || d < earliest) { earliest = d }
+        }
+        if Events.anyFired { Events.unmaskUpcalls(); return }
         if earliest != armed {
             do { try Xen.set_timer_op(earliest) } catch { Panic.fail("set_timer_op", error) }
             armed = earliest

@@ -1,6 +1,7 @@
 // The platform the device layer (XenDevices) runs on, over this kernel's services and Xen's
 // hypercalls: pages from the page allocator, grants in the grant table, event channels, time.
 // A handle with no state of its own: two drivers holding copies share the kernel's services.
+// Each operation is out of line: the drivers' specialisations would otherwise each get a copy.
 import XenABI
 import XenDevices
 
@@ -8,24 +9,24 @@ struct GuestPlatform: XenPlatform {
     /// A PV guest names itself DOMID_SELF; the peers know it by its id (a domU's from xenstore).
     var domainID: domid_t { Domain.id }
 
-    func allocatePage() throws(XenPlatformError) -> XenPage {
+    @inline(never) func allocatePage() throws(XenPlatformError) -> XenPage {
         guard let pfn = PageAllocator.allocate() else { throw .outOfPages }
         let address = UnsafeMutableRawPointer(bitPattern: Boot.address(ofPFN: pfn))!
         address.initializeMemory(as: UInt8.self, repeating: 0, count: Boot.pageSize)
         return XenPage(address: address, frame: Memory.mfn(ofPFN: pfn))
     }
 
-    func freePage(_ page: XenPage) {
+    @inline(never) func freePage(_ page: XenPage) {
         PageAllocator.release(Boot.pfn(ofAddress: UInt(bitPattern: page.address)))
     }
 
-    func grantAccess(to domain: domid_t, frame: UInt64, readOnly: Bool) throws(XenPlatformError) -> grant_ref_t {
+    @inline(never) func grantAccess(to domain: domid_t, frame: UInt64, readOnly: Bool) throws(XenPlatformError) -> grant_ref_t {
         guard let ref = GrantTable.allocateRef() else { throw .outOfGrantEntries }
         GrantTable.grant(ref, to: domain, mfn: frame, readOnly: readOnly)
         return grant_ref_t(ref)
     }
 
-    func endAccess(_ ref: grant_ref_t) -> XenGrantEnd {
+    @inline(never) func endAccess(_ ref: grant_ref_t) -> XenGrantEnd {
         guard GrantTable.endAccess(UInt32(ref)) else { return .stillMapped }
         GrantTable.releaseRef(UInt32(ref))
         return .ended
@@ -33,7 +34,7 @@ struct GuestPlatform: XenPlatform {
 
     /// Maps the peer's grant over a page of ours (PV: Xen rewrites that page's PTE); unmapping
     /// puts our own frame back under the address.
-    func mapGrant(from domain: domid_t, ref: grant_ref_t, readOnly: Bool) throws(XenPlatformError) -> XenGrantMapping {
+    @inline(never) func mapGrant(from domain: domid_t, ref: grant_ref_t, readOnly: Bool) throws(XenPlatformError) -> XenGrantMapping {
         guard let pfn = PageAllocator.allocate() else { throw .outOfPages }
         var op = gnttab_map_grant_ref()
         op.host_addr = UInt64(Boot.address(ofPFN: pfn))
@@ -51,7 +52,7 @@ struct GuestPlatform: XenPlatform {
         return XenGrantMapping(address: UnsafeMutableRawPointer(bitPattern: Boot.address(ofPFN: pfn))!, handle: op.handle)
     }
 
-    func unmapGrant(_ mapping: XenGrantMapping) throws(XenPlatformError) {
+    @inline(never) func unmapGrant(_ mapping: XenGrantMapping) throws(XenPlatformError) {
         var op = gnttab_unmap_grant_ref()
         op.host_addr = UInt64(UInt(bitPattern: mapping.address))
         op.handle = mapping.handle
@@ -62,7 +63,7 @@ struct GuestPlatform: XenPlatform {
         PageAllocator.release(pfn)
     }
 
-    func copyGrant(from source: XenGrantCopyEnd, to destination: XenGrantCopyEnd, length: UInt16) throws(XenPlatformError) {
+    @inline(never) func copyGrant(from source: XenGrantCopyEnd, to destination: XenGrantCopyEnd, length: UInt16) throws(XenPlatformError) {
         var op = gnttab_copy()
         op.len = length
         switch source {
@@ -77,13 +78,13 @@ struct GuestPlatform: XenPlatform {
         guard op.status == GNTST_okay else { throw .grantStatus(op.status) }
     }
 
-    func allocateUnboundPort(for remote: domid_t) throws(XenPlatformError) -> evtchn_port_t {
+    @inline(never) func allocateUnboundPort(for remote: domid_t) throws(XenPlatformError) -> evtchn_port_t {
         var op = evtchn_alloc_unbound(dom: DOMID_SELF, remote_dom: remote)
         do { try Xen.event_channel_op.alloc_unbound(&op) } catch { throw .hypercall(error.errno) }
         return op.port
     }
 
-    func bindInterdomain(remote: domid_t, remotePort: evtchn_port_t) throws(XenPlatformError) -> evtchn_port_t {
+    @inline(never) func bindInterdomain(remote: domid_t, remotePort: evtchn_port_t) throws(XenPlatformError) -> evtchn_port_t {
         var op = evtchn_bind_interdomain(remote_dom: remote, remote_port: remotePort)
         do { try Xen.event_channel_op.bind_interdomain(&op) } catch { throw .hypercall(error.errno) }
         return op.local_port
@@ -91,7 +92,7 @@ struct GuestPlatform: XenPlatform {
 
     func notify(_ port: evtchn_port_t) { _ = try? Xen.event_channel_op.send(evtchn_send(port: port)) }
 
-    func closePort(_ port: evtchn_port_t) {
+    @inline(never) func closePort(_ port: evtchn_port_t) {
         EventLoop.unbind(port)
         _ = try? Xen.event_channel_op.close(evtchn_close(port: port))
     }

@@ -125,12 +125,4 @@ enum PeerTests {
         }
         return false
     }
-
-    /// The end of an interactive run: waits for the toolstack's request; the verdict follows it.
-    static func awaitShutdown() -> ShutdownReason {
-        guard Store.client != nil else { Report.skip("wait for control/shutdown", "no xenstore connection"); return .poweroff }
-        Console.write("guest: waiting for control/shutdown (xl shutdown or xl reboot)\n")
-        _ = EventLoop.run(until: { Control.requested != nil })
-        return Control.requested == .reboot ? .reboot : .poweroff
-    }
 }

@@ -108,7 +108,7 @@ enum PVConsole {
     /// SCHEDOP_poll on the console's port until it is pending or `deadline` (Xen system time).
     /// An event found pending is cleared and handed to the event loop, which would otherwise
     /// miss it (the poll returns at once while the bit stays set).
-    static func poll(until deadline: UInt64) {
+    @inline(never) static func poll(until deadline: UInt64) {
         if Events.started { Events.takePending(port) }
         var p = port
         withUnsafeMutablePointer(to: &p) { ports in

@@ -39,7 +39,7 @@ enum Store {
 
     /// Sends a request and runs the event loop until its reply (the client's own request timeout
     /// bounds the wait).
-    static func call(_ request: XenStoreRequest) -> Result<XenStoreReply, XenStoreError> {
+    @inline(never) static func call(_ request: XenStoreRequest) -> Result<XenStoreReply, XenStoreError> {
         let id: XenStoreRequestID
         do { id = try client!.submit(request) } catch { return .failure(error) }
         var result: Result<XenStoreReply, XenStoreError>? = nil
@@ -51,7 +51,7 @@ enum Store {
     }
 
     /// READ's value.
-    static func read(_ path: XenStorePath, transaction: UInt32 = 0) -> Result<[UInt8], XenStoreError> {
+    @inline(never) static func read(_ path: XenStorePath, transaction: UInt32 = 0) -> Result<[UInt8], XenStoreError> {
         switch call(.read(path, transaction: transaction)) {
         case .success(.value(let v)): return .success(v)
         case .success: return .failure(.malformedReply)
@@ -59,7 +59,7 @@ enum Store {
         }
     }
 
-    static func write(_ path: XenStorePath, _ value: [UInt8], transaction: UInt32 = 0) -> XenStoreError? {
+    @inline(never) static func write(_ path: XenStorePath, _ value: [UInt8], transaction: UInt32 = 0) -> XenStoreError? {
         switch call(.write(path, value, transaction: transaction)) {
         case .success(.ok): return nil
         case .success: return .malformedReply
@@ -69,7 +69,7 @@ enum Store {
 
     /// The children, however many: XenStoreDirectoryListing pages through DIRECTORY_PART where
     /// the daemon has it and the list needs it.
-    static func directory(_ path: XenStorePath) -> Result<[[UInt8]], XenStoreError> {
+    @inline(never) static func directory(_ path: XenStorePath) -> Result<[[UInt8]], XenStoreError> {
         var listing = XenStoreDirectoryListing(path)
         while true {
             switch listing.advance(store: &client!) {
@@ -81,7 +81,7 @@ enum Store {
     }
 
     /// Runs the loop until the watch has an event (taken and returned) or `timeout` (system time).
-    static func nextEvent(_ watch: XenStoreWatchID, timeout: UInt64) -> XenStoreWatchEvent? {
+    @inline(never) static func nextEvent(_ watch: XenStoreWatchID, timeout: UInt64) -> XenStoreWatchEvent? {
         var event: XenStoreWatchEvent? = nil
         _ = EventLoop.run(until: {
             event = client!.takeWatchEvent(watch)

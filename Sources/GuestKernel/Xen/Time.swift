@@ -12,8 +12,9 @@ enum Time {
     /// How often the raw reading fell behind the mark (reported, not hidden).
     nonisolated(unsafe) static var backwardSteps = 0
 
-    /// 0 until shared_info is mapped.
-    static func now() -> UInt64 {
+    /// 0 until shared_info is mapped. Out of line: every driver's clock reads it, and the pvclock
+    /// arithmetic inlined into each was 200 bytes a copy.
+    @inline(never) static func now() -> UInt64 {
         guard SharedInfo.isMapped else { return 0 }
         let t = raw()
         if t < last { backwardSteps += 1; return last }

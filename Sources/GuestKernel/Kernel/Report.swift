@@ -1,4 +1,5 @@
-// The one reporting path for self-tests (pass, fail, skip, error), and the verdict line.
+// The one reporting path for self-tests (pass, fail, skip, error), and the verdict line (every
+// profile prints it: the harness reads it whether or not the build has self-tests).
 import XenABI
 
 enum Report {
@@ -20,6 +21,12 @@ enum Report {
     @inline(never) static func skip(_ name: StaticString, _ why: StaticString) {
         skipped += 1
         Console.write("guest: skip "); Console.write(name); Console.write(": "); Console.write(why); Console.newline()
+    }
+
+    /// A command-line word asking for self-tests this build left out (the domu profile's).
+    @inline(never) static func notBuilt(_ word: UnsafeBufferPointer<UInt8>) {
+        skipped += 1
+        Console.write("guest: skip "); Console.write(bytes: word); Console.write(": self-tests not in this build (xen-guest build --profile domu)\n")
     }
 
     /// The test could not get as far as its check: an operation failed. Counts as failed.
