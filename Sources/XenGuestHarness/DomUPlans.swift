@@ -35,6 +35,7 @@ public enum DomUPlans {
         ("figures", "for Benchmarks/domu-figures.sh: the floor kernel (--floor-kernel), the Swift kernel with no self-tests and Debian's Linux, five times each, interleaved", figures),
         ("linux-net", "the network path with Debian's Linux as the guest: a vif on each bridge, dom0 pings both, every UDP size 1-1472 echoed by udpecho, a burst of 3000 with 128 outstanding", linuxNet),
         ("net", "the Swift kernel's netfront: a vif on each bridge, dom0 pings both (also at 1472 bytes), every UDP size 1-1472 and a 3000-datagram burst echoed (its books balanced with the guest's and the vif's counters), one vif detached under traffic and another attached, then xl shutdown", swiftNet),
+        ("net-figures", "for Benchmarks/net-figures.sh: the Swift kernel and Debian's Linux with the same vif, five of each interleaved, each measured by dom0's ping (300 at 10 ms) and udpecho rate (64 and 1472 bytes, 5 s each, 32 outstanding)", netFigures),
         ("harness-check", "the harness itself, on Linux domUs: dom0 steps that pass, fail and are skipped, a crash, a timeout", harnessCheck),
     ]
 
@@ -208,6 +209,37 @@ public enum DomUPlans {
                                   .waitForConsole(swiftAllPassed),
                               ], timeout: o.timeout ?? 300)
         return DomURunSpec(plan: "net", xenstored: o.xenstored, guests: [guest], bridge: true)
+    }
+
+    /// What Benchmarks/net-figures.sh measures on each guest, through the one vif on xenbr0: the
+    /// same static C client (udpecho) and dom0's ping for both kernels.
+    static let netFigureSteps: [GuestStep] = [
+        .dom0("ping -c 3 -i 0.2 -W 2 10.0.0.2 > /dev/null", timeout: 30),  // ARP settled on both sides
+        .dom0("ping -q -c 300 -i 0.01 -W 2 10.0.0.2", timeout: 60),
+        .dom0("udpecho rate 10.0.0.2 7 64 5 32", timeout: 30),
+        .dom0("udpecho rate 10.0.0.2 7 1472 5 32", timeout: 30),
+    ]
+
+    /// The Swift guest and Linux, interleaved so that drift in dom0 touches both alike.
+    @Sendable static func netFigures(_ o: DomUPlanOptions) -> DomURunSpec {
+        let vif = [#"vif = [ "bridge=xenbr0,ip=10.0.0.2" ]"#]
+        var guests: [GuestSpec] = []
+        for round in 1...5 {
+            guests.append(GuestSpec(name: "swift-\(round)", kernel: o.kernel, memoryMiB: o.memoryMiB ?? 32,
+                                    extra: (["wait", "tests=none", "echo=7"] + (o.args.isEmpty ? [] : [o.args])).joined(separator: " "),
+                                    xlLines: vif,
+                                    steps: [.waitForConsole(.text("guest: net: vif 0 connected"), timeout: 45)] + netFigureSteps
+                                        + [.dom0(#"xl shutdown "$NAME""#), .waitForConsole(swiftAllPassed)],
+                                    timeout: 150))
+            var linux = linuxGuest(o, name: "linux-\(round)",
+                                   run: "ip link set lo up; ip addr add 10.0.0.2/24 dev eth0; ip link set eth0 up; udpecho serve 7 & echo linux-domU: net ready; sleep 600",
+                                   steps: [.waitForConsole(.text("linux-domU: net ready"), timeout: 90)] + netFigureSteps + [.dom0(#"xl destroy "$NAME""#)],
+                                   expectedEnding: .vanished, timeout: 200)
+            linux.xlLines = vif
+            linux.ramdiskTools = true
+            guests.append(linux)
+        }
+        return DomURunSpec(plan: "net-figures", xenstored: o.xenstored, guests: guests, bridge: true)
     }
 
     /// Three Linux guests, for the harness's own test: every kind of step result and three endings.
