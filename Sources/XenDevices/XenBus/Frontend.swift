@@ -9,7 +9,8 @@ public enum XenBusFrontendAction: Equatable {
     /// The backend is ready: set up the rings and event channels, then call `publish(_:)`. The
     /// values of the kind's `keysBeforePublish`, in order, nil where the backend wrote none.
     case publish(backendID: domid_t, backendValues: [[UInt8]?])
-    /// Both ends are connected: the values of the kind's `keysAtConnect`, in order.
+    /// Both ends are connected: the values of the kind's `keysAtConnect`, in order. Comes again,
+    /// with the values read again, each time the backend writes Connected while connected.
     case connected(backendValues: [[UInt8]?])
     /// Stop using the rings and end the grants (waiting out any the backend still maps,
     /// XSA-396), then call `released()`. The error says why, when it was not an orderly close.
@@ -199,7 +200,10 @@ public struct XenBusFrontend: ~Copyable {
         default:
             if phase == .initialising && kind.backendReady(backend) {
                 phase = .readingKeysBeforePublish
-            } else if phase == .published && backend == .XenbusStateConnected {
+            } else if (phase == .published || phase == .connected) && backend == .XenbusStateConnected {
+                // Connected again while connected: the backend rewrote its state to announce
+                // new values (blkback's resize writes `sectors`, then `state` again): the keys
+                // are read again and handed over with another `.connected`.
                 phase = .readingKeysAtConnect
             }
         }
