@@ -32,7 +32,7 @@ public struct XenBlkfront<Platform: XenPlatform>: ~Copyable {
     public private(set) var disk = BlkfrontDisk()
     /// `device/vbd/N/trusted` (Xen 4.17, XSA-403: whether the toolstack trusts the backend): for
     /// the log only, nil when absent or not 0/1. The driver treats every backend as untrusted.
-    public private(set) var trusted: Bool?
+    public var trusted: Bool? { bus.trusted }
     /// The ring's event channel: the kernel hands its events to `handleEvent`.
     public private(set) var port: evtchn_port_t?
     public private(set) var backendID: domid_t?
@@ -50,23 +50,21 @@ public struct XenBlkfront<Platform: XenPlatform>: ~Copyable {
     var bus: XenBusFrontend
     var ring: blkif_ring.Front
     var pages: BlkfrontPages
-    var slots = InlineArray<128, BlkfrontSlot>(repeating: BlkfrontSlot())
-    var freeIDs = InlineArray<128, UInt8>(repeating: 0)
+    var slots: UnsafeMutablePointer<BlkfrontSlot> { pages.tables.slots }
+    var freeIDs: UnsafeMutablePointer<UInt8> { pages.tables.freeIDs }
     var freeIDCount = 0
     var inFlight = 0
     /// A flush (or barrier) is in flight: nothing after it is sent until it is answered.
     var barrierInFlight = false
     /// The caller's requests: completions are taken at `head`, ring requests made at `issuing`,
     /// new requests put at `tail` (counters; the index is the counter modulo `queueDepth`).
-    var queue = InlineArray<32, BlkfrontEntry>(repeating: BlkfrontEntry())
+    var queue: UnsafeMutablePointer<BlkfrontEntry> { pages.tables.queue }
     var head: UInt32 = 0
     var issuing: UInt32 = 0
     var tail: UInt32 = 0
     var nextID: UInt64 = 0
     /// The device number (the directory's name), for each request's `handle`.
     let handle: UInt16
-    var trustedRead: XenStoreRequestID?
-    var trustedDone = false
     var releaseDeadline: UInt64 = 0
     var busClosed = false
     /// A failure the caller has not yet run `advance` after: `handleEvent` asks for a round.
@@ -79,21 +77,24 @@ public struct XenBlkfront<Platform: XenPlatform>: ~Copyable {
     public init(path: XenStorePath, platform: Platform, bufferPages: Int = 64) throws(BlkfrontError) {
         var p: BlkfrontPages
         do { p = try BlkfrontPages(count: bufferPages, platform: platform) } catch { throw .platform(error) }
-        do {
-            ring = try blkif_ring.Front(initializing: p.address(BlkfrontPages.ring), bytes: BlkfrontPages.pageSize)
-        } catch {
-            _ = p.freePages(platform)
-            throw .ring(error)
-        }
+        ring = Self.makeRing(p.address(BlkfrontPages.ring), order: 0)
         pages = p
         self.platform = platform
         bus = XenBusFrontend(kind: .vbd, path: path)
-        let name = path.bytes.lastIndex(of: UInt8(ascii: "/")).map { Array(path.bytes[($0 + 1)...]) } ?? path.bytes
-        handle = UInt16(truncatingIfNeeded: xenParseDecimal(name, maximum: 0xFFFF) ?? 0)
+        var number: UInt16 = 0
+        for b in path.bytes { number = b == UInt8(ascii: "/") ? 0 : number &* 10 &+ UInt16(b &- UInt8(ascii: "0")) }
+        handle = number  // discovery gave a decimal last component; blkback does not check it anyway
     }
 
     /// The frontend directory.
     public var path: XenStorePath { bus.path }
+
+    /// A fresh ring over `1 << order` pages (SHARED_RING_INIT). A page or more always holds the
+    /// header and an entry, so it cannot fail.
+    @inline(never)
+    static func makeRing(_ base: UnsafeMutableRawPointer, order: Int) -> blkif_ring.Front {
+        do { return try blkif_ring.Front(initializing: base, bytes: BlkfrontPages.pageSize << order) } catch { fatalError("a ring page too small") }
+    }
 
     // MARK: xenbus
 
@@ -102,7 +103,6 @@ public struct XenBlkfront<Platform: XenPlatform>: ~Copyable {
     public mutating func advance(store: inout XenStoreClient<Platform>) -> XenWait {
         needsAdvance = false
         if state == .closed { return .event }
-        if !trustedDone { readTrusted(&store) }
         var wait = bus.advance(store: &store)
         while let action = bus.takeAction() {
             switch action {
@@ -112,7 +112,6 @@ public struct XenBlkfront<Platform: XenPlatform>: ~Copyable {
                 connected(values)
             case .closing(let error):
                 if let error { note(.xenstore(error)) }
-                if let id = trustedRead { store.cancel(id); trustedRead = nil }
                 stop()
             case .closed:
                 busClosed = true
@@ -122,19 +121,6 @@ public struct XenBlkfront<Platform: XenPlatform>: ~Copyable {
         return wait
     }
 
-    /// Reads `trusted` once, for the log; nothing waits for it.
-    mutating func readTrusted(_ store: inout XenStoreClient<Platform>) {
-        if trustedRead == nil { trustedRead = try? store.submit(.read(bus.path.appending(BlkfrontKeys.trusted))) }
-        guard let id = trustedRead else { return }
-        switch store.takeOutcome(id) {
-        case .pending: return
-        case .value(let v): trusted = xenParseDecimal(v, maximum: 1).map { $0 == 1 }
-        default: break
-        }
-        trustedRead = nil
-        trustedDone = true
-    }
-
     /// Sets up the ring for the backend and publishes it. `max-ring-page-order` is capped at
     /// what this driver set up (four pages when the platform had them at consecutive
     /// addresses, else one); absent or garbage is 0.
@@ -142,12 +128,7 @@ public struct XenBlkfront<Platform: XenPlatform>: ~Copyable {
         backendID = backend
         let offered = BlkfrontKeys.number(values, 0, 64) ?? 0
         let order = Int(min(offered, UInt64(pages.ringPages.trailingZeroBitCount)))
-        do {
-            ring = try blkif_ring.Front(initializing: pages.address(BlkfrontPages.ring), bytes: BlkfrontPages.pageSize << order)
-        } catch {
-            fail(.ring(error))
-            return
-        }
+        ring = Self.makeRing(pages.address(BlkfrontPages.ring), order: order)
         freeIDCount = 0
         for i in 0..<Int(ring.size) { freeIDs[i] = UInt8(i); freeIDCount += 1 }
         disk.ringPages = 1 << order
@@ -278,6 +259,7 @@ public struct XenBlkfront<Platform: XenPlatform>: ~Copyable {
 
     /// A range the disk takes: whole logical sectors (blkback refuses a request whose sector
     /// or segment is not), inside the disk, writable if it writes.
+    @inline(never)
     func check(_ offset: UInt64, _ length: UInt64, write: Bool) throws(BlkfrontSubmitError) {
         if write && disk.readOnly { throw .readOnly }
         guard length > 0, (offset | length) & UInt64(disk.sectorSize - 1) == 0 else { throw .misaligned }
@@ -432,40 +414,38 @@ public struct XenBlkfront<Platform: XenPlatform>: ~Copyable {
         let needed = Int(min((e.remaining + 4095) >> 12, UInt64(disk.maxSegments)))
         let direct = Int(BLKIF_MAX_SEGMENTS_PER_REQUEST)
         let indirect = needed > direct && pages.freeCount > direct + 1
-        let segments = indirect ? min(needed, pages.freeCount - 1) : min(needed, direct, pages.freeCount)
-        guard segments > 0 else { return false }
-        let length = min(Int(e.remaining), segments << 12)
+        let count = indirect ? min(needed, pages.freeCount - 1) : min(needed, direct, pages.freeCount)
+        guard count > 0 else { return false }
+        let length = min(Int(e.remaining), count << 12)
         let write = e.operation == UInt8(BLKIF_OP_WRITE)
         let list = indirect ? pages.take() : Int(BlkfrontPages.end)
+        // The segments go straight into the indirect page, or into the tables' scratch area.
+        let segments = indirect ? pages.address(list).assumingMemoryBound(to: blkif_request_segment.self) : pages.tables.segments
         var request = blkif_request()
         var first = Int(BlkfrontPages.end), last = first
         do throws(XenPlatformError) {
-            for s in 0..<segments {
+            for s in 0..<count {
                 let page = pages.take()
                 if s == 0 { first = page } else { pages.entries[last].next = UInt16(page) }
                 last = page
                 let ref = try pages.grant(page, to: backend, writable: !write, persistent: disk.persistent, platform)
                 let bytes = min(BlkfrontPages.pageSize, length - s << 12)
                 if write { pages.address(page).copyMemory(from: e.buffer.unsafelyUnwrapped + done + s << 12, byteCount: bytes) }
-                let segment = blkif_request_segment(gref: ref, first_sect: 0, last_sect: UInt8(bytes >> 9) - 1)
-                if indirect {
-                    (pages.address(list) + s * MemoryLayout<blkif_request_segment>.stride).storeBytes(of: segment, as: blkif_request_segment.self)
-                } else {
-                    request.seg[s] = segment
-                }
+                segments[s] = blkif_request_segment(gref: ref, first_sect: 0, last_sect: UInt8(bytes >> 9) - 1)
             }
             if indirect {
                 var r = blkif_request_indirect()
                 r.operation = UInt8(BLKIF_OP_INDIRECT)
                 r.indirect_op = e.operation
-                r.nr_segments = UInt16(segments)
+                r.nr_segments = UInt16(count)
                 r.sector_number = (e.offset + UInt64(done)) >> 9
                 r.handle = handle
                 r.indirect_grefs[0] = try pages.grant(list, to: backend, writable: false, persistent: disk.persistent, platform)
                 withUnsafeMutableBytes(of: &request) { $0.storeBytes(of: r, as: blkif_request_indirect.self) }
             } else {
+                withUnsafeMutableBytes(of: &request.seg) { $0.baseAddress.unsafelyUnwrapped.copyMemory(from: segments, byteCount: count * 8) }
                 request.operation = e.operation
-                request.nr_segments = UInt8(segments)
+                request.nr_segments = UInt8(count)
                 request.handle = handle
                 request.sector_number = (e.offset + UInt64(done)) >> 9
             }
@@ -501,7 +481,6 @@ public struct XenBlkfront<Platform: XenPlatform>: ~Copyable {
     /// Sets the ring up for `backend` as `advance` would, without a handshake, and connects
     /// with the disk the keys `values` describe (in `XenBusDeviceKind.vbd.keysAtConnect` order).
     @_spi(Testing) public mutating func connectWithoutXenBus(backend: domid_t, ringOrder: Int, _ values: [[UInt8]?]) {
-        trustedDone = true
         var order: [UInt8] = []
         order.appendDecimal(UInt64(ringOrder))
         publish(backend: backend, [order])

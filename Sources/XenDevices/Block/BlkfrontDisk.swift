@@ -116,29 +116,21 @@ enum BlkfrontKeys {
     /// takes the keys at the top level.
     @inline(never)
     static func published(ring refs: InlineArray<4, grant_ref_t>, order: Int, port: evtchn_port_t) -> [(key: [UInt8], value: [UInt8])] {
-        var keys: [(key: [UInt8], value: [UInt8])] = []
-        if order == 0 {
-            add(&keys, [UInt8]("ring-ref"), UInt64(refs[0]))
-        } else {
-            add(&keys, [UInt8]("ring-page-order"), UInt64(order))
-            for i in 0..<(1 << order) {
-                var name = [UInt8]("ring-ref")
-                name.appendDecimal(UInt64(i))
-                add(&keys, name, UInt64(refs[i]))
-            }
-        }
-        add(&keys, [UInt8]("event-channel"), UInt64(port))
-        keys.append(([UInt8]("protocol"), [UInt8](XEN_IO_PROTO_ABI_X86_64)))
-        add(&keys, [UInt8]("feature-persistent"), 1)
+        var keys: [(key: [UInt8], value: [UInt8])] = [([UInt8]("protocol"), [UInt8](XEN_IO_PROTO_ABI_X86_64))]
+        if order > 0 { XenBusFrontend.add(&keys, "ring-page-order", UInt64(order)) }
+        for i in 0..<(1 << order) { XenBusFrontend.add(&keys, order == 0 ? "ring-ref" : ringRef(i), UInt64(refs[i])) }
+        XenBusFrontend.add(&keys, "event-channel", UInt64(port))
+        XenBusFrontend.add(&keys, "feature-persistent", 1)
         return keys
     }
 
-    @inline(never)
-    static func add(_ keys: inout [(key: [UInt8], value: [UInt8])], _ name: [UInt8], _ value: UInt64) {
-        var digits: [UInt8] = []
-        digits.appendDecimal(value)
-        keys.append((name, digits))
+    /// `ring-refN` for the pages of a ring of up to 1 << BlkfrontPages.maxRingOrder.
+    static func ringRef(_ i: Int) -> StaticString {
+        switch i {
+        case 0: return "ring-ref0"
+        case 1: return "ring-ref1"
+        case 2: return "ring-ref2"
+        default: return "ring-ref3"
+        }
     }
-
-    static var trusted: StaticString { "trusted" }
 }

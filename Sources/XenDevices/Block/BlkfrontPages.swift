@@ -9,6 +9,32 @@
 // quarantined, out of every list, until a later retry ends it.
 import XenABI
 
+/// A vbd's fixed tables on the heap, allocated once: the pages' entries, the ring's requests in
+/// flight, their free ids, the caller's requests and a direct request's segments while it is
+/// built. A class, as the deinit of a non-copyable struct inside a generic driver is not visible
+/// where Embedded Swift specialises it; and a loop to initialise each, where inline arrays of
+/// these element types cost the kernel an unrolled initialiser apiece.
+final class BlkfrontTables {
+    let pages = UnsafeMutablePointer<BlkfrontPages.Entry>.allocate(capacity: 260)
+    let slots = UnsafeMutablePointer<BlkfrontSlot>.allocate(capacity: 128)
+    let freeIDs = UnsafeMutablePointer<UInt8>.allocate(capacity: 128)
+    let queue = UnsafeMutablePointer<BlkfrontEntry>.allocate(capacity: 32)
+    let segments = UnsafeMutablePointer<blkif_request_segment>.allocate(capacity: 11)
+
+    @inline(never)
+    init() {
+        pages.initialize(repeating: BlkfrontPages.Entry(), count: 260)
+        slots.initialize(repeating: BlkfrontSlot(), count: 128)
+        freeIDs.initialize(repeating: 0, count: 128)
+        queue.initialize(repeating: BlkfrontEntry(), count: 32)
+        segments.initialize(repeating: blkif_request_segment(), count: 11)
+    }
+
+    deinit {
+        pages.deallocate(); slots.deallocate(); freeIDs.deallocate(); queue.deallocate(); segments.deallocate()
+    }
+}
+
 struct BlkfrontPages: ~Copyable {
     enum Use: UInt8 {
         /// No page: never allocated, or freed.
@@ -44,7 +70,8 @@ struct BlkfrontPages: ~Copyable {
     /// The end of a chain.
     static var end: UInt16 { 0xFFFF }
 
-    var entries = InlineArray<260, Entry>(repeating: Entry())
+    let tables = BlkfrontTables()
+    var entries: UnsafeMutablePointer<Entry> { tables.pages }
     var freeHead = BlkfrontPages.end
     var freeCount = 0
     /// Pool pages: 0..<count.
