@@ -126,7 +126,7 @@ public struct XenBlkfront<Platform: XenPlatform>: ~Copyable {
     /// addresses, else one); absent or garbage is 0.
     mutating func publish(backend: domid_t, _ values: [[UInt8]?]) {
         backendID = backend
-        let offered = BlkfrontKeys.number(values, 0, 64) ?? 0
+        let offered = BlkfrontKeys.number(values, 0, UInt64(UInt32.max)) ?? 0
         let order = Int(min(offered, UInt64(pages.ringPages.trailingZeroBitCount)))
         ring = Self.makeRing(pages.address(BlkfrontPages.ring), order: order)
         freeIDCount = 0
