@@ -98,9 +98,9 @@ struct BlkfrontTests {
             #expect(d.flush == (features.flushCache ? .diskCache : features.barrier ? .barrier : .none) && d.discard == features.discard, "\(name)")
             let data = pattern(200 * 1024, seed: 3)
             #expect(try rig.write(40960, data) == .okay, "\(name)")
-            #expect(Array(rig.blkback.disk[40960..<(40960 + data.count)]) == data, "\(name)")
+            #expect(Array(rig.blkback.disk[40960..<(40960 + data.count)]).elementsEqual(data), "\(name)")
             let (status, back) = try rig.read(40960, data.count)
-            #expect(status == .okay && back == data, "\(name)")
+            #expect(status == .okay && back.elementsEqual(data), "\(name)")
             let flush = try rig.submit(.flush)
             #expect(rig.wait(flush) == .okay, "\(name)")
             #expect(rig.blkback.flushes == (d.flush == .none ? 0 : 1), "\(name)")
@@ -128,9 +128,9 @@ struct BlkfrontTests {
             let first = rig.blkback.taken[before]
             #expect(first.sector == offset / 512 && first.dataOperation == UInt8(BLKIF_OP_WRITE))
             #expect(rig.blkback.taken[before...].reduce(0) { $0 + $1.sectors } == UInt64(sectors), "the sectors asked, in 512-byte units")
-            #expect(Array(rig.blkback.disk[Int(offset)..<(Int(offset) + data.count)]) == data)
+            #expect(Array(rig.blkback.disk[Int(offset)..<(Int(offset) + data.count)]).elementsEqual(data))
             let (status, back) = try rig.read(offset, data.count)
-            #expect(status == .okay && back == data, "\(sectors) sectors")
+            #expect(status == .okay && back.elementsEqual(data), "\(sectors) sectors")
             offset = (offset + UInt64(data.count)) % (1 << 20)
         }
         #expect(rig.blkback.complaints.isEmpty, "\(rig.blkback.complaints)")
@@ -143,9 +143,11 @@ struct BlkfrontTests {
             #expect(rig.connect())
             let data = pattern(8192 * 512, seed: 9)
             #expect(try rig.write(0, data) == .okay)
-            #expect(rig.blkback.disk == data)
+            let written = rig.blkback.disk == data  // outside #expect: a failing comparison of 4 MiB would be diffed
+            #expect(written, "the disk holds what was written")
             let (status, back) = try rig.read(0, data.count)
-            #expect(status == .okay && back == data)
+            let read = back == data
+            #expect(status == .okay && read, "what was read is the disk")
             let taken = rig.blkback.taken
             #expect(taken.allSatisfy { $0.segments <= segments }, "at most \(segments) segments each")
             #expect(taken.count >= 2 * 1024 / segments, "4 MiB in pieces of at most \(segments) pages: \(taken.count)")
@@ -169,7 +171,7 @@ struct BlkfrontTests {
             let offset = UInt64(pagesCount * 8192)
             #expect(try rig.write(offset, data) == .okay)
             let (status, back) = try rig.read(offset, data.count)
-            #expect(status == .okay && back == data, "\(pagesCount) sectors of 4096")
+            #expect(status == .okay && back.elementsEqual(data), "\(pagesCount) sectors of 4096")
         }
         #expect(rig.blkback.taken.allSatisfy { $0.sector % 8 == 0 && $0.sectors % 8 == 0 }, "every request in whole 4096-byte sectors")
         #expect(rig.blkback.complaints.isEmpty, "\(rig.blkback.complaints)")
@@ -326,7 +328,7 @@ struct BlkfrontTests {
         #expect(rig.vbd.disk.sectors == 4096 && rig.vbd.state == .connected)
         let data = pattern(8192, seed: 5)
         #expect(try rig.write(1 << 20, data) == .okay)
-        #expect(try rig.read(1 << 20, 8192).1 == data)
+        #expect(try rig.read(1 << 20, 8192).1.elementsEqual(data))
         rig.blkback.resize(sectors: 1024)
         rig.run(rounds: 5)
         #expect(rig.vbd.disk.capacity == 512 * 1024)
@@ -698,6 +700,7 @@ struct BlkfrontTests {
             let rig = VbdRig(override: override)
             rig.run(rounds: 20)
             #expect(rig.vbd.state != .connected, "\(override)")
+            #expect(rig.vbd.disk.sectors == 0 && rig.vbd.disk.capacity == 0, "nothing of a refused disk is taken: \(override)")
             expectStopped(rig, reason)
         }
         // The largest that does not overflow is taken.
