@@ -463,6 +463,7 @@ public struct XenBlkfront<Platform: XenPlatform>: ~Copyable {
     }
 
     /// Puts a request on the ring under a free id (the caller checked there is one and a slot).
+    @inline(never)
     mutating func send(_ request: blkif_request, entry q: Int, operation: UInt8, data: UInt8, pages first: UInt16, indirect: UInt16, offset: Int, length: Int) {
         freeIDCount -= 1
         let id = Int(freeIDs[freeIDCount])
