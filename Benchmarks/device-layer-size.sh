@@ -37,7 +37,8 @@ store=$(symbol 'XenDevicesProbe05probea8StoreAndA3Bus')
 console=$(symbol 'XenDevicesProbe05probeA7Console')
 net=$(symbol 'XenDevicesProbe13probeNetStack')
 netfront=$(symbol 'XenDevicesProbe13probeNetfront')
-[ -n "$store" ] && [ -n "$console" ] && [ -n "$net" ] && [ -n "$netfront" ] || { echo "probe functions not found" >&2; exit 1; }
+blkfront=$(symbol 'XenDevicesProbe13probeBlkfront')
+[ -n "$store" ] && [ -n "$console" ] && [ -n "$net" ] && [ -n "$netfront" ] && [ -n "$blkfront" ] || { echo "probe functions not found" >&2; exit 1; }
 
 link() { # OUT ROOT [MORE-ROOTS...]
   local out=$1 entry=$2; shift 2
@@ -48,14 +49,15 @@ link store.elf "$store"
 link console.elf "$console"
 link net.elf "$net"
 link netfront.elf "$netfront"
-link all.elf "$store" "$console" "$net" "$netfront"
+link blkfront.elf "$blkfront"
+link all.elf "$store" "$console" "$net" "$netfront" "$blkfront"
 
 bytes() { # ELF SECTION-PREFIX
   llvm-size -A "$1" | awk -v p="$2" 'index($1, p) == 1 { n += $2 } END { print n + 0 }'
 }
 printf '%-52s %8s %8s %8s\n' "part (linked, --gc-sections)" "text" "rodata" "sum"
 total=0
-for part in "store:xenstore, transactions, discovery, two frontends" "console:PV console" "net:net stack: Ethernet, ARP, IPv4, ICMP and UDP echo" "netfront:netfront (with the store and its frontend)" "all:everything the probe exercises"; do
+for part in "store:xenstore, transactions, discovery, two frontends" "console:PV console" "net:net stack: Ethernet, ARP, IPv4, ICMP and UDP echo" "netfront:netfront (with the store and its frontend)" "blkfront:blkfront (with the store and its frontend)" "all:everything the probe exercises"; do
   name=${part%%:*}; what=${part#*:}
   t=$(bytes "$work/$name.elf" .text); r=$(bytes "$work/$name.elf" .rodata)
   printf '%-52s %8d %8d %8d\n' "$what" "$t" "$r" $((t + r))

@@ -63,6 +63,12 @@ public protocol XenPlatform {
     func allocatePage() throws(XenPlatformError) -> XenPage
     /// Gives the page back. Only a page no grant still exposes (see `endAccess`).
     func freePage(_ page: XenPage)
+    /// `count` zeroed pages at consecutive addresses, handed to `take` in address order (a
+    /// multi-page shared ring, which the ring engine addresses as one area); their frames need
+    /// not be consecutive, and each is freed on its own with `freePage`. All or nothing: it
+    /// throws before handing over any page. The default offers one page only (`.unsupported`
+    /// for more): a driver then falls back to a one-page ring.
+    func allocateContiguousPages(_ count: Int, _ take: (XenPage) -> Void) throws(XenPlatformError)
 
     // MARK: grants offered (frontends)
     /// Grants `domain` access to the frame; returns the grant reference to publish.
@@ -92,4 +98,11 @@ public protocol XenPlatform {
     // MARK: time
     /// Xen system time in nanoseconds (monotonic, since boot).
     func now() -> UInt64
+}
+
+extension XenPlatform {
+    public func allocateContiguousPages(_ count: Int, _ take: (XenPage) -> Void) throws(XenPlatformError) {
+        guard count == 1 else { throw .unsupported }
+        take(try allocatePage())
+    }
 }

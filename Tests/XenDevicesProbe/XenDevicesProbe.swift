@@ -79,3 +79,22 @@ public func probeNetfront(_ storePage: UnsafeMutableRawPointer, _ frame: UnsafeM
     if received > 1500 { vif.close() }
     return received
 }
+
+/// What a kernel's event loop does with a vbd: the handshake, then reads, writes, a flush.
+public func probeBlkfront(_ storePage: UnsafeMutableRawPointer, _ buffer: UnsafeMutableRawBufferPointer) -> Int {
+    guard var store = try? XenStoreClient(interface: storePage, port: 1, platform: ProbePlatform()),
+          var vbd = try? XenBlkfront(path: XenStorePath("device/vbd/768"), platform: ProbePlatform()) else { return -1 }
+    var wait = store.handleEvent()
+    wait = wait.sooner(vbd.advance(store: &store))
+    wait = wait.sooner(vbd.handleEvent())
+    var done = 0
+    _ = try? vbd.submit(.read(offset: 0, into: buffer), tag: 1)
+    _ = try? vbd.submit(.write(offset: 4096, from: UnsafeRawBufferPointer(buffer)), tag: 2)
+    _ = try? vbd.submit(.flush, tag: 3)
+    _ = try? vbd.submit(.discard(offset: 0, length: 4096, secure: false), tag: 4)
+    while let c = vbd.takeCompletion() { done += Int(c.tag) + (c.status == .okay ? 1 : 0) }
+    if let failure = vbd.failure { done += failure.reason.utf8CodeUnitCount + Int(failure.detail ?? 0) }
+    if vbd.state == .closed, wait == .event { return Int(vbd.disk.sectors) + (vbd.trusted == true ? 1 : 0) }
+    if done > 1500 { vbd.close() }
+    return done
+}

@@ -12,7 +12,8 @@ import XenABI
 /// A ring's shared page as the back end touches it: no checks, so a test can write anything.
 struct RawRing<Layout: XenRingLayout> {
     let base: UnsafeMutableRawPointer
-    var size: RING_IDX { Layout.pageRingSize }
+    /// A one-page ring's entries unless told (a multi-page blkif ring has more).
+    var size: RING_IDX = Layout.pageRingSize
     func index(_ offset: Int) -> RING_IDX { (base + offset).load(as: RING_IDX.self) }
     func setIndex(_ offset: Int, _ value: RING_IDX) { (base + offset).storeBytes(of: value, as: RING_IDX.self) }
     var requestProducer: RING_IDX { index(Layout.requestProducerOffset) }

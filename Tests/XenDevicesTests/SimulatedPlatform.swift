@@ -22,8 +22,34 @@ final class SimulatedPlatform: XenPlatform {
     /// driver has read what it read from the ring by then).
     var onEndAccess: ((grant_ref_t) -> Void)?
 
+    /// Pages handed out together at consecutive addresses: the block's base for each frame,
+    /// and how many of each block's pages are still allocated.
+    var blockOf: [UInt64: UnsafeMutableRawPointer] = [:]
+    var blockPages: [UnsafeMutableRawPointer: Int] = [:]
+    /// Whether `allocateContiguousPages` gives more than one page (a platform without it falls
+    /// back to the protocol's default).
+    var contiguousPages = true
+
     init(domainID: domid_t = 5) { self.domainID = domainID }
-    deinit { for (_, page) in pages { page.deallocate() } }
+    deinit {
+        for (frame, page) in pages where blockOf[frame] == nil { page.deallocate() }
+        for (base, _) in blockPages { base.deallocate() }
+    }
+
+    func allocateContiguousPages(_ count: Int, _ take: (XenPage) -> Void) throws(XenPlatformError) {
+        guard contiguousPages || count == 1 else { throw .unsupported }
+        guard pages.count + count <= pageLimit else { throw .outOfPages }
+        let base = UnsafeMutableRawPointer.allocate(byteCount: 4096 * count, alignment: 4096)
+        base.initializeMemory(as: UInt8.self, repeating: 0, count: 4096 * count)
+        blockPages[base] = count
+        for i in 0..<count {
+            let frame = nextFrame
+            nextFrame += 1
+            pages[frame] = base + 4096 * i
+            blockOf[frame] = base
+            take(XenPage(address: base + 4096 * i, frame: frame))
+        }
+    }
 
     func allocatePage() throws(XenPlatformError) -> XenPage {
         guard pages.count < pageLimit else { throw .outOfPages }
@@ -37,7 +63,13 @@ final class SimulatedPlatform: XenPlatform {
 
     func freePage(_ page: XenPage) {
         precondition(!grants.values.contains { $0.frame == page.frame }, "a page freed while still granted")
-        pages.removeValue(forKey: page.frame)?.deallocate()
+        guard let address = pages.removeValue(forKey: page.frame) else { return }
+        if let base = blockOf.removeValue(forKey: page.frame) {
+            blockPages[base]! -= 1
+            if blockPages[base] == 0 { blockPages[base] = nil; base.deallocate() }
+        } else {
+            address.deallocate()
+        }
     }
 
     func grantAccess(to domain: domid_t, frame: UInt64, readOnly: Bool) throws(XenPlatformError) -> grant_ref_t {

@@ -9,7 +9,8 @@ public enum XenBusFrontendAction: Equatable {
     /// The backend is ready: set up the rings and event channels, then call `publish(_:)`. The
     /// values of the kind's `keysBeforePublish`, in order, nil where the backend wrote none.
     case publish(backendID: domid_t, backendValues: [[UInt8]?])
-    /// Both ends are connected: the values of the kind's `keysAtConnect`, in order.
+    /// Both ends are connected: the values of the kind's `keysAtConnect`, in order. Comes again,
+    /// with the values read again, each time the backend writes Connected while connected.
     case connected(backendValues: [[UInt8]?])
     /// Stop using the rings and end the grants (waiting out any the backend still maps,
     /// XSA-396), then call `released()`. The error says why, when it was not an orderly close.
@@ -43,6 +44,9 @@ public struct XenBusFrontend: ~Copyable {
     public private(set) var backendState: xenbus_state?
     public private(set) var backendID: domid_t?
     public private(set) var backendPath: XenStorePath?
+    /// The frontend directory's `trusted` key: true for 1, false for 0, nil when absent or
+    /// anything else. For the log: a driver treats every backend as untrusted.
+    public private(set) var trusted: Bool?
 
     var phase: Phase = .readingFrontend
     /// The reads of one step (the frontend's keys, or the backend's): their requests, which have
@@ -74,6 +78,14 @@ public struct XenBusFrontend: ~Copyable {
     @inline(never)
     public mutating func takeAction() -> XenBusFrontendAction? {
         actions.isEmpty ? nil : actions.removeFirst()
+    }
+
+    /// Adds a key to publish (relative to the frontend directory), its value in decimal.
+    @inline(never)
+    public static func add(_ keys: inout [(key: [UInt8], value: [UInt8])], _ name: StaticString, _ value: UInt64) {
+        var digits: [UInt8] = []
+        digits.appendDecimal(value)
+        keys.append(([UInt8](name), digits))
     }
 
     /// The driver's rings are set up: writes its keys (relative to the frontend directory:
@@ -125,7 +137,9 @@ public struct XenBusFrontend: ~Copyable {
 
     // MARK: the steps
 
-    static var frontendKeys: [StaticString] { ["backend", "backend-id"] }
+    /// `trusted` (Xen 4.17, XSA-403: whether the toolstack trusts the backend) comes along, for
+    /// the driver's log only.
+    static var frontendKeys: [StaticString] { ["backend", "backend-id", "trusted"] }
 
     mutating func readFrontend<P: XenPlatform>(store: inout XenStoreClient<P>) -> XenWait {
         guard let values = readKeys(of: path, Self.frontendKeys, store: &store) else { return .event }
@@ -140,6 +154,7 @@ public struct XenBusFrontend: ~Copyable {
         }
         backendID = domid_t(id)
         backendPath = backend
+        trusted = values[2].flatMap { xenParseDecimal($0, maximum: 1) }.map { $0 == 1 }
         do throws(XenStoreError) {
             backendWatch = try store.watch(backend.appending("state"))
         } catch {
@@ -199,7 +214,10 @@ public struct XenBusFrontend: ~Copyable {
         default:
             if phase == .initialising && kind.backendReady(backend) {
                 phase = .readingKeysBeforePublish
-            } else if phase == .published && backend == .XenbusStateConnected {
+            } else if (phase == .published || phase == .connected) && backend == .XenbusStateConnected {
+                // Connected again while connected: the backend rewrote its state to announce
+                // new values (blkback's resize writes `sectors`, then `state` again): the keys
+                // are read again and handed over with another `.connected`.
                 phase = .readingKeysAtConnect
             }
         }

@@ -46,9 +46,16 @@ public struct XenBusDeviceKind {
     }
 
     public static var vbd: XenBusDeviceKind {
+        @inline(never) get {
+        // blkback writes max-ring-page-order (and feature-max-indirect-segments) at probe, the
+        // disk's keys and feature-persistent at connect (Linux 6.1's xen-blkback/xenbus.c); the
+        // order of keysAtConnect is BlkfrontKeys' indexes.
         XenBusDeviceKind(name: "vbd", publishedState: .XenbusStateInitialised,
-                         keysBeforePublish: ["max-ring-page-order", "feature-persistent"],
-                         keysAtConnect: ["sectors", "info", "sector-size", "physical-sector-size", "feature-flush-cache"])
+                         keysBeforePublish: ["max-ring-page-order"],
+                         keysAtConnect: ["sectors", "info", "sector-size", "physical-sector-size", "feature-flush-cache",
+                                         "feature-barrier", "feature-discard", "discard-granularity", "discard-alignment",
+                                         "discard-secure", "feature-persistent", "feature-max-indirect-segments", "mode"])
+        }
     }
 
     /// Does `state` say the backend is ready for the frontend's rings? InitWait normally; a

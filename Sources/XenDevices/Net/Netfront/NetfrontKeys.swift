@@ -25,9 +25,7 @@ enum NetfrontKeys {
 
     @inline(never)
     static func add(_ keys: inout [(key: [UInt8], value: [UInt8])], _ name: StaticString, _ value: UInt64) {
-        var digits: [UInt8] = []
-        digits.appendDecimal(value)
-        keys.append(([UInt8](name), digits))
+        XenBusFrontend.add(&keys, name, value)
     }
 
     static var mac: StaticString { "mac" }
