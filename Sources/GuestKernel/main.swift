@@ -37,5 +37,6 @@ if CommandLine.has("interactive") { PeerTests.run() }
 var words = CommandLine.words()
 while let word = words.next() { if CommandLine.asksForSelfTests(word) { Report.notBuilt(word) } }
 #endif
+DiskTest.run()
 if CommandLine.has("interactive") || CommandLine.has("wait") { Report.finish(then: Control.awaitShutdown()) }
 Report.finish()

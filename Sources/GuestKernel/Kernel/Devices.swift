@@ -1,6 +1,6 @@
 // The devices the toolstack gave this domU: `device/<kind>/<id>` in its xenstore home, each
 // with its backend's path. Listed at boot, each with the driver that takes it (vifs: netfront,
-// Kernel/Network.swift) or the word that there is none yet (vbds: blkfront comes later).
+// Kernel/Network.swift; vbds: blkfront, Kernel/Block.swift) or the word that there is none.
 import XenABI
 import XenDevices
 
@@ -26,7 +26,7 @@ enum Devices {
                 if let path = try? kindPath.appending(id).appending("backend"), case .success(let backend) = Store.read(path) {
                     Console.write(" backend "); Console.write(bytes: backend)
                 }
-                Console.write(kind.equals("vif") ? ": netfront\n" : ": no driver for it in this kernel yet\n")
+                Console.write(kind.equals("vif") ? ": netfront\n" : kind.equals("vbd") ? ": blkfront\n" : ": no driver for it in this kernel yet\n")
             }
         }
         return .success(count)

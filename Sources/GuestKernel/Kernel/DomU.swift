@@ -34,6 +34,7 @@ enum DomU {
             devices = 0
         }
         Network.start()
+        Block.start()
         Console.write("guest: xenstore connected as domain "); Console.write(UInt64(Domain.id))
         Console.write(", "); Console.write(devices); Console.write(" device(s) listed, ")
         Console.write((Time.now() - entry) / 1000); Console.write(" us after entry\n")

@@ -16,6 +16,17 @@ struct GuestPlatform: XenPlatform {
         return XenPage(address: address, frame: Memory.mfn(ofPFN: pfn))
     }
 
+    /// A run of pfns is a run of virtual memory (every pfn is mapped at its place); the frames
+    /// behind them need not be consecutive, and each page is freed on its own.
+    @inline(never) func allocateContiguousPages(_ count: Int, _ take: (XenPage) -> Void) throws(XenPlatformError) {
+        guard count > 0, let first = PageAllocator.allocate(contiguous: count) else { throw .outOfPages }
+        for pfn in first..<(first + count) {
+            let address = UnsafeMutableRawPointer(bitPattern: Boot.address(ofPFN: pfn))!
+            address.initializeMemory(as: UInt8.self, repeating: 0, count: Boot.pageSize)
+            take(XenPage(address: address, frame: Memory.mfn(ofPFN: pfn)))
+        }
+    }
+
     @inline(never) func freePage(_ page: XenPage) {
         PageAllocator.release(Boot.pfn(ofAddress: UInt(bitPattern: page.address)))
     }

@@ -1,5 +1,6 @@
-// The grant table (v1): sized, set up and mapped once; entries granted and ended with the
-// result checked. The toolstack reserves entries 0..7 (xenconsoled maps the console ring through
+// The grant table (v1): sized, set up and mapped once (`frameCount` frames, or as many as Xen
+// allows, at consecutive addresses: two vifs and three vbds take ~600 entries, more than one
+// frame's 512); entries granted and ended with the result checked. The toolstack reserves entries 0..7 (xenconsoled maps the console ring through
 // 0, xenstored the store page through 1): the kernel hands out refs from 8 on.
 import GuestKernelBoot
 import XenABI
@@ -12,29 +13,36 @@ enum GrantTable {
     /// Which refs are handed out: one bit each, refs below `firstFree` marked from the start.
     nonisolated(unsafe) static var inUse: [UInt64] = []
 
-    /// GNTTABOP_query_size, then GNTTABOP_setup_table for one frame, mapped over a page of ours.
+    /// Frames set up at start: 2048 entries (Xen 4.17's default max_grant_frames is 64).
+    static let frameCount: UInt32 = 4
+
+    /// GNTTABOP_query_size, then GNTTABOP_setup_table for `frameCount` frames (fewer if Xen's
+    /// max_nr_frames is lower), each mapped over a page of ours, in a run of pages.
     static func start() throws(BootError) {
         var size = gnttab_query_size()
         size.dom = DOMID_SELF
         do { try Xen.grant_table_op.query_size(&size) } catch { throw .xen(error) }
         guard size.status == GNTST_okay else { throw .kernel(.grantStatus(size.status)) }
-        var frame: xen_pfn_t = 0
+        let n = Int(max(1, min(frameCount, size.max_nr_frames)))
+        var list = InlineArray<4, xen_pfn_t>(repeating: 0)
         var setup = gnttab_setup_table()
         setup.dom = DOMID_SELF
-        setup.nr_frames = 1
+        setup.nr_frames = UInt32(n)
         do {
-            try withUnsafeMutablePointer(to: &frame) { (f) throws(XenError) in
-                setup.frame_list = XenGuestHandle(f)
+            try withUnsafeMutableBytes(of: &list) { (f) throws(XenError) in
+                setup.frame_list = XenGuestHandle(f.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: xen_pfn_t.self))
                 try Xen.grant_table_op.setup_table(&setup)
             }
         } catch { throw .xen(error) }
         guard setup.status == GNTST_okay else { throw .kernel(.grantStatus(setup.status)) }
-        guard let pfn = PageAllocator.allocate() else { throw .kernel(.noFreePage) }
+        guard let pfn = PageAllocator.allocate(contiguous: n) else { throw .kernel(.noFreePage) }
         let va = Boot.address(ofPFN: pfn)
-        do { try Memory.map(mfn: UInt64(frame), at: va) } catch { throw .xen(error) }
+        for i in 0..<n {
+            do { try Memory.map(mfn: UInt64(list[i]), at: va + UInt(i * Boot.pageSize)) } catch { throw .xen(error) }
+        }
         entries = UnsafeMutablePointer(bitPattern: va)!
-        count = Boot.pageSize / MemoryLayout<grant_entry_v1>.stride
-        frames = (size.nr_frames, size.max_nr_frames)
+        count = n * Boot.pageSize / MemoryLayout<grant_entry_v1>.stride
+        frames = (UInt32(n), size.max_nr_frames)
         inUse = [UInt64](repeating: 0, count: (count + 63) / 64)
         for ref in 0..<Int(firstFree) { inUse[ref / 64] |= 1 << UInt64(ref % 64) }
     }

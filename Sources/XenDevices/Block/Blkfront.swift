@@ -266,6 +266,9 @@ public struct XenBlkfront<Platform: XenPlatform>: ~Copyable {
         guard length <= disk.capacity, offset <= disk.capacity - length else { throw .beyondEnd }
     }
 
+    /// Requests submitted and not yet taken as completions.
+    public var pendingRequests: Int { Int(tail &- head) }
+
     /// The oldest request, once it has completed (completions come in submission order), or nil.
     @inline(never)
     public mutating func takeCompletion() -> BlkfrontCompletion? {

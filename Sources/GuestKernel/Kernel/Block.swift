@@ -1,0 +1,123 @@
+// The vbds the toolstack gives this domU, at boot or later (xl block-attach): each a XenBlkfront
+// (XenDevices) with an event-loop owner of its own that runs on its port and after each round of
+// the store; one the toolstack detaches is closed, reported and its owner released. Requests
+// come from the kernel's own users (Kernel/DiskTest.swift), which submit and take completions.
+import XenABI
+import XenDevices
+
+final class Disk {
+    var front: XenBlkfront<GuestPlatform>
+    let id: UInt32
+    var owner = -1
+    var bound = false
+    var connectedReported = false
+    var failureReported = false
+    /// When the vbd was first seen closing (the backend closed, or this side did).
+    var closingSince: UInt64 = 0
+    init(_ front: consuming XenBlkfront<GuestPlatform>, id: UInt32) { self.front = front; self.id = id }
+}
+
+enum Block {
+    nonisolated(unsafe) static var disks: [Disk] = []
+    /// `device/vbd`, watched: disks present at boot and attached later are found the same way.
+    nonisolated(unsafe) static var discovery = XenBusDiscovery(kind: .vbd)
+    nonisolated(unsafe) static var owner = -1
+
+    /// Starts watching for vbds; each found gets a blkfront and an owner of its own.
+    static func start() {
+        owner = EventLoop.register { _ in discover() }
+        Store.subscribe(owner)
+        EventLoop.schedule(owner)
+    }
+
+    /// The disk with this vbd id (the directory's name: xl's vdev number, e.g. 51712 for xvda).
+    static func disk(_ id: UInt32) -> Disk? { disks.first { $0.id == id } }
+
+    static func discover() -> Progress {
+        let wait = discovery.advance(store: &Store.client!)
+        while let change = discovery.takeChange() {
+            switch change {
+            case .added(let id, let path): add(id, path)
+            case .removed(let id):
+                // The toolstack removes the directory once the vbd has closed (xl block-detach);
+                // one still open here was torn away: close it from this side.
+                for disk in disks where disk.id == id && disk.front.state != .closed {
+                    disk.front.close()
+                    EventLoop.schedule(disk.owner)
+                }
+            }
+        }
+        return EventLoop.progress(owner, after: wait)
+    }
+
+    static func add(_ id: UInt32, _ path: XenStorePath) {
+        let front: XenBlkfront<GuestPlatform>
+        do { front = try XenBlkfront(path: path, platform: GuestPlatform()) } catch {
+            Console.write("guest: blkfront: vbd "); Console.write(UInt64(id)); Console.write(" not started: "); Console.write(error.reason); Console.newline()
+            return
+        }
+        let disk = Disk(front, id: id)
+        disks.append(disk)
+        disk.owner = EventLoop.register { _ in run(disk) }
+        Store.subscribe(disk.owner)
+        EventLoop.schedule(disk.owner)
+    }
+
+    /// One call of a disk's owner: the handshake (or the close), then the port's responses.
+    /// Completions stay queued for whoever submitted the requests.
+    static func run(_ disk: Disk) -> Progress {
+        var wait = disk.front.advance(store: &Store.client!)
+        if !disk.bound, let port = disk.front.port {
+            do { try EventLoop.bind(port, to: disk.owner); disk.bound = true } catch { Console.write("guest: blkfront: vbd port not bound\n") }
+        }
+        if !disk.connectedReported, disk.front.state == .connected { disk.connectedReported = true; connected(disk) }
+        if let failure = disk.front.failure, !disk.failureReported {
+            disk.failureReported = true
+            Console.write("guest: blkfront: vbd "); Console.write(UInt64(disk.id)); Console.write(" stopped: "); Console.write(failure.reason)
+            if let d = failure.detail { Console.write(" "); Console.write(d) }
+            Console.newline()
+        }
+        if disk.front.state == .closing && disk.closingSince == 0 { disk.closingSince = Time.now() }
+        if disk.front.state == .closed { closed(disk); return .done }
+        wait = wait.sooner(disk.front.handleEvent())
+        return EventLoop.progress(disk.owner, after: wait)
+    }
+
+    static func closed(_ disk: Disk) {
+        let c = disk.front.counters
+        Console.write("guest: blkfront: vbd "); Console.write(UInt64(disk.id)); Console.write(" closed")
+        if disk.closingSince != 0 { Console.write(" "); Console.write((Time.now() &- disk.closingSince) / 1000); Console.write(" us after closing began") }
+        Console.write(": requests "); Console.write(c.requests)
+        Console.write(" failed "); Console.write(c.failedRequests)
+        Console.write(" grants-still-mapped "); Console.write(c.grantsStillMapped)
+        Console.write(" pages-abandoned "); Console.write(c.pagesAbandoned)
+        Console.newline()
+        EventLoop.release(disk.owner)
+        Store.unsubscribe(disk.owner)
+        disks.removeAll { $0 === disk }
+    }
+
+    /// What was negotiated, on one line.
+    @inline(never) static func connected(_ disk: Disk) {
+        let d = disk.front.disk
+        Console.write("guest: blkfront: vbd "); Console.write(UInt64(disk.id)); Console.write(" connected, sectors "); Console.write(d.sectors)
+        Console.write(", sector-size "); Console.write(d.sectorSize)
+        Console.write(", physical "); Console.write(d.physicalSectorSize)
+        Console.write(d.readOnly ? ", read-only" : ", read-write")
+        if d.cdrom { Console.write(", cdrom") }
+        if d.removable { Console.write(", removable") }
+        Console.write(", ring pages "); Console.write(d.ringPages)
+        Console.write(", segments "); Console.write(d.maxSegments)
+        Console.write(d.indirect ? " (indirect)" : " (direct)")
+        Console.write(d.persistent ? ", persistent" : ", not persistent")
+        Console.write(d.flush == .diskCache ? ", flush" : d.flush == .barrier ? ", barrier" : ", no flush")
+        if d.discard {
+            Console.write(", discard granularity "); Console.write(UInt64(d.discardGranularity))
+            if d.discardSecure { Console.write(" secure") }
+        } else {
+            Console.write(", no discard")
+        }
+        if let t = disk.front.trusted { Console.write(t ? ", backend trusted=1 (treated as untrusted)" : ", backend trusted=0") }
+        Console.newline()
+    }
+}
