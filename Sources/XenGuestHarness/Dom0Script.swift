@@ -193,6 +193,20 @@ public enum Dom0Script {
 
         step_skipped() { mark "guest $G_NAME step $1 skipped"; }
 
+        # Before guest_create: the guest's dom0 set-up command (its output as step 0's); if it
+        # fails, the guest counts as not created.
+        guest_setup() { # NAME COMMAND
+            G_NAME=$1; G_CREATED=0; G_FAILED=0; G_ENDING=; G_TAIL=
+            local status
+            bash -c "$2" > "$LOGS/$G_NAME-setup.log" 2>&1 < /dev/null
+            status=$?
+            sed "s/^/step[$G_NAME 0]| /" "$LOGS/$G_NAME-setup.log"
+            [ $status -eq 0 ] && return 0
+            mark "guest $G_NAME create FAIL set-up command exit status $status"
+            G_FAILED=1; G_ENDING=not-created
+            return 1
+        }
+
         # Wait for the guest's end (or its deadline), read its state if it is still there,
         # destroy it, and say how it ended.
         guest_finish() {
@@ -298,7 +312,8 @@ public enum Dom0Script {
 
     static func guestSection(_ guest: GuestSpec, index: Int) -> String {
         var out = "\n# Guest \(index): \(guest.name)\n"
-        out += "if guest_create \(shellQuoted(guest.name)) \(Int(guest.timeout.rounded(.up))) \(guest.restartOnReboot ? 1 : 0); then\n"
+        let setup = guest.setup.map { "guest_setup \(shellQuoted(guest.name)) \(shellQuoted($0)) && " } ?? ""
+        out += "if \(setup)guest_create \(shellQuoted(guest.name)) \(Int(guest.timeout.rounded(.up))) \(guest.restartOnReboot ? 1 : 0); then\n"
         if guest.steps.isEmpty { out += "    :   # no steps: wait for its end\n" }
         for (i, step) in guest.steps.enumerated() {
             let k = i + 1
@@ -320,6 +335,11 @@ public enum Dom0Script {
             out += "else\n" + (1...guest.steps.count).map { "    step_skipped \($0)\n" }.joined()
         }
         out += "fi\nguest_finish\n"
+        if let after = guest.afterEnd {
+            let k = guest.steps.count + 1
+            out += "# step \(k), after its end: \(after.replacingOccurrences(of: "\n", with: " "))\n"
+            out += "if [ $G_FAILED = 0 ] && [ \"$G_CREATED\" = 1 ]; then step_dom0 \(k) 300 \(shellQuoted(after)) || G_FAILED=1; else step_skipped \(k); fi\n"
+        }
         return out
     }
 

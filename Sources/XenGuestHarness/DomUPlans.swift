@@ -36,6 +36,7 @@ public enum DomUPlans {
         ("linux-net", "the network path with Debian's Linux as the guest: a vif on each bridge, dom0 pings both, every UDP size 1-1472 echoed by udpecho, a burst of 3000 with 128 outstanding", linuxNet),
         ("net", "the Swift kernel's netfront: a vif on each bridge, dom0 pings both (also at 1472 bytes), every UDP size 1-1472 and a 3000-datagram burst echoed (its books balanced with the guest's and the vif's counters), one vif detached under traffic and another attached, then xl shutdown", swiftNet),
         ("net-figures", "for Benchmarks/net-figures.sh: the Swift kernel and Debian's Linux with the same vif, five of each interleaved, each measured by dom0's ping (300 at 10 ms) and udpecho rate (64 and 1472 bytes, 5 s each, 32 outstanding)", netFigures),
+        ("blk", "the Swift kernel's blkfront against Linux's blkback: a 128 MiB image in dom0's tmpfs (through the block script's loop device), a loop device with 4096-byte sectors and a read-only image; the kernel's disktest on each (every request size, flush, discard, the whole disk written, read back and hashed), dom0's sha256sum of each image compared after the guest ends; one disk detached, another attached, then xl shutdown", swiftBlock),
         ("harness-check", "the harness itself, on Linux domUs: dom0 steps that pass, fail and are skipped, a crash, a timeout", harnessCheck),
     ]
 
@@ -209,6 +210,42 @@ public enum DomUPlans {
                                   .waitForConsole(swiftAllPassed),
                               ], timeout: o.timeout ?? 300)
         return DomURunSpec(plan: "net", xenstored: o.xenstored, guests: [guest], bridge: true)
+    }
+
+    /// Where the blk plan's images live in dom0: its tmpfs (a loop device over the 9p share is
+    /// ~20 MB/s), and the loop device the 4096-byte-sector disk is set up on beforehand (a high
+    /// number: the block script takes the first free one for the image files).
+    static let blkDirectory = "/tmp/blk"
+    static let blkSectorLoop = "/dev/loop7"
+
+    /// blkfront against Linux's blkback: three disks at boot, the exercise on each, the images'
+    /// checksums compared in dom0 after the guest has ended; one detached, one attached.
+    @Sendable static func swiftBlock(_ o: DomUPlanOptions) -> DomURunSpec {
+        let d = blkDirectory
+        let setup = "mkdir -p \(d) && truncate -s 128M \(d)/xvda.img && truncate -s 32M \(d)/xvdb.img && truncate -s 16M \(d)/xvdd.img"
+            + " && head -c 16M /dev/urandom > \(d)/xvdc.img"
+            + " && losetup --sector-size 4096 \(blkSectorLoop) \(d)/xvdb.img && losetup -l"
+        let disks = #"disk = [ "format=raw,vdev=xvda,access=rw,target=\#(d)/xvda.img", "phy:\#(blkSectorLoop),xvdb,w", "#
+            + #""format=raw,vdev=xvdc,access=ro,target=\#(d)/xvdc.img" ]"#
+        // xvda 51712, xvdb 51728, xvdc 51744, xvdd 51760 (xen-vbd-interface.txt: 202 << 8 | N << 4).
+        let connected = { (id: Int) in GuestStep.waitForConsole(.text("guest: blkfront: vbd \(id) connected"), timeout: 60) }
+        let hashed = { (id: Int) in GuestStep.waitForConsole(.regex("guest: blkfront: disk \(id) sha256 [0-9a-f]{64}"), timeout: 600) }
+        let guest = GuestSpec(name: "swift-blk", kernel: o.kernel, memoryMiB: o.memoryMiB ?? 32,
+                              extra: (["wait", "tests=none", "disktest"] + (o.args.isEmpty ? [] : [o.args])).joined(separator: " "),
+                              xlLines: [disks],
+                              steps: [
+                                  connected(51712), connected(51728), connected(51744),
+                                  hashed(51712), hashed(51728), hashed(51744),
+                                  .dom0("blkdetach 51744", timeout: 60),
+                                  .waitForConsole(.text("guest: blkfront: vbd 51744 closed"), timeout: 10),
+                                  .dom0(#"xl block-attach "$NAME" format=raw,vdev=xvdd,access=rw,target=\#(d)/xvdd.img"#, timeout: 60),
+                                  connected(51760),
+                                  .dom0(#"xl shutdown "$NAME""#),
+                                  .waitForConsole(swiftAllPassed),
+                              ], timeout: o.timeout ?? 1200,
+                              setup: setup,
+                              afterEnd: #"blkcheck "/var/log/xen/console/guest-$NAME.log" 51712=\#(d)/xvda.img 51728=\#(d)/xvdb.img 51744=\#(d)/xvdc.img"#)
+        return DomURunSpec(plan: "blk", xenstored: o.xenstored, guests: [guest])
     }
 
     /// What Benchmarks/net-figures.sh measures on each guest, through the one vif on xenbr0: the

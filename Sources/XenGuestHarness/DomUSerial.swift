@@ -84,7 +84,7 @@ public struct DomURunResult: Sendable {
     public init(_ spec: DomURunSpec) {
         plan = spec.plan
         xenstored = spec.xenstored
-        guests = spec.guests.map { GuestResult(name: $0.name, expectedEnding: $0.expectedEnding, expectedSteps: $0.steps.count) }
+        guests = spec.guests.map { GuestResult(name: $0.name, expectedEnding: $0.expectedEnding, expectedSteps: $0.reportedSteps) }
     }
 
     public var success: Bool { failures.isEmpty }

@@ -94,13 +94,22 @@ public struct GuestSpec: Sendable, Equatable {
     /// xl restarts the guest when it reboots (`on_reboot="restart"`): its ending is then the
     /// last life's, and dom0's steps follow it to its new domid.
     public var restartOnReboot: Bool
+    /// A dom0 command run before `xl create` (files and loop devices the xl config names); if
+    /// it fails the guest is not created. Its output is step 0's.
+    public var setup: String?
+    /// A dom0 command run after the guest has ended (however it ended, unless a step failed),
+    /// as the step after the last of `steps`: a check on what the guest left behind.
+    public var afterEnd: String?
+
+    /// The steps dom0 reports: `steps`, then `afterEnd`.
+    public var reportedSteps: Int { steps.count + (afterEnd == nil ? 0 : 1) }
 
     public init(name: String, kernel: URL, ramdisk: URL? = nil, memoryMiB: Int = 32, vcpus: Int = 1, extra: String = "",
                 xlLines: [String] = [], steps: [GuestStep] = [], expectedEnding: GuestEnding = .poweroff, timeout: Double = 60,
-                restartOnReboot: Bool = false) {
+                restartOnReboot: Bool = false, setup: String? = nil, afterEnd: String? = nil) {
         self.name = name; self.kernel = kernel; self.ramdisk = ramdisk; self.memoryMiB = memoryMiB; self.vcpus = vcpus
         self.extra = extra; self.xlLines = xlLines; self.steps = steps; self.expectedEnding = expectedEnding; self.timeout = timeout
-        self.restartOnReboot = restartOnReboot
+        self.restartOnReboot = restartOnReboot; self.setup = setup; self.afterEnd = afterEnd
     }
 
     public func validate() throws {
