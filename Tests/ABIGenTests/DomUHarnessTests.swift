@@ -229,6 +229,27 @@ import Testing
         #expect(c.contains("\nxenstored --pid-file /run/xenstored.pid -T") || c.contains(" xenstored --pid-file /run/xenstored.pid -T"))
     }
 
+    /// A guest's set-up command runs before `xl create` (and a failing one stops it being
+    /// created); its after-end check is one more step, after guest_finish, counted as expected.
+    @Test func aGuestsSetUpRunsBeforeCreateAndItsCheckAfterItsEnd() throws {
+        let guest = GuestSpec(name: "g", kernel: URL(fileURLWithPath: "/k"), steps: [.dom0("true")],
+                              setup: "losetup /dev/loop7 '/tmp/a b'", afterEnd: "blkcheck x 1=/tmp/a")
+        let text = Dom0Script.text(DomURunSpec(plan: "unit", xenstored: .oxenstored, guests: [guest]))
+        let dir = try temporaryDirectory()
+        let file = dir.appendingPathComponent("dom0.sh")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        let check = try HostCommand.run(["bash", "-n", file.path], allowFailure: true)
+        #expect(check.status == 0, "bash -n: \(check.stderr)")
+        #expect(text.contains(#"if guest_setup 'g' 'losetup /dev/loop7 '\''/tmp/a b'\''' && guest_create 'g' 60 0; then"#), "\(text)")
+        let finish = try #require(text.range(of: "fi\nguest_finish\n", options: .backwards))
+        #expect(text[finish.upperBound...].contains("step_dom0 2 300 'blkcheck x 1=/tmp/a'"), "the check runs after guest_finish as step 2")
+        #expect(guest.reportedSteps == 2)
+        var serial = DomUSerial(DomURunSpec(plan: "unit", xenstored: .oxenstored, guests: [guest]))
+        for line in ["harness: guest g create FAIL set-up command exit status 1", "harness: guest g ended not-created"] { _ = serial.read(Substring(line), at: 1) }
+        #expect(serial.result.guests[0].createFailure == "set-up command exit status 1")
+        #expect(serial.result.guests[0].expectedSteps == 2)
+    }
+
     @Test func initramfsInitScriptsAreValidShell() throws {
         let dir = try temporaryDirectory()
         for (name, text) in [("dom0", InitramfsImages.dom0Init(modules: ["virtio_pci", "9p"])),
