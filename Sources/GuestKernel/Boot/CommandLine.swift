@@ -6,6 +6,8 @@
 //   interactive      (domU) also the tests dom0 takes part in, then as `wait`
 //   wait             (domU) after the tests, wait for control/shutdown (xl shutdown, xl reboot)
 //                    and end as it asks, instead of powering off at once
+//   disktest[=ID,...] (domU) the disk exercise (Kernel/DiskTest.swift) on every vbd present at
+//                    boot, or on those named by id (51712 is xvda), before `wait`
 // A kernel built without self-tests (`xen-guest build --profile domu`) answers each word that asks
 // for them (tests= other than none, timings, interactive) with a skip line saying they are not in
 // this build; with no word the line means no self-test there.
