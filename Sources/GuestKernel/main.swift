@@ -32,11 +32,11 @@ if !Domain.isInitial { DomU.start(entry: entry) }
 #if GUEST_SELF_TESTS
 SelfTests.run()
 if CommandLine.has("interactive") { PeerTests.run() }
+DiskTest.run()
 #else
 // Built without self-tests (the domu profile): a word that asks for them is told so.
 var words = CommandLine.words()
 while let word = words.next() { if CommandLine.asksForSelfTests(word) { Report.notBuilt(word) } }
 #endif
-DiskTest.run()
 if CommandLine.has("interactive") || CommandLine.has("wait") { Report.finish(then: Control.awaitShutdown()) }
 Report.finish()

@@ -33,8 +33,8 @@ enum KernelProfile: String, ExpressibleByArgument, CaseIterable {
 
     var about: String {
         switch self {
-        case .all: "with every self-test, the domU services (console ring, xenstore, control key), netfront and the net stack"
-        case .domu: "profile domu: the domU services (console ring, xenstore, control key), netfront and the net stack, no self-tests"
+        case .all: "with every self-test, the domU services (console ring, xenstore, control key), netfront, blkfront and the net stack"
+        case .domu: "profile domu: the domU services (console ring, xenstore, control key), netfront, blkfront and the net stack, no self-tests (the disk exercise is one)"
         }
     }
 }

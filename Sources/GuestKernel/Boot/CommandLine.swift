@@ -6,7 +6,7 @@
 //   interactive      (domU) also the tests dom0 takes part in, then as `wait`
 //   wait             (domU) after the tests, wait for control/shutdown (xl shutdown, xl reboot)
 //                    and end as it asks, instead of powering off at once
-//   disktest[=ID,...] (domU) the disk exercise (Kernel/DiskTest.swift) on every vbd present at
+//   disktest[=ID,...] (domU) the disk exercise (SelfTests/DiskTest.swift; not in the domu build) on every vbd present at
 //                    boot, or on those named by id (51712 is xvda), before `wait`
 // A kernel built without self-tests (`xen-guest build --profile domu`) answers each word that asks
 // for them (tests= other than none, timings, interactive) with a skip line saying they are not in
@@ -69,7 +69,9 @@ enum CommandLine {
 
     /// Whether `word` asks for self-tests: `tests=` naming any group, `timings`, `interactive`.
     static func asksForSelfTests(_ word: UnsafeBufferPointer<UInt8>) -> Bool {
-        if equal(word, "timings") || equal(word, "interactive") { return true }
+        if equal(word, "timings") || equal(word, "interactive") || equal(word, "disktest") { return true }
+        let disks: StaticString = "disktest="
+        if word.count >= disks.utf8CodeUnitCount && equal(UnsafeBufferPointer(rebasing: word[0..<disks.utf8CodeUnitCount]), disks) { return true }
         let key: StaticString = "tests="
         let k = key.utf8CodeUnitCount
         return word.count >= k && equal(UnsafeBufferPointer(rebasing: word[0..<k]), key)

@@ -1,7 +1,7 @@
 // The vbds the toolstack gives this domU, at boot or later (xl block-attach): each a XenBlkfront
 // (XenDevices) with an event-loop owner of its own that runs on its port and after each round of
 // the store; one the toolstack detaches is closed, reported and its owner released. Requests
-// come from the kernel's own users (Kernel/DiskTest.swift), which submit and take completions.
+// come from the kernel's own users (SelfTests/DiskTest.swift), which submit and take completions.
 import XenABI
 import XenDevices
 
