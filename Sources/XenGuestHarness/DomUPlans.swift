@@ -240,6 +240,10 @@ public enum DomUPlans {
                                   .waitForConsole(.text("guest: blkfront: vbd 51744 closed"), timeout: 10),
                                   .dom0(#"xl block-attach "$NAME" format=raw,vdev=xvdd,access=rw,target=\#(d)/xvdd.img"#, timeout: 60),
                                   connected(51760),
+                                  // A capacity change while connected: blkback notices the loop
+                                  // device's new size and rewrites `sectors` (16 MiB -> 24 MiB).
+                                  .dom0(#"truncate -s 24M \#(d)/xvdd.img && losetup -c "$(losetup -j \#(d)/xvdd.img | cut -d: -f1)" && losetup -j \#(d)/xvdd.img"#, timeout: 30),
+                                  .waitForConsole(.text("guest: blkfront: vbd 51760 resized to 49152 sectors"), timeout: 30),
                                   .dom0(#"xl shutdown "$NAME""#),
                                   .waitForConsole(swiftAllPassed),
                               ], timeout: o.timeout ?? 1200,

@@ -117,6 +117,7 @@ extension GuestKernelBootTests {
         #expect(r.stdout.contains(prefix + "vbd 51744 closed"), "xvdc detached:\(log)")
         #expect(r.stdout.range(of: #"blkdetach: xl block-detach swift-blk 51744 took [0-9]+ ms, exit 0"#, options: .regularExpression) != nil, "\(log)")
         #expect(r.stdout.contains(prefix + "vbd 51760 connected"), "xvdd attached afterwards:\(log)")
+        #expect(r.stdout.contains(prefix + "vbd 51760 resized to 49152 sectors"), "the capacity change while connected:\(log)")
         #expect(r.stdout.contains("harness: guest swift-blk ended poweroff"), "\(log)")
     }
 

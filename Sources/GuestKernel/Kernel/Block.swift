@@ -14,6 +14,8 @@ final class Disk {
     var failureReported = false
     /// When the vbd was first seen closing (the backend closed, or this side did).
     var closingSince: UInt64 = 0
+    /// The size last reported (512-byte units), to report a resize once.
+    var sectorsReported: UInt64 = 0
     init(_ front: consuming XenBlkfront<GuestPlatform>, id: UInt32) { self.front = front; self.id = id }
 }
 
@@ -70,7 +72,16 @@ enum Block {
         if !disk.bound, let port = disk.front.port {
             do { try EventLoop.bind(port, to: disk.owner); disk.bound = true } catch { Console.write("guest: blkfront: vbd port not bound\n") }
         }
-        if !disk.connectedReported, disk.front.state == .connected { disk.connectedReported = true; connected(disk) }
+        if !disk.connectedReported, disk.front.state == .connected {
+            disk.connectedReported = true
+            disk.sectorsReported = disk.front.disk.sectors
+            connected(disk)
+        }
+        if disk.connectedReported, disk.front.state == .connected, disk.front.disk.sectors != disk.sectorsReported {
+            disk.sectorsReported = disk.front.disk.sectors
+            Console.write("guest: blkfront: vbd "); Console.write(UInt64(disk.id)); Console.write(" resized to ")
+            Console.write(disk.sectorsReported); Console.write(" sectors\n")
+        }
         if let failure = disk.front.failure, !disk.failureReported {
             disk.failureReported = true
             Console.write("guest: blkfront: vbd "); Console.write(UInt64(disk.id)); Console.write(" stopped: "); Console.write(failure.reason)
