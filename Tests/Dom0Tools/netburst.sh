@@ -35,7 +35,7 @@ burst_drops() {
     echo "$1" | awk '{ s = 0
         for (i = 1; i <= NF; i++) {
             if ($i ~ /^(ip|udp)-[a-z-]+=[0-9]+$/ || $i ~ /^(reply-too-long|unresolved|no-route|broadcast-echo|link-broadcast-to-unicast)=[0-9]+$/) { split($i, kv, "="); s += kv[2] }
-            if ($i ~ /^(tx-full|tx-dropped|tx-errors|rx-errors|rx-empty|rx-csum-blank|rx-multi-slot|rx-too-long)$/) s += $(i + 1)
+            if ($i ~ /^(tx-full|tx-dropped|tx-errors|rx-errors|rx-empty|rx-still-mapped|rx-multi-slot|rx-too-long)$/) s += $(i + 1)
         }
         print s }'
 }

@@ -1,11 +1,12 @@
 // libFuzzer target: the net stack's receive path, with the input as one received frame (as
 // netfront hands it over, exactly its length, so AddressSanitizer sees any read past it). A
 // fresh stack that knows the peer and the gateway takes the frame as it is, then again as if
-// the backend vouched for its L4 checksum, then once more with its IPv4, ICMP and UDP checksums
-// made right (so mutations reach what lies behind them), before and after the ARP entries
-// expire. Nothing may crash; every frame is answered, learned from or dropped, and counted
-// once; a reply fits its buffer, is never longer than the frame, and comes from our addresses
-// with correct checksums.
+// the backend vouched for its L4 checksum and as if it were left blank, then once more with its
+// IPv4, ICMP and UDP checksums made right (so mutations reach what lies behind them), before and
+// after the ARP entries expire, and validated. Nothing may crash; every frame is answered,
+// learned from or dropped, and counted once; a reply fits its buffer, is never longer than the
+// frame, comes from our addresses, writes nothing past its length, is blank only as a UDP echo
+// of a blank request, and has correct checksums whenever its request had (verified or made so).
 import XenDevices
 
 @inline(never) func check(_ condition: Bool, _ what: StaticString) { if !condition { fatalError("\(what)") } }
@@ -48,8 +49,10 @@ func fixChecksums(_ f: UnsafeMutableRawBufferPointer) {
     }
 }
 
-/// A reply as the stack must write it: ours, and its checksums right.
-func checkReply(_ n: Int, frameSize: Int) {
+/// A reply as the stack must write it: ours, and its checksums right when `l4Right` (its request's
+/// were, or it was completed).
+func checkReply(_ n: Int, frameSize: Int, l4Right: Bool, checksum: NetChecksum, blank: Bool) {
+    for i in n..<reply.count { if reply[i] != 0xA5 { check(false, "a byte written past the reply") } }
     check(n <= reply.count, "a reply longer than its buffer")
     check(n <= max(frameSize, 42), "a reply longer than the frame")
     guard n > 0 else { return }
@@ -64,18 +67,27 @@ func checkReply(_ n: Int, frameSize: Int) {
         check(r[26] == 10 && r[27] == 0 && r[28] == 0 && r[29] == 2, "an IPv4 reply not from our address")
         let l4 = UnsafeRawBufferPointer(rebasing: r[34...])
         if r[23] == 1 {
-            check(l4[0] == 0 && folded(sum(l4)) == 0xFFFF, "a bad ICMP echo reply")
+            check(!blank, "an ICMP reply sent blank")
+            check(l4[0] == 0 && l4[1] == 0, "a malformed ICMP echo reply")
+            check(!l4Right || folded(sum(l4)) == 0xFFFF, "a bad ICMP checksum in a reply")
         } else {
-            check(r[23] == 17 && be16(l4, 4) == l4.count && be16(l4, 6) != 0, "a malformed UDP reply")
-            check(folded(sum(l4, sum(UnsafeRawBufferPointer(rebasing: r[26..<34]), UInt32(17 + l4.count)))) == 0xFFFF, "a bad UDP checksum in a reply")
+            check(r[23] == 17 && be16(l4, 4) == l4.count, "a malformed UDP reply")
+            check(blank == (checksum == .blank), "a UDP reply blank unlike its request")
+            check(!l4Right || blank || be16(l4, 6) == 0 || folded(sum(l4, sum(UnsafeRawBufferPointer(rebasing: r[26..<34]), UInt32(17 + l4.count)))) == 0xFFFF,
+                  "a bad UDP checksum in a reply")
         }
+    } else {
+        check(!blank, "no reply, yet blank")
     }
 }
 
-/// Hands `frame` to `stack`; checks it was counted once and what came back.
-func deliver(_ frame: UnsafeRawBufferPointer, to stack: inout NetStack, trusted: Bool, now: UInt64) {
+/// Hands `frame` to `stack`; checks it was counted once and what came back. `l4Right`: the
+/// frame's ICMP or UDP checksum is right (or it was verified).
+func deliver(_ frame: UnsafeRawBufferPointer, to stack: inout NetStack, checksum: NetChecksum, l4Right: Bool = false, now: UInt64) {
     let before = stack.counters
-    let n = stack.receive(frame, checksumTrusted: trusted, now: now, reply: reply)
+    reply.initializeMemory(as: UInt8.self, repeating: 0xA5)
+    let r = stack.receive(frame, checksum: checksum, now: now, reply: reply)
+    let n = r.length
     let after = stack.counters
     check(after.received == before.received + 1, "a frame not counted as received")
     check((after.sent - before.sent) == (n > 0 ? 1 : 0), "a reply not counted as sent")
@@ -85,14 +97,14 @@ func deliver(_ frame: UnsafeRawBufferPointer, to stack: inout NetStack, trusted:
     let answered = after.arpRepliesSent + after.echoRepliesSent + after.udpEchoesSent - before.arpRepliesSent - before.echoRepliesSent - before.udpEchoesSent
     check(dropped + learned + answered == 1, "a frame not accounted for exactly once")
     check(answered == 0 || n > 0, "an answer counted but not sent")
-    checkReply(n, frameSize: frame.count)
+    checkReply(n, frameSize: frame.count, l4Right: l4Right || checksum == .unverified, checksum: checksum, blank: r.checksumBlank)
 }
 
 /// An ARP request for our address from `mac`/`ip`, which teaches the stack its sender.
 func introduce(_ stack: inout NetStack, mac: UInt8, ip: UInt8) {
     let f: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x16, 0x3E, 0, 0, mac, 0x08, 0x06,
                       0, 1, 0x08, 0x00, 6, 4, 0, 1, 0x00, 0x16, 0x3E, 0, 0, mac, 10, 0, 0, ip, 0, 0, 0, 0, 0, 0, 10, 0, 0, 2]
-    f.withUnsafeBytes { deliver($0, to: &stack, trusted: false, now: 1_000_000_000) }
+    f.withUnsafeBytes { deliver($0, to: &stack, checksum: .unverified, now: 1_000_000_000) }
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -101,15 +113,17 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     var stack = NetStack(configuration)
     introduce(&stack, mac: 9, ip: 9)
     introduce(&stack, mac: 0xFE, ip: 1)
-    deliver(frame, to: &stack, trusted: false, now: 2_000_000_000)
-    deliver(frame, to: &stack, trusted: true, now: 3_000_000_000)
+    deliver(frame, to: &stack, checksum: .unverified, now: 2_000_000_000)
+    deliver(frame, to: &stack, checksum: .validated, now: 3_000_000_000)
+    deliver(frame, to: &stack, checksum: .blank, now: 3_000_000_000)
     // A copy of exactly the frame's size, its checksums made right: once while the neighbours are
     // known, once after their entries expired.
     let fixed = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
     defer { fixed.deallocate() }
     if size > 0 { fixed.copyMemory(from: frame) }
     fixChecksums(fixed)
-    deliver(UnsafeRawBufferPointer(fixed), to: &stack, trusted: false, now: 4_000_000_000)
-    deliver(UnsafeRawBufferPointer(fixed), to: &stack, trusted: false, now: 62_000_000_000)
+    deliver(UnsafeRawBufferPointer(fixed), to: &stack, checksum: .unverified, now: 4_000_000_000)
+    deliver(UnsafeRawBufferPointer(fixed), to: &stack, checksum: .validated, l4Right: true, now: 5_000_000_000)
+    deliver(UnsafeRawBufferPointer(fixed), to: &stack, checksum: .unverified, now: 62_000_000_000)
     return 0
 }

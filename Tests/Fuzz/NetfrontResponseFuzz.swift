@@ -1,10 +1,12 @@
 // libFuzzer target: netfront's response paths. The input plays netback on the two shared ring
 // pages: it answers requests (echoing their ids or not), writes any response into any slot, sets
 // the response producers to anything, maps and unmaps the frontend's grants, while the driver
-// transmits, handles events and receives between its moves. Nothing may crash, touch memory
-// outside a page (AddressSanitizer), end a grant that does not exist, free a page still granted,
-// hand over a frame longer than the buffer, count more than it sent or posted, or go on after
-// a violation; at the end every page is freed but those the backend still maps.
+// transmits, handles events, receives (answering into the TX page it is handed, sometimes) and
+// pushes between its moves. Nothing may crash, touch memory outside a page (AddressSanitizer),
+// end a grant that does not exist, free a page still granted, hand over a frame longer than the
+// limit or in a page still granted, hand out a TX page to write while it is granted, count more
+// than it sent or posted, or go on after a violation; at the end every page is freed but those
+// the backend still maps.
 @_spi(Testing) import XenDevices
 import XenABI
 
@@ -24,6 +26,14 @@ final class FuzzPlatform: XenPlatform {
         nextFrame += 1
         pages[nextFrame] = p
         return XenPage(address: p, frame: nextFrame)
+    }
+    /// Whether any grant covers the page that holds `address`.
+    func isGranted(_ address: UnsafeRawPointer?) -> Bool {
+        guard let address else { return false }
+        for (frame, p) in pages where UnsafeRawPointer(p) <= address && address < UnsafeRawPointer(p) + 4096 {
+            return grants.values.contains { $0.frame == frame }
+        }
+        return false
     }
     func freePage(_ page: XenPage) {
         check(!grants.values.contains { $0.frame == page.frame }, "a page freed while granted")
@@ -97,7 +107,13 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         switch op % 10 {
         case 0:  // transmit a frame, its length from the input (sometimes one no vif takes)
             let length = Int(input.u16()) % 4098
-            if let ok = try? vif.transmit(frame: UnsafeRawBufferPointer(rebasing: frame[0..<length])), ok { sent += 1 }
+            let blank = op & 0x80 != 0
+            if let ok = try? vif.transmit(checksumBlank: blank, building: { page in
+                check(page.count == 4096 && !platform.isGranted(page.baseAddress), "a TX page handed out while granted")
+                page.copyMemory(from: UnsafeRawBufferPointer(rebasing: frame[0..<min(length, 4096)]))
+                return length
+            }), ok { sent += 1 }
+            if op & 0x40 != 0 { vif.push() }
         case 1:  // answer the next TX requests with their own ids and a status from the input
             let n = Int(input.byte() % 8)
             for _ in 0..<n where txTaken != tx.requestProducer {
@@ -134,11 +150,24 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             if op & 0x80 == 0 { tx.setResponseProducer(v) } else { rx.setResponseProducer(v) }
         case 6:
             _ = vif.handleEvent()
-        case 7:  // receive into a buffer of a size from the input
-            let length = Int(input.u16()) % 4097
-            if let f = vif.receive(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length])) {
-                check(f.length > 0 && f.length <= length, "a frame longer than the buffer, or empty")
+        case 7:  // receive with a limit from the input, answering with a length from it (a spare sometimes)
+            let limit = Int(input.u16()) % 4097
+            let answer = Int(input.u16()) % 4200
+            let spare = op & 0x80 != 0 ? buffer : nil
+            let freeBefore = vif.transmitBuffersFree
+            let handled = vif.receive(limit: limit, spare: spare) { f, info, reply in
+                check(f.count == info.length && f.count > 0 && f.count <= limit, "a frame longer than the limit, or empty")
+                check(!platform.isGranted(f.baseAddress), "a frame handed over in a page still granted")
+                check(!platform.isGranted(reply.baseAddress), "a reply page granted while written")
+                check(reply.count == 4096 || reply.count == (spare?.count ?? 0), "a reply buffer neither a page nor the spare")
+                var s = 0
+                for b in f { s &+= Int(b) }  // the frame read whole (AddressSanitizer)
+                let n = min(answer, reply.count)
+                if n > 0 { reply[n - 1] = UInt8(truncatingIfNeeded: s) }  // the reply's last byte written
+                return NetReply(length: min(answer, reply.count), checksumBlank: s & 1 == 0)
             }
+            if handled && answer >= 14 && freeBefore > 0 { sent += 1 }
+            if op & 0x40 != 0 { vif.push() }
         case 8:  // the backend maps (or lets go of) one of the grants
             let refs = platform.grants.keys.sorted()
             if !refs.isEmpty { let ref = refs[Int(input.byte()) % refs.count]; platform.grants[ref]!.mapped.toggle() }
@@ -155,8 +184,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         check(platform.grants.count <= 2 + rxCount + txCount, "more grants than buffers and rings")
         if vif.failure != nil {
             check(vif.state == .closing, "a failed vif still open")
-            check(vif.receive(into: buffer) == nil, "a frame from a failed vif")
-            check((try? vif.transmit(frame: UnsafeRawBufferPointer(rebasing: frame[0..<60]))) == nil, "a failed vif transmits")
+            check(!vif.receive { _, _, _ in check(false, "a frame from a failed vif"); return NetReply(length: 0) }, "a frame from a failed vif")
+            check((try? vif.transmit { _ in 60 }) == nil, "a failed vif transmits")
         }
     }
     let mapped = platform.grants.values.filter(\.mapped).count

@@ -60,7 +60,7 @@ public func probeNetStack(_ frame: UnsafeRawBufferPointer, _ reply: UnsafeMutabl
     var stack = NetStack(NetConfiguration(mac: MACAddress(value: 0x0016_3E00_0002), address: IPv4Address(value: 0x0A00_0002),
                                           netmask: IPv4Address(value: 0xFFFF_FF00), gateway: IPv4Address(value: 0x0A00_0001), udpEchoPort: 7))
     var n = stack.announce(into: reply)
-    n += stack.receive(frame, checksumTrusted: now & 1 == 0, now: now, reply: reply)
+    n += stack.receive(frame, checksum: now & 1 == 0 ? .validated : .blank, now: now, reply: reply).length
     return n + Int(stack.counters.dropped)
 }
 
@@ -72,8 +72,12 @@ public func probeNetfront(_ storePage: UnsafeMutableRawPointer, _ frame: UnsafeM
     wait = wait.sooner(vif.advance(store: &store))
     wait = wait.sooner(vif.handleEvent())
     var received = 0
-    while let f = vif.receive(into: frame) { received += f.length + (f.checksumTrusted ? 1 : 0) }
-    if (try? vif.transmit(frame: UnsafeRawBufferPointer(frame))) == true { received += 1 }
+    while vif.receive(spare: frame, { f, info, reply in
+        received += f.count + (info.checksum == .validated ? 1 : 0)
+        return NetReply(length: min(reply.count, f.count))
+    }) {}
+    if (try? vif.transmit { $0.count }) == true { received += 1 }
+    vif.push()
     if let failure = vif.failure { received += failure.reason.utf8CodeUnitCount + Int(failure.detail ?? 0) }
     if vif.state == .closed, wait == .event { return Int(vif.counters.framesIn) + (vif.mac.map { Int($0[0]) } ?? 0) }
     if received > 1500 { vif.close() }

@@ -125,12 +125,18 @@ enum Frame {
 }
 
 /// Hands `frame` to `stack`; what it sent (nil for nothing).
-func deliver(_ frame: [UInt8], to stack: inout NetStack, trusted: Bool = false, now: UInt64 = 1_000_000_000, replyCapacity: Int = 1514) -> [UInt8]? {
+func deliver(_ frame: [UInt8], to stack: inout NetStack, checksum: NetChecksum = .unverified, now: UInt64 = 1_000_000_000, replyCapacity: Int = 1514) -> [UInt8]? {
+    deliverReply(frame, to: &stack, checksum: checksum, now: now, replyCapacity: replyCapacity)?.bytes
+}
+
+/// Hands `frame` to `stack`; what it sent and whether its checksum is left blank (nil for nothing).
+func deliverReply(_ frame: [UInt8], to stack: inout NetStack, checksum: NetChecksum = .unverified, now: UInt64 = 1_000_000_000,
+                  replyCapacity: Int = 1514) -> (bytes: [UInt8], blank: Bool)? {
     var reply = [UInt8](repeating: 0xA5, count: replyCapacity)
-    let n = frame.withUnsafeBytes { input in
-        reply.withUnsafeMutableBytes { stack.receive(input, checksumTrusted: trusted, now: now, reply: $0) }
+    let r = frame.withUnsafeBytes { input in
+        reply.withUnsafeMutableBytes { stack.receive(input, checksum: checksum, now: now, reply: $0) }
     }
-    return n == 0 ? nil : Array(reply[0..<n])
+    return r.length == 0 ? nil : (Array(reply[0..<r.length]), r.checksumBlank)
 }
 
 /// A stack on `Link` that already knows the peer and the gateway (each sent an ARP request for

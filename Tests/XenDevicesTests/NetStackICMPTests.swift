@@ -1,5 +1,6 @@
-// ICMP echo: the reply byte for byte (same identifier, sequence number and data, a fresh
-// checksum), the checksum checked unless the backend vouched for it, other types dropped, and
+// ICMP echo: the reply byte for byte (same identifier, sequence number and data, its checksum
+// the request's updated for the type, checked here against the test's own full sum), the
+// checksum checked unless the backend vouched for it or left it blank, other types dropped, and
 // every prefix of a valid ping dropped by reason without a trap.
 import Testing
 import XenDevices
@@ -35,16 +36,57 @@ struct NetStackICMPTests {
         }
     }
 
-    @Test("a bad ICMP checksum is dropped, unless the backend vouched for it")
+    @Test("a bad ICMP checksum is dropped; validated it is answered, the reply's checksum as far off as the request's")
     func badChecksum() {
         let data = Frame.payload(20)
-        let frame = Frame.ethernet(to: Link.ourMAC, type: 0x0800,
-                                   Frame.ipv4(from: Link.peerIP, to: Link.ourIP, protocol: 1, Frame.icmpEcho(data, checksum: 0x1234)))
+        let request = Frame.icmpEcho(data, checksum: 0x1234)
+        let frame = Frame.ethernet(to: Link.ourMAC, type: 0x0800, Frame.ipv4(from: Link.peerIP, to: Link.ourIP, protocol: 1, request))
         var stack = knownNeighbours()
         #expect(deliver(frame, to: &stack) == nil)
         #expect(stack.counters[.icmpBadChecksum] == 1)
-        // Trusted: answered, with a checksum of its own that is right.
-        #expect(deliver(frame, to: &stack, trusted: true) == Frame.pingReply(data))
+        // Validated: answered; the checksum is derived from the request's, not summed anew, so
+        // the reply sums to what the request summed to.
+        guard let reply = deliver(frame, to: &stack, checksum: .validated) else { Issue.record("no reply"); return }
+        var expected = Frame.pingReply(data)
+        expected[36] = reply[36]; expected[37] = reply[37]
+        #expect(reply == expected)
+        #expect(Frame.checksum(Array(reply[34...])) == Frame.checksum(request) && Frame.checksum(request) != 0)
+    }
+
+    @Test("the reply's checksum, updated from the request's, is the one a full sum gives, for every sequence number, identifier 0 and none")
+    func incrementalChecksum() {
+        var stack = knownNeighbours()
+        var wrong: [UInt16] = []
+        for identifier: UInt16 in [0, 0xBEEF] {
+            for sequence in 0...UInt16.max where identifier == 0 || sequence % 257 == 0 {
+                let data: [UInt8] = identifier == 0 ? [] : [0x5A]
+                let frame = Frame.ethernet(to: Link.ourMAC, type: 0x0800,
+                                           Frame.ipv4(from: Link.peerIP, to: Link.ourIP, protocol: 1, Frame.icmpEcho(identifier: identifier, sequence: sequence, data)))
+                guard let reply = deliver(frame, to: &stack) else { wrong.append(sequence); continue }
+                if Array(reply[34...]) != Frame.icmpEcho(type: 0, identifier: identifier, sequence: sequence, data) { wrong.append(sequence) }
+            }
+        }
+        // Identifier 0, sequence 0, no data: a reply of zeros, whose checksum must be 0xFFFF.
+        #expect(wrong.isEmpty, "sequence numbers answered wrongly: \(wrong.prefix(10))")
+    }
+
+    @Test("a request with a nonzero code is answered with code 0 and a right checksum")
+    func nonzeroCode() {
+        let data = Frame.payload(9)
+        let frame = Frame.ethernet(to: Link.ourMAC, type: 0x0800, Frame.ipv4(from: Link.peerIP, to: Link.ourIP, protocol: 1, Frame.icmpEcho(code: 7, data)))
+        var stack = knownNeighbours()
+        #expect(deliver(frame, to: &stack) == Frame.pingReply(data))
+    }
+
+    @Test("a request flagged blank (no pseudo-header: its field holds 0) is answered with a completed, full checksum")
+    func blankRequest() {
+        let data = Frame.payload(33)
+        let frame = Frame.ethernet(to: Link.ourMAC, type: 0x0800,
+                                   Frame.ipv4(from: Link.peerIP, to: Link.ourIP, protocol: 1, Frame.icmpEcho(data, checksum: 0)))
+        var stack = knownNeighbours()
+        let reply = deliverReply(frame, to: &stack, checksum: .blank)
+        #expect(reply?.bytes == Frame.pingReply(data))
+        #expect(reply?.blank == false, "ICMP goes out with its checksum filled in")
     }
 
     @Test("a corrupted byte in the data is caught by the checksum")

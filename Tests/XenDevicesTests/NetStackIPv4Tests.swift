@@ -15,9 +15,9 @@ struct NetStackIPv4Tests {
     }
 
     /// Delivers `frame` to a stack that knows its neighbours; expects it dropped for `reason`.
-    func expectDropped(_ frame: [UInt8], _ reason: NetDrop, trusted: Bool = false, sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectDropped(_ frame: [UInt8], _ reason: NetDrop, checksum: NetChecksum = .unverified, sourceLocation: SourceLocation = #_sourceLocation) {
         var stack = knownNeighbours()
-        let reply = deliver(frame, to: &stack, trusted: trusted)
+        let reply = deliver(frame, to: &stack, checksum: checksum)
         #expect(reply == nil, "nothing sent", sourceLocation: sourceLocation)
         #expect(stack.counters[reason] == 1 && stack.counters.dropped == 1,
                 "dropped as \(reason), counted: \(stack.counters.nonzeroDrops)", sourceLocation: sourceLocation)
@@ -61,7 +61,8 @@ struct NetStackIPv4Tests {
         var bad = ping()
         bad[25] ^= 1
         expectDropped(bad, .ipBadChecksum)
-        expectDropped(bad, .ipBadChecksum, trusted: true)
+        expectDropped(bad, .ipBadChecksum, checksum: .validated)
+        expectDropped(bad, .ipBadChecksum, checksum: .blank)
         expectDropped(ping(ttl: 0), .ipTTLZero)
     }
 

@@ -1,8 +1,9 @@
-// UDP echo: the reply byte for byte for every payload size a 1500-byte MTU allows, checksums
-// (checked when present and not vouched for, always computed on the reply, 0 sent as 0xFFFF),
-// other ports, length fields that lie, and every prefix of a valid datagram.
+// UDP echo: the reply byte for byte for every payload size a 1500-byte MTU allows (its checksum,
+// the request's carried over, checked against the test's own full sum), checksums (verified when
+// present and neither validated nor blank; a blank request's reply sent blank, its field the
+// pseudo-header's sum), other ports, length fields that lie, and every prefix of a valid datagram.
 import Testing
-import XenDevices
+@testable import XenDevices
 
 @Suite("net stack: UDP echo")
 struct NetStackUDPTests {
@@ -28,31 +29,74 @@ struct NetStackUDPTests {
         #expect(stack.counters.udpEchoesSent == 1472)
     }
 
-    @Test("a datagram sent without a checksum (0) is taken, and the echo carries one")
+    /// A UDP echo frame from `payload` whose checksum field holds `checksum`.
+    func udpFrame(_ payload: [UInt8], checksum: UInt16, reply: Bool = false) -> [UInt8] {
+        let (from, to) = reply ? (Link.ourIP, Link.peerIP) : (Link.peerIP, Link.ourIP)
+        let (sourcePort, destinationPort): (UInt16, UInt16) = reply ? (7, 40000) : (40000, 7)
+        return Frame.ethernet(to: reply ? Link.peerMAC : Link.ourMAC, from: reply ? Link.ourMAC : Link.peerMAC, type: 0x0800,
+                              Frame.ipv4(from: from, to: to, protocol: 17,
+                                         Frame.udp(from: from, to: to, sourcePort: sourcePort, destinationPort: destinationPort, payload, checksum: checksum),
+                                         identification: 0))
+    }
+
+    /// What netback passes on with NETRXF_csum_blank: the pseudo-header's sum, not complemented.
+    func pseudoHeaderSum(_ payload: [UInt8]) -> UInt16 {
+        ~Frame.checksum(Link.peerIP + Link.ourIP + [0, 17] + Frame.be16(UInt16(8 + payload.count)))
+    }
+
+    @Test("a datagram sent without a checksum (0) is taken, and the echo carries none either")
     func noChecksum() {
         var stack = knownNeighbours()
         let payload = Frame.payload(33)
-        let frame = Frame.ethernet(to: Link.ourMAC, type: 0x0800, Frame.ipv4(from: Link.peerIP, to: Link.ourIP, protocol: 17,
-            Frame.udp(from: Link.peerIP, to: Link.ourIP, sourcePort: 40000, destinationPort: 7, payload, checksum: 0)))
-        #expect(deliver(frame, to: &stack) == Frame.udpReply(payload))
+        #expect(deliver(udpFrame(payload, checksum: 0), to: &stack) == udpFrame(payload, checksum: 0, reply: true))
     }
 
-    @Test("a bad checksum is dropped; trusted (data validated or checksum blank) it is echoed with a right one")
+    @Test("a bad checksum is dropped; validated it is echoed, the reply's checksum the request's")
     func badChecksum() {
         let payload = Frame.payload(100)
-        func frame(_ checksum: UInt16) -> [UInt8] {
-            Frame.ethernet(to: Link.ourMAC, type: 0x0800, Frame.ipv4(from: Link.peerIP, to: Link.ourIP, protocol: 17,
-                Frame.udp(from: Link.peerIP, to: Link.ourIP, sourcePort: 40000, destinationPort: 7, payload, checksum: checksum)))
-        }
         var stack = knownNeighbours()
-        #expect(deliver(frame(0xDEAD), to: &stack) == nil)
+        #expect(deliver(udpFrame(payload, checksum: 0xDEAD), to: &stack) == nil)
         #expect(stack.counters[.udpBadChecksum] == 1)
-        #expect(deliver(frame(0xDEAD), to: &stack, trusted: true) == Frame.udpReply(payload))
-        // What netback passes on with NETRXF_csum_blank: only the pseudo-header's sum, not complemented.
-        let pseudo = ~Frame.checksum(Link.peerIP + Link.ourIP + [0, 17] + Frame.be16(UInt16(8 + payload.count)))
-        #expect(deliver(frame(pseudo), to: &stack) == nil)
+        let reply = deliverReply(udpFrame(payload, checksum: 0xDEAD), to: &stack, checksum: .validated)
+        #expect(reply?.bytes == udpFrame(payload, checksum: 0xDEAD, reply: true) && reply?.blank == false)
+        // The pseudo-header's sum, unflagged, is just a wrong checksum.
+        #expect(deliver(udpFrame(payload, checksum: pseudoHeaderSum(payload)), to: &stack) == nil)
         #expect(stack.counters[.udpBadChecksum] == 2)
-        #expect(deliver(frame(pseudo), to: &stack, trusted: true) == Frame.udpReply(payload, identification: 1))
+    }
+
+    @Test("a blank request (its field the pseudo-header's sum) is echoed blank, the same sum in its field, and completing it gives the right checksum", arguments: [0, 1, 100, 1472])
+    func blankRequest(size: Int) {
+        let payload = Frame.payload(size)
+        var stack = knownNeighbours()
+        let pseudo = pseudoHeaderSum(payload)
+        guard let reply = deliverReply(udpFrame(payload, checksum: pseudo), to: &stack, checksum: .blank) else { Issue.record("no reply"); return }
+        #expect(reply.blank, "sent NETTXF_csum_blank")
+        #expect(reply.bytes == udpFrame(payload, checksum: pseudo, reply: true), "the field holds the reply's pseudo-header sum (the request's)")
+        // Completed as a NIC or dom0's stack would (the sum of the datagram, the field included,
+        // complemented): the reply the stack would have sent with a full checksum.
+        var completed = reply.bytes
+        completed[40] = 0; completed[41] = 0
+        var sum = Frame.checksum(Array(reply.bytes[34...]))
+        if sum == 0 { sum = 0xFFFF }
+        completed[40] = UInt8(sum >> 8); completed[41] = UInt8(sum & 0xFF)
+        #expect(completed == Frame.udpReply(payload))
+    }
+
+    @Test("completeChecksum fills in a blank field: UDP over its pseudo-header (0 sent as 0xFFFF), ICMP over the message alone")
+    func completion() {
+        for size in [0, 1, 2, 3, 57, 1472] {
+            let payload = Frame.payload(size)
+            var datagram = Frame.udp(from: Link.peerIP, to: Link.ourIP, sourcePort: 40000, destinationPort: 7, payload, checksum: pseudoHeaderSum(payload))
+            datagram.withUnsafeMutableBytes { completeChecksum($0, field: 6, udp: true) }
+            #expect(datagram == Frame.udp(from: Link.peerIP, to: Link.ourIP, sourcePort: 40000, destinationPort: 7, payload), "UDP, \(size) bytes")
+            var message = Frame.icmpEcho(type: 0, payload, checksum: 0)
+            message.withUnsafeMutableBytes { completeChecksum($0, field: 2, udp: false) }
+            #expect(message == Frame.icmpEcho(type: 0, payload), "ICMP, \(size) bytes")
+        }
+        // A UDP datagram that completes to 0 carries 0xFFFF: the pseudo-header sum is chosen so.
+        var zero: [UInt8] = [0, 0, 0, 0, 0, 8, 0xFF, 0xF7]
+        zero.withUnsafeMutableBytes { completeChecksum($0, field: 6, udp: true) }
+        #expect(zero[6] == 0xFF && zero[7] == 0xFF)
     }
 
     @Test("a checksum that comes to 0 is sent as 0xFFFF")
@@ -97,7 +141,9 @@ struct NetStackUDPTests {
         }
         // Length 8 + 5 within 28 bytes of IPv4 payload: the datagram is its first 13 bytes.
         var stack = knownNeighbours()
-        #expect(deliver(frame(length: 13), to: &stack) == Frame.udpReply(Array(payload[..<5])))
+        var expected = Frame.udpReply(Array(payload[..<5]))
+        expected[40] = 0; expected[41] = 0  // sent without a checksum, answered without one
+        #expect(deliver(frame(length: 13), to: &stack) == expected)
     }
 
     @Test("an IPv4 payload shorter than a UDP header is dropped")

@@ -186,14 +186,39 @@ final class SimulatedNetback {
                 complaints.append("TX gref \(request.gref) not granted to us"); continue
             }
             if !grant.readOnly { complaints.append("TX page granted writable") }
-            if request.flags != 0 { complaints.append("TX flags \(request.flags)") }
             if request.size < 14 { complaints.append("TX size \(request.size)") }
             if Int(request.offset) + Int(request.size) > 4096 { complaints.append("TX crosses its page") }
-            sent.append(Array(UnsafeRawBufferPointer(start: page + Int(request.offset), count: Int(request.size))))
+            let frame = Array(UnsafeRawBufferPointer(start: page + Int(request.offset), count: Int(request.size)))
+            let blank = UInt16(NETTXF_csum_blank | NETTXF_data_validated)
+            if request.flags == blank {
+                checkPartialChecksum(frame)
+            } else if request.flags != 0 {
+                complaints.append("TX flags \(request.flags)")
+            }
+            sent.append(frame)
             txRequests.append((request, grant.frame))
             if answersTx { answerTx(txResponse(id: request.id, status: NETIF_RSP_OKAY)) }
         }
     }
+
+    /// A frame sent NETTXF_csum_blank: netback's checksum_setup (without recalculation) takes
+    /// only IPv4 TCP or UDP, and leaves the field as the frontend wrote it, so it must hold the
+    /// pseudo-header's sum (addresses, protocol, UDP length), folded and not complemented.
+    func checkPartialChecksum(_ f: [UInt8]) {
+        guard f.count >= 42, f[12] == 0x08, f[13] == 0x00, f[14] >> 4 == 4, f[23] == 17 else {
+            complaints.append("TX csum_blank on a frame that is not IPv4 UDP"); return
+        }
+        let l4 = 14 + Int(f[14] & 0x0F) * 4
+        guard l4 + 8 <= f.count else { complaints.append("TX csum_blank, UDP header cut short"); return }
+        var sum = 17 + (Int(f[l4 + 4]) << 8 | Int(f[l4 + 5]))
+        for i in stride(from: 26, to: 34, by: 2) { sum += Int(f[i]) << 8 | Int(f[i + 1]) }
+        while sum > 0xFFFF { sum = (sum & 0xFFFF) + (sum >> 16) }
+        let field = Int(f[l4 + 6]) << 8 | Int(f[l4 + 7])
+        if field != sum { complaints.append("TX csum_blank, field \(field) is not the pseudo-header sum \(sum)") }
+        blankSent += 1
+    }
+    /// Frames sent with a partial checksum that checkPartialChecksum accepted.
+    var blankSent = 0
 
     /// Writes a TX response in the next slot and publishes it.
     func answerTx(_ response: netif_tx_response, publish: Bool = true) {
@@ -276,21 +301,37 @@ final class VifRig {
         return vif.state == .connected && netback.connected
     }
 
-    /// Every frame `receive` hands over now (one round's budget at most), with its flag.
-    func receive(bufferSize: Int = 4096) -> [(bytes: [UInt8], trusted: Bool)] {
-        var out: [(bytes: [UInt8], trusted: Bool)] = []
-        var buffer = [UInt8](repeating: 0, count: bufferSize)
-        while let f = buffer.withUnsafeMutableBytes({ vif.receive(into: $0) }) {
-            out.append((Array(buffer[0..<f.length]), f.checksumTrusted))
-        }
+    /// Every frame `receive` hands over now (one round's budget at most), with its checksum's
+    /// state, answering none; then `push` (unless told not to).
+    func receive(limit: Int = 4096, push: Bool = true) -> [(bytes: [UInt8], checksum: NetChecksum)] {
+        var out: [(bytes: [UInt8], checksum: NetChecksum)] = []
+        while vif.receive(limit: limit, { frame, info, _ in
+            out.append((Array(frame), info.checksum))
+            return NetReply(length: 0)
+        }) {}
+        if push { vif.push() }
         return out
     }
 
-    func transmit(_ frame: [UInt8]) throws(NetfrontTransmitError) -> Bool {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: frame.count, alignment: 1)
-        defer { buffer.deallocate() }
-        buffer.copyBytes(from: frame)
-        return try vif.transmit(frame: UnsafeRawBufferPointer(buffer))
+    /// Sends `frame` through `transmit(building:)`, then `push` (unless told not to).
+    func transmit(_ frame: [UInt8], checksumBlank: Bool = false, push: Bool = true) throws(NetfrontTransmitError) -> Bool {
+        let sent = try vif.transmit(checksumBlank: checksumBlank) { page in
+            page.copyBytes(from: frame.prefix(page.count))
+            return frame.count
+        }
+        if push { vif.push() }
+        return sent
+    }
+
+    /// The frame (page number) of a page the platform handed out, by its address.
+    func frame(of address: UnsafeRawPointer?) -> UInt64? {
+        platform.pages.first { UnsafeRawPointer($0.value) == address }?.key
+    }
+
+    /// Whether the page at `address` is granted to anyone now.
+    func isGranted(_ address: UnsafeRawPointer?) -> Bool {
+        guard let frame = frame(of: address) else { return false }
+        return platform.grants.values.contains { $0.frame == frame }
     }
 
     func handleEvent() -> XenWait { vif.handleEvent() }

@@ -33,9 +33,10 @@ enum Network {
     /// the value written), and the read of its value.
     nonisolated(unsafe) static var reportWatch: XenStoreWatchID?
     nonisolated(unsafe) static var reportRead: XenStoreRequestID?
-    /// One frame in, one frame out: a page each, the kernel's own (never granted).
-    nonisolated(unsafe) static var frame = UnsafeMutableRawBufferPointer(start: nil, count: 0)
-    nonisolated(unsafe) static var reply = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    /// Where a reply is written when every TX buffer is in flight (and so not sent): the
+    /// kernel's own page, never granted. Frames are otherwise read in their RX page and answered
+    /// in a TX page.
+    nonisolated(unsafe) static var spare = UnsafeMutableRawBufferPointer(start: nil, count: 0)
 
     static var reportKey: XenStorePath { XenStorePath("data/net-report") }
     /// How long received frames wait for a free TX buffer (nanoseconds): longer than dom0 may
@@ -45,9 +46,8 @@ enum Network {
 
     /// Starts watching for vifs; each found gets a netfront, its stack and an owner of its own.
     static func start() {
-        guard let a = PageAllocator.allocate(), let b = PageAllocator.allocate() else { Console.write("guest: net: no pages for frame buffers\n"); return }
-        frame = UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: Boot.address(ofPFN: a)), count: Boot.pageSize)
-        reply = UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: Boot.address(ofPFN: b)), count: Boot.pageSize)
+        guard let a = PageAllocator.allocate() else { Console.write("guest: net: no page for replies\n"); return }
+        spare = UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: Boot.address(ofPFN: a)), count: Boot.pageSize)
         owner = EventLoop.register { _ in discover() }
         Store.subscribe(owner)
         EventLoop.schedule(owner)
@@ -119,11 +119,13 @@ enum Network {
                 if now &- vif.txFullSince < holdLimit { vif.held &+= 1; break }  // handleEvent said .ready: next round
                 vif.holdsExpired &+= 1
             }
-            guard let f = vif.front.receive(into: frame) else { break }
-            guard vif.stack != nil else { continue }
-            let n = vif.stack!.receive(UnsafeRawBufferPointer(rebasing: frame[0..<f.length]), checksumTrusted: f.checksumTrusted, now: now, reply: reply)
-            if n > 0 { _ = try? vif.front.transmit(frame: UnsafeRawBufferPointer(rebasing: reply[0..<n])) }
+            // The frame is read in its RX page and the reply written straight into a TX page.
+            guard vif.front.receive(spare: spare, { frame, f, reply in
+                guard vif.stack != nil else { return NetReply(length: 0) }
+                return vif.stack!.receive(frame, checksum: f.checksum, now: now, reply: reply)
+            }) else { break }
         }
+        vif.front.push()  // the round's replies and RX buffers, one notification at most
         return EventLoop.progress(vif.owner, after: wait)
     }
 
@@ -152,8 +154,7 @@ enum Network {
         Console.write(", udp echo port "); Console.write(UInt64(echo))
         if let t = vif.front.trusted { Console.write(t ? ", backend trusted=1 (treated as untrusted)" : ", backend trusted=0") }
         Console.newline()
-        let n = vif.stack!.announce(into: reply)
-        if n > 0 { _ = try? vif.front.transmit(frame: UnsafeRawBufferPointer(rebasing: reply[0..<n])) }
+        _ = try? vif.front.transmit { vif.stack!.announce(into: $0) }  // pushed by the handleEvent that follows
     }
 
     // MARK: reports
@@ -202,7 +203,7 @@ enum Network {
         Console.write(" tx-errors "); Console.write(n.txErrors)
         Console.write(" rx-errors "); Console.write(n.rxErrors)
         Console.write(" rx-empty "); Console.write(n.rxEmpty)
-        Console.write(" rx-csum-blank "); Console.write(n.rxChecksumBlank)
+        Console.write(" rx-still-mapped "); Console.write(n.rxStillMapped)
         Console.write(" rx-multi-slot "); Console.write(n.rxMultiSlot)
         Console.write(" rx-too-long "); Console.write(n.rxTooLong)
         Console.write(" grants-still-mapped "); Console.write(n.grantsStillMapped)

@@ -23,7 +23,7 @@ struct IPv4Datagram {
 }
 
 extension NetStack {
-    mutating func receiveIPv4(_ packet: UnsafeRawBufferPointer, linkBroadcast: Bool, checksumTrusted: Bool, now: UInt64, reply: UnsafeMutableRawBufferPointer) -> Int {
+    mutating func receiveIPv4(_ packet: UnsafeRawBufferPointer, linkBroadcast: Bool, checksum: NetChecksum, now: UInt64, reply: UnsafeMutableRawBufferPointer) -> Int {
         guard packet.count >= IPv4.headerSize else { return drop(.ipTooShort) }
         guard packet[0] >> 4 == 4 else { return drop(.ipBadVersion) }
         let headerLength = Int(packet[0] & 0x0F) * 4
@@ -46,8 +46,8 @@ extension NetStack {
         let datagram = IPv4Datagram(source: source, destination: destination,
                                     payload: UnsafeRawBufferPointer(rebasing: packet[headerLength..<totalLength]), isBroadcast: broadcast)
         switch packet[9] {
-        case IPv4.protocolICMP: return receiveICMP(datagram, checksumTrusted: checksumTrusted, now: now, reply: reply)
-        case IPv4.protocolUDP: return receiveUDP(datagram, checksumTrusted: checksumTrusted, now: now, reply: reply)
+        case IPv4.protocolICMP: return receiveICMP(datagram, checksum: checksum, now: now, reply: reply)
+        case IPv4.protocolUDP: return receiveUDP(datagram, checksum: checksum, now: now, reply: reply)
         default: return drop(.ipUnknownProtocol)
         }
     }

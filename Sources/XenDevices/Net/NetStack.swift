@@ -1,8 +1,10 @@
 // A host on one Ethernet link: it answers ARP for its address, ICMP echo requests, and UDP on an
 // echo port, and drops everything else, counting why. It is platform-free and knows nothing of
-// netfront: the driver hands it each received frame (its own copy, which the backend can no
-// longer change) and sends what it writes into the reply buffer. Nothing is allocated per frame
-// and nothing is held between frames but the ARP cache and the counters.
+// netfront: the driver hands it each received frame (in a page whose grant has ended, so the
+// backend can no longer change it) and sends what it writes into the reply buffer (a TX page not
+// yet granted). Nothing is allocated per frame and nothing is held between frames but the ARP
+// cache and the counters. No pass over a payload is made that the math does not need: a request
+// is verified only when nothing vouched for it, and a reply's checksum comes from the request's.
 //
 // Every field is checked against the bytes present before it is read (Tests/Fuzz/NetFrameFuzz
 // drives this path); a frame that fails a check is dropped and counted under one NetDrop.
@@ -27,12 +29,35 @@ public struct NetConfiguration {
     }
 }
 
+/// What the link says about a received frame's ICMP or UDP checksum (netif's RX flags).
+public enum NetChecksum: Equatable {
+    /// Nothing: the stack verifies it.
+    case unverified
+    /// `NETRXF_data_validated`: the backend checked it, so the stack does not.
+    case validated
+    /// `NETRXF_csum_blank`: a local sender offloaded it (Linux's CHECKSUM_PARTIAL), so the
+    /// field holds only the pseudo-header's sum. Taken unverified, and a UDP reply goes out
+    /// blank the same way (the backend completes it or, delivering locally, needs none).
+    case blank
+}
+
+/// What `receive` wrote in answer: `length` bytes at the start of the reply buffer (0:
+/// nothing to send); `checksumBlank`: a UDP reply whose checksum field holds the pseudo-header's
+/// sum, to be sent `NETTXF_csum_blank | NETTXF_data_validated`.
+public struct NetReply: Equatable {
+    public var length: Int
+    public var checksumBlank: Bool
+    public init(length: Int, checksumBlank: Bool = false) { self.length = length; self.checksumBlank = checksumBlank }
+}
+
 public struct NetStack: ~Copyable {
     public let configuration: NetConfiguration
     public internal(set) var counters = NetCounters()
     var arp = ARPCache()
     /// The next IPv4 identification to send.
     var identification: UInt16 = 0
+    /// Set while a frame is handled: the reply written goes out with its checksum blank.
+    var replyBlank = false
 
     /// A reply buffer this large answers every echo a 1500-byte MTU lets in.
     public static var maxFrameSize: Int { Ethernet.maxFrameSize }
@@ -43,17 +68,19 @@ public struct NetStack: ~Copyable {
     /// what to send in answer, if anything, at the start of `reply` and returns its length (0:
     /// nothing to send). `reply` must not overlap `frame`, and should hold `maxFrameSize` bytes.
     ///
-    /// `checksumTrusted`: the backend vouched for the ICMP or UDP checksum, or left it unfilled
-    /// (netif's NETRXF_data_validated or NETRXF_csum_blank: Linux netback with checksum offload
-    /// passes on a locally sent packet's checksum as a partial sum), so it is not checked. The
-    /// IPv4 header's checksum is always checked; replies always carry full checksums.
-    /// `now`: the system time in nanoseconds, for the ARP cache.
+    /// `checksum`: what the backend said of the ICMP or UDP checksum. Validated or blank, it is
+    /// not verified: a backend can forge any frame anyway, checksum and all, so trusting its word
+    /// gives it nothing. A reply's checksum is derived from the request's, so a request the
+    /// backend vouched for wrongly gets a reply as wrong as itself. The IPv4 header's checksum
+    /// is always checked and always computed. `now`: the system time in nanoseconds, for the
+    /// ARP cache.
     @inline(never)
-    public mutating func receive(_ frame: UnsafeRawBufferPointer, checksumTrusted: Bool = false, now: UInt64, reply: UnsafeMutableRawBufferPointer) -> Int {
+    public mutating func receive(_ frame: UnsafeRawBufferPointer, checksum: NetChecksum = .unverified, now: UInt64, reply: UnsafeMutableRawBufferPointer) -> NetReply {
         counters.received &+= 1
-        let n = demultiplex(frame, checksumTrusted: checksumTrusted, now: now, reply: reply)
+        replyBlank = false
+        let n = demultiplex(frame, checksum: checksum, now: now, reply: reply)
         if n > 0 { counters.sent &+= 1 }
-        return n
+        return NetReply(length: n, checksumBlank: n > 0 && replyBlank)
     }
 
     /// A gratuitous ARP request announcing our address (RFC 5227's announcement), for when the
@@ -69,7 +96,7 @@ public struct NetStack: ~Copyable {
     }
 
     /// Ethernet: ours or broadcast, untagged, IPv4 or ARP.
-    mutating func demultiplex(_ frame: UnsafeRawBufferPointer, checksumTrusted: Bool, now: UInt64, reply: UnsafeMutableRawBufferPointer) -> Int {
+    mutating func demultiplex(_ frame: UnsafeRawBufferPointer, checksum: NetChecksum, now: UInt64, reply: UnsafeMutableRawBufferPointer) -> Int {
         guard frame.count >= Ethernet.headerSize else { return drop(.frameTooShort) }
         let destination = frame.mac(0)
         let linkBroadcast = destination == .broadcast
@@ -77,7 +104,7 @@ public struct NetStack: ~Copyable {
         let type = frame.net16(12)
         let payload = frame.rest(from: Ethernet.headerSize)
         if type == Ethernet.typeIPv4 {
-            return receiveIPv4(payload, linkBroadcast: linkBroadcast, checksumTrusted: checksumTrusted, now: now, reply: reply)
+            return receiveIPv4(payload, linkBroadcast: linkBroadcast, checksum: checksum, now: now, reply: reply)
         }
         if type == Ethernet.typeARP { return receiveARP(payload, now: now, reply: reply) }
         return drop(Ethernet.isVLANTag(type) ? .vlanTagged : .unknownEtherType)

@@ -84,16 +84,17 @@ struct NetfrontBuffers: ~Copyable {
     }
 
     /// Ends a granted or quarantined entry's access. Ended: the page is ours again (a buffer goes
-    /// back on the free list). Still mapped: it is (or stays) quarantined; returns false.
+    /// back on the free list, or with `keep` stays off it, idle, until `release`: its frame is
+    /// still being read). Still mapped: it is (or stays) quarantined; returns false.
     @inline(never)
-    mutating func end<P: XenPlatform>(_ i: Int, _ platform: P) -> Bool {
+    mutating func end<P: XenPlatform>(_ i: Int, _ platform: P, keep: Bool = false) -> Bool {
         let was = entries[i].use
         guard platform.endAccess(entries[i].ref) == .ended else {
             if was != .quarantined { entries[i].use = .quarantined; quarantined += 1 }
             return false
         }
         if was == .quarantined { quarantined -= 1 }
-        if i < count { release(i) } else { entries[i].use = .idle }
+        if i < count && !keep { release(i) } else { entries[i].use = .idle }
         return true
     }
 

@@ -2,7 +2,8 @@
 // ring with a buffer page per slot, one event channel for both. It never blocks and bounds its
 // work per call, so a backend that floods it (XSA-391) delays nothing else: the kernel's loop
 // calls, each round, `advance(store:)` after the store's `handleEvent`, then `handleEvent()`, then
-// `receive(into:)` until it returns nil, and blocks on the sooner of the two waits. Anything the
+// `receive` until it returns false (answering frames straight from their RX page into a TX page),
+// then `push()` once for the whole batch, and blocks on the sooner of the two waits. Anything the
 // backend does against the protocol stops the device with one reason (`failure`): its grants
 // are ended, pages the backend still maps are kept out of use, and the frontend closes; nothing
 // of it touches another device. Drop the value only once `state` is `.closed`.
@@ -232,18 +233,19 @@ public struct XenNetfront<Platform: XenPlatform>: ~Copyable {
 
     // MARK: the rings
 
-    /// The port fired (or the wait it returned is due): reaps TX responses, retries quarantined
-    /// grants, posts idle RX buffers, and renews the budget for `receive`. `.ready`: frames or
-    /// responses wait, call `receive` until nil and this again before blocking.
+    /// The port fired (or the wait it returned is due): pushes what is still queued, reaps TX
+    /// responses, retries quarantined grants, posts idle RX buffers, and renews the budget for
+    /// `receive`. `.ready`: frames or responses wait, call `receive` until false and this again
+    /// before blocking.
     @inline(never)
     public mutating func handleEvent() -> XenWait {
         if needsAdvance { return .ready }
-        guard state == .connected, let backend = backendID, let port else { return .event }
+        guard state == .connected else { return .event }
         rxBudget = Self.slotsPerRound
         do throws(NetfrontError) {
             var more = try tx.reap(budget: Self.slotsPerRound, platform, &counters)
             let quarantined = tx.buffers.retryQuarantined(platform) + rx.buffers.retryQuarantined(platform)
-            if rx.refill(to: backend, platform) { platform.notify(port) }
+            push()
             more = try tx.responsesWaiting() || more
             more = try rx.responsesWaiting() || more
             if more { return .ready }
@@ -254,47 +256,89 @@ public struct XenNetfront<Platform: XenPlatform>: ~Copyable {
         }
     }
 
+    /// Publishes the TX requests `transmit` and `receive` queued and posts every idle RX buffer
+    /// again, with one notification at most (and only if the backend asked for it): call it
+    /// once after a batch of frames. `handleEvent` calls it too, so nothing waits past the next.
+    @inline(never)
+    public mutating func push() {
+        guard state == .connected, let backend = backendID, let port else { return }
+        let txNotify = tx.ring.pushRequests()
+        if rx.refill(to: backend, platform) || txNotify { platform.notify(port) }
+    }
+
     /// TX buffers free now: a caller that answers what it receives (an echo service) takes no
     /// more frames while this is 0, so that a burst waits in the backend's queue instead of its
     /// replies being dropped here.
     public var transmitBuffersFree: Int { state == .connected ? tx.buffers.freeCount : 0 }
 
-    /// Sends one frame (14...4096 bytes: an Ethernet frame without its FCS); false when every TX
-    /// buffer is in flight (or no grant entry is free): try again after `handleEvent`.
+    /// Sends one frame (14...4096 bytes: an Ethernet frame without its FCS) that `build` writes
+    /// into a free TX page, not yet granted, and whose length it returns; `checksumBlank`: a UDP
+    /// frame whose checksum field holds the pseudo-header's sum. False when every TX buffer is in
+    /// flight (or no grant entry is free; `build` is then not called): try again after
+    /// `handleEvent`. The frame goes out with the next `push`.
     @inline(never)
-    public mutating func transmit(frame: UnsafeRawBufferPointer) throws(NetfrontTransmitError) -> Bool {
-        guard state == .connected, let backend = backendID, let port else { throw .notConnected }
-        guard frame.count >= Self.minFrameLength, frame.count <= Self.maxFrameLength else { throw .badLength }
-        guard tx.send(frame, to: backend, platform) else {
+    public mutating func transmit(checksumBlank: Bool = false, building build: (UnsafeMutableRawBufferPointer) -> Int) throws(NetfrontTransmitError) -> Bool {
+        guard state == .connected, let backend = backendID else { throw .notConnected }
+        guard let id = tx.takeBuffer() else {
             counters.txFull &+= 1
             return false
         }
-        if tx.ring.pushRequests() { platform.notify(port) }
+        let length = build(tx.page(id))
+        guard length >= Self.minFrameLength, length <= Self.maxFrameLength else {
+            tx.buffers.release(id)
+            throw .badLength
+        }
+        return send(id, length, checksumBlank, backend)
+    }
+
+    mutating func send(_ id: Int, _ length: Int, _ checksumBlank: Bool, _ backend: domid_t) -> Bool {
+        guard tx.send(id, length: length, checksumBlank: checksumBlank, to: backend, platform) else {
+            counters.txFull &+= 1
+            return false
+        }
         return true
     }
 
-    /// The next frame, copied into `buffer` (a page's worth always fits), or nil when none waits
-    /// or this round's budget is spent (`handleEvent` then says `.ready`). Slots dropped on the
-    /// way are counted in `counters`.
+    /// Takes the next frame (at most `limit` bytes) and hands it to `body` where it lies, in its
+    /// RX page: the page's grant has ended, so the backend can no longer change it, and it stays
+    /// out of use until `body` returns (a page still mapped is never handed over: its frame is
+    /// dropped and counted). `body` writes its answer, if any, at the start of the reply buffer
+    /// and returns its length (0: none): a free TX page, not yet granted, that goes out with the
+    /// next `push`; with every TX buffer in flight it is `spare` (an answer there is counted in
+    /// `txFull`, not sent), or nothing. False when no frame waits or this round's budget is spent
+    /// (`handleEvent` then says `.ready`). Slots dropped on the way are counted in `counters`.
     @inline(never)
-    public mutating func receive(into buffer: UnsafeMutableRawBufferPointer) -> NetfrontFrame? {
-        guard state == .connected, let backend = backendID, let port else { return nil }
-        var frame: NetfrontFrame?
-        slots: while frame == nil && rxBudget > 0 {
+    public mutating func receive(limit: Int = Self.maxFrameLength, spare: UnsafeMutableRawBufferPointer? = nil,
+                                 _ body: (_ frame: UnsafeRawBufferPointer, _ info: NetfrontFrame, _ reply: UnsafeMutableRawBufferPointer) -> NetReply) -> Bool {
+        guard state == .connected, let backend = backendID else { return false }
+        while rxBudget > 0 {
             rxBudget -= 1
-            do throws(NetfrontError) {
-                switch try rx.take(into: buffer, platform, &counters) {
-                case .none: break slots
-                case .frame(let f): frame = f
-                case .dropped: continue
-                }
-            } catch {
+            let slot: NetfrontRxQueue.Slot
+            do throws(NetfrontError) { slot = try rx.take(limit: limit, platform, &counters) } catch {
                 fail(error)
-                return nil
+                return false
             }
+            guard case .frame(let id, let offset, let info) = slot else {
+                if slot == .none { return false }
+                continue
+            }
+            let txID = tx.takeBuffer()
+            let reply = txID.map { tx.page($0) } ?? spare ?? UnsafeMutableRawBufferPointer(start: nil, count: 0)
+            let answer = body(UnsafeRawBufferPointer(start: rx.buffers.address(id) + offset, count: info.length), info, reply)
+            rx.buffers.release(id)
+            let n = answer.length
+            if let txID {
+                if n >= Self.minFrameLength && n <= Self.maxFrameLength {
+                    _ = send(txID, n, answer.checksumBlank, backend)
+                } else {
+                    tx.buffers.release(txID)  // no answer (or none a vif can send)
+                }
+            } else if n > 0 {
+                counters.txFull &+= 1
+            }
+            return true
         }
-        if rx.refill(to: backend, platform) { platform.notify(port) }
-        return frame
+        return false
     }
 
     // MARK: for the fuzz target

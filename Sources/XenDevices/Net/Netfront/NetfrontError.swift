@@ -86,13 +86,13 @@ public struct NetfrontCounters: Equatable {
     /// RX responses with a negative status (the backend's error), or none of the frame's bytes.
     public var rxErrors: UInt64 = 0
     public var rxEmpty: UInt64 = 0
-    /// Frames that arrived with `NETRXF_csum_blank` although `feature-no-csum-offload` said no
-    /// (their checksum is not in the frame: the stack could only drop them).
-    public var rxChecksumBlank: UInt64 = 0
+    /// Frames whose page the backend still mapped when their grant was to end (XSA-396): the
+    /// page is quarantined and the frame dropped, never read while the backend could write it.
+    public var rxStillMapped: UInt64 = 0
     /// Frames in more than one slot (`NETRXF_more_data`): this driver does not offer
     /// `feature-sg`, so a backend should not send them; dropped whole.
     public var rxMultiSlot: UInt64 = 0
-    /// Frames longer than the buffer the caller handed to `receive`.
+    /// Frames longer than the limit the caller gave `receive`.
     public var rxTooLong: UInt64 = 0
     /// Grants the backend still mapped when access was to end (XSA-396): their pages waited.
     public var grantsStillMapped: UInt64 = 0

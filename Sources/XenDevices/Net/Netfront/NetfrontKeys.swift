@@ -3,9 +3,13 @@
 // it: `mac` and, since Xen 4.17, `trusted`. From the backend's, before publishing:
 // `feature-rx-copy` (required), and the toolstack's `ip` for the kernel. Written in one transaction with state Connected: the two ring
 // references and one event channel at the top level (one queue, so no `multi-queue-num-queues`
-// and no `queue-N/`), `request-rx-copy`, `feature-rx-notify`, and `feature-no-csum-offload`:
-// checksums are computed by the sender, so every frame arrives with its checksum filled in.
-// Not written: `feature-sg` and `feature-gso-*` (one slot per frame each way), split event
+// and no `queue-N/`), `request-rx-copy` and `feature-rx-notify`. Not written:
+// `feature-no-csum-offload`, so checksum offload is on both ways, as for a Linux domU: under
+// it dom0 computes no checksum for its local traffic to and from the guest (frames from its own
+// sockets arrive NETRXF_csum_blank, the guest's UDP echoes go back NETTXF_csum_blank), where
+// without it dom0's stack sums every frame to the guest in software and verifies every one
+// from it; the guest's stack only fills in a checksum it must (its ICMP replies, from the
+// request's). `feature-sg` and `feature-gso-*` (one slot per frame each way), split event
 // channels (one port serves both rings: the event loop handles both on any event anyway).
 import XenABI
 
@@ -19,7 +23,6 @@ enum NetfrontKeys {
         add(&keys, "event-channel", UInt64(port))
         add(&keys, "request-rx-copy", 1)
         add(&keys, "feature-rx-notify", 1)
-        add(&keys, "feature-no-csum-offload", 1)
         return keys
     }
 
@@ -70,10 +73,11 @@ public struct NetfrontMAC: Equatable {
     }
 }
 
-/// A frame `receive` copied into the caller's buffer.
+/// A frame `receive` hands over, in its RX page.
 public struct NetfrontFrame: Equatable {
     public let length: Int
-    /// The backend says it validated the frame's checksums (`NETRXF_data_validated`): the stack
-    /// may skip checking them. A backend can forge any frame anyway, so this gives it nothing.
-    public let checksumTrusted: Bool
+    /// What the backend said of its checksums: `NETRXF_csum_blank` (with or without
+    /// `NETRXF_data_validated`) is `.blank`, `NETRXF_data_validated` alone `.validated`. A
+    /// backend can forge any frame anyway, so believing it gives it nothing.
+    public let checksum: NetChecksum
 }

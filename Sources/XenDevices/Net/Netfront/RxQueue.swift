@@ -2,9 +2,10 @@
 // (one per request, one page each), netback copies a frame into it and answers with the id,
 // offset, flags and size. Each response, copied out of the ring by the ring engine (XSA-155), is
 // validated before it is used: the id must be a buffer posted and not answered yet, the flags
-// ones this driver negotiated, offset + size inside the page. Then the grant ends (a backend
-// that still maps the page gets it quarantined, XSA-396), the frame is copied into the caller's
-// buffer, and the page is granted and posted again by the next `refill`.
+// ones this driver negotiated, offset + size inside the page. Then the grant ends: the page is
+// ours alone, so the caller reads the frame where it lies, and the page is granted and posted
+// again by the next `refill` after that. A backend that still maps the page gets it quarantined
+// (XSA-396) and its frame dropped: a page the backend can still write is never parsed.
 import XenABI
 
 struct NetfrontRxQueue: ~Copyable {
@@ -20,8 +21,9 @@ struct NetfrontRxQueue: ~Copyable {
     enum Slot: Equatable {
         /// No response waits.
         case none
-        /// A frame, copied into the caller's buffer.
-        case frame(NetfrontFrame)
+        /// A frame at `offset` in buffer `id`'s page, whose grant has ended: the page is off the
+        /// free list until `buffers.release(id)`, once the frame has been read.
+        case frame(id: Int, offset: Int, NetfrontFrame)
         /// A slot consumed and counted without a frame (dropped, or part of a dropped chain).
         case dropped
     }
@@ -58,9 +60,10 @@ struct NetfrontRxQueue: ~Copyable {
         return posted && ring.pushRequests()
     }
 
-    /// Takes the next response: a frame copied into `buffer`, a slot dropped and counted, or none.
+    /// Takes the next response: a frame (at most `limit` bytes) left in its page, a slot dropped
+    /// and counted, or none.
     @inline(never)
-    mutating func take<P: XenPlatform>(into buffer: UnsafeMutableRawBufferPointer, _ platform: P, _ counters: inout NetfrontCounters) throws(NetfrontError) -> Slot {
+    mutating func take<P: XenPlatform>(limit: Int, _ platform: P, _ counters: inout NetfrontCounters) throws(NetfrontError) -> Slot {
         let taken: netif_rx_response?
         do { taken = try ring.takeResponse() } catch { throw .rxRing(error) }
         guard let response = taken else { return .none }
@@ -71,9 +74,22 @@ struct NetfrontRxQueue: ~Copyable {
         let offset = Int(response.offset)
         guard offset + size <= NetfrontBuffers.pageSize else { throw .rxBeyondPage(offset: response.offset, size: response.status) }
         let id = Int(response.id)
-        // Access ends before the page is read: what is copied is what the backend left there.
-        if !buffers.end(id, platform) { counters.grantsStillMapped &+= 1 }
+        // Access ends before the page is read: what is read is what the backend left there, and
+        // it can change nothing any more. The page is kept off the free list while it is read.
+        let ended = buffers.end(id, platform, keep: true)
+        if !ended { counters.grantsStillMapped &+= 1 }
+        guard let checksum = try accept(flags, response.status, limit, &counters) else {
+            if ended { buffers.release(id) }
+            return .dropped
+        }
+        guard ended else { counters.rxStillMapped &+= 1; return .dropped }
+        counters.framesIn &+= 1
+        counters.bytesIn &+= UInt64(size)
+        return .frame(id: id, offset: offset, NetfrontFrame(length: size, checksum: checksum))
+    }
 
+    /// Whether a response carries a frame to hand over: its checksum's state, or nil (counted).
+    mutating func accept(_ flags: UInt32, _ status: Int16, _ limit: Int, _ counters: inout NetfrontCounters) throws(NetfrontError) -> NetChecksum? {
         let more = flags & NETRXF_more_data != 0
         if chainSlots > 0 || more {
             // A frame in several slots: without feature-sg a backend should send none. The whole
@@ -82,20 +98,17 @@ struct NetfrontRxQueue: ~Copyable {
             chainSlots += 1
             guard chainSlots <= Self.maxChainSlots else { throw .rxChainTooLong }
             if !more { chainSlots = 0 }
-            return .dropped
+            return nil
         }
-        guard response.status > 0 else {
-            if response.status < 0 { counters.rxErrors &+= 1 } else { counters.rxEmpty &+= 1 }
-            return .dropped
+        guard status > 0 else {
+            if status < 0 { counters.rxErrors &+= 1 } else { counters.rxEmpty &+= 1 }
+            return nil
         }
-        // A blank checksum is one the stack would have to fill in; feature-no-csum-offload asked
-        // for none, so such a frame is a backend's error and goes no further.
-        guard flags & NETRXF_csum_blank == 0 else { counters.rxChecksumBlank &+= 1; return .dropped }
-        guard size <= buffer.count else { counters.rxTooLong &+= 1; return .dropped }
-        buffer.baseAddress.unsafelyUnwrapped.copyMemory(from: buffers.address(id) + offset, byteCount: size)
-        counters.framesIn &+= 1
-        counters.bytesIn &+= UInt64(size)
-        return .frame(NetfrontFrame(length: size, checksumTrusted: flags & NETRXF_data_validated != 0))
+        guard Int(status) <= limit else { counters.rxTooLong &+= 1; return nil }
+        // Checksum offload is on (no feature-no-csum-offload): a frame a local sender left blank
+        // arrives NETRXF_csum_blank with the pseudo-header's sum in its checksum field.
+        if flags & NETRXF_csum_blank != 0 { return .blank }
+        return flags & NETRXF_data_validated != 0 ? .validated : .unverified
     }
 
     mutating func responsesWaiting() throws(NetfrontError) -> Bool {

@@ -1,5 +1,7 @@
-// A vif's transmit side: each frame copied into a buffer page of its own, granted read-only, sent
-// as one request (no `feature-sg`: one slot per frame, offset 0) under the buffer's id; each
+// A vif's transmit side: each frame written by the caller straight into a free buffer page of its
+// own, before that page is granted (so the backend sees only the finished frame), then granted
+// read-only and sent as one request (no `feature-sg`: one slot per frame, offset 0) under the
+// buffer's id, `NETTXF_csum_blank | NETTXF_data_validated` when its UDP checksum is left blank; each
 // response, copied out of the ring by the ring engine (XSA-155), is validated before anything is
 // done with it: the id must be a buffer in flight (in range, issued, not answered yet) and the
 // status one netif.h defines. Then the grant ends; a backend that still maps the page gets it
@@ -22,15 +24,30 @@ struct NetfrontTxQueue: ~Copyable {
         buffers = pages
     }
 
-    /// Queues the frame (14...4096 bytes, checked by the caller); false when no buffer or grant
-    /// entry is free. The backend sees it after `ring.pushRequests()`.
-    @inline(never)
-    mutating func send<P: XenPlatform>(_ frame: UnsafeRawBufferPointer, to domain: domid_t, _ platform: P) -> Bool {
+    /// A free buffer for the caller to write a frame into (`page`), not yet granted; nil when
+    /// none is free. Hand it to `send`, or back to `buffers.release`.
+    mutating func takeBuffer() -> Int? {
         // A request per outstanding buffer always fits (at most 256 of a 256-slot ring); the
         // check only keeps that true should the two ever differ.
-        guard !ring.isFull, let id = buffers.takeFree() else { return false }
-        buffers.address(id).copyMemory(from: frame.baseAddress.unsafelyUnwrapped, byteCount: frame.count)
-        buffers.entries[id].length = UInt16(frame.count)
+        guard !ring.isFull else { return nil }
+        return buffers.takeFree()
+    }
+
+    /// Buffer `id`'s whole page. Dedicated to this backend (XSA-403), it holds nothing but zeros
+    /// (pages are zeroed when allocated) and frames sent to this same backend, which has read
+    /// them already: so bytes past a frame are not cleared (4 KB per frame, more than an echo's
+    /// every other pass), and a writer must put there nothing it would not send (a test pins
+    /// what the stack leaves).
+    func page(_ id: Int) -> UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(start: buffers.address(id), count: NetfrontBuffers.pageSize)
+    }
+
+    /// Grants buffer `id` read-only and queues its first `length` bytes (14...4096, checked by the
+    /// caller); false, the buffer freed, when no grant entry can be had. The backend sees it
+    /// after `ring.pushRequests()`.
+    @inline(never)
+    mutating func send<P: XenPlatform>(_ id: Int, length: Int, checksumBlank: Bool, to domain: domid_t, _ platform: P) -> Bool {
+        buffers.entries[id].length = UInt16(length)
         guard let ref = try? buffers.grant(id, to: domain, readOnly: true, platform) else {
             buffers.release(id)
             return false
@@ -38,7 +55,11 @@ struct NetfrontTxQueue: ~Copyable {
         var request = netif_tx_request()
         request.gref = ref
         request.id = UInt16(id)
-        request.size = UInt16(frame.count)
+        request.size = UInt16(length)
+        // The checksum field holds the pseudo-header's sum (Linux netfront's CHECKSUM_PARTIAL):
+        // netback marks the frame partial and leaves the sum as it is (checksum_setup without
+        // recalculation), so a local receiver needs none and a NIC or the stack completes it.
+        if checksumBlank { request.flags = UInt16(NETTXF_csum_blank | NETTXF_data_validated) }
         try? ring.enqueue(request)
         return true
     }
