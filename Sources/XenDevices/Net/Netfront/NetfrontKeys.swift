@@ -9,8 +9,12 @@
 // sockets arrive NETRXF_csum_blank, the guest's UDP echoes go back NETTXF_csum_blank), where
 // without it dom0's stack sums every frame to the guest in software and verifies every one
 // from it; the guest's stack only fills in a checksum it must (its ICMP replies, from the
-// request's). `feature-sg` and `feature-gso-*` (one slot per frame each way), split event
-// channels (one port serves both rings: the event loop handles both on any event anyway).
+// request's). Not taken, and why: `feature-sg` and `feature-gso-*`, because a frame of the
+// bridge's 1500-byte MTU (1514 bytes) fits one 4 KiB slot each way, and scatter-gather only pays
+// for frames larger than a page, which come with GSO, which needs a TCP stack to segment (this
+// one has none); multiple queues (`multi-queue-num-queues`), because a queue pays with a vCPU to
+// run it and this kernel runs one; split event channels, because one port serves both rings
+// and the event loop handles both on any event anyway (two ports would be two upcalls).
 import XenABI
 
 enum NetfrontKeys {
