@@ -286,8 +286,8 @@ public enum DomUPlans {
     static let blkFigureSetup = "mkdir -p \(blkDirectory) && { [ -f \(blkFigureImage) ] || dd if=/dev/zero of=\(blkFigureImage) bs=1M count=128 2>&1; }"
     static let blkFigureDisk = [#"disk = [ "format=raw,vdev=xvda,access=rw,target=\#(blkFigureImage)" ]"#]
     static func blkFigureSteps(prefix: String) -> [GuestStep] {
-        ["seq-write", "seq-read", "rand-read-4k qd1", "rand-read-4k qd32"].map {
-            .waitForConsole(.text("\(prefix)diskbench: \($0) "), timeout: 120)
+        ["seq-write ", "seq-read ", "rand-read-4k qd1:", "rand-read-4k qd32:"].map {
+            .waitForConsole(.text("\(prefix)diskbench: \($0)"), timeout: 120)
         }
     }
 

@@ -157,6 +157,31 @@ struct BlkfrontTests {
         }
     }
 
+    @Test("with the default pool a 1 MiB write or read is on the ring at once, as eight indirect requests of 32 segments, as Linux's blkfront sends it")
+    func oneMiBInFlight() throws {
+        let rig = VbdRig(sectors: 8192, bufferPages: Vbd.defaultBufferPages)
+        #expect(rig.connect())
+        let data = pattern(1 << 20, seed: 5)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 8)
+        defer { buffer.deallocate() }
+        buffer.copyMemory(from: UnsafeRawBufferPointer(start: data, count: data.count))
+        for write in [true, false] {
+            rig.blkback.answers = false
+            rig.blkback.taken = []
+            let r: BlkfrontRequest = write ? .write(offset: 1 << 20, from: UnsafeRawBufferPointer(buffer)) : .read(offset: 1 << 20, into: buffer)
+            if !write { buffer.initializeMemory(as: UInt8.self, repeating: 0xEE) }
+            let id = try rig.submit(r)
+            rig.run(rounds: 1)
+            #expect(rig.blkback.held.count == 8, "every piece sent before any answer: \(rig.blkback.held.count)")
+            #expect(rig.blkback.taken.allSatisfy { $0.operation == UInt8(BLKIF_OP_INDIRECT) && $0.segments == 32 })
+            rig.blkback.answers = true
+            rig.blkback.answerHeld()
+            #expect(rig.wait(id) == .okay)
+        }
+        #expect(Array(rig.blkback.disk[(1 << 20)..<(2 << 20)]) == data && Array(buffer) == data, "written and read back")
+        #expect(rig.blkback.complaints.isEmpty && rig.vbd.failure == nil, "\(rig.blkback.complaints)")
+    }
+
     @Test("4096-byte sectors: whole sectors only, sector numbers still in 512-byte units, data intact")
     func largeSectors() throws {
         var f = SimulatedBlkback.Features(); f.sectorSize = 4096; f.physicalSectorSize = 4096

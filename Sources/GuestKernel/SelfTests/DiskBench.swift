@@ -59,7 +59,7 @@ enum DiskBench {
         let ns = max(Time.now() &- start, 1)
         Console.write(write ? "guest: diskbench: seq-write " : "guest: diskbench: seq-read ")
         Console.write(bytes >> 20); Console.write(" MiB in "); Console.write(ns / 1_000_000); Console.write(" ms: ")
-        tenths(bytes * 10 / max(ns / 1000, 1))  // bytes per µs: MB/s; Console.write(" MB/s\n")
+        tenths(bytes * 10 / max(ns / 1000, 1)); Console.write(" MB/s\n")  // bytes per µs: MB/s
         return true
     }
 
