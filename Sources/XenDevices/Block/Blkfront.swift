@@ -70,9 +70,9 @@ public struct XenBlkfront<Platform: XenPlatform>: ~Copyable {
     /// A failure the caller has not yet run `advance` after: `handleEvent` asks for a round.
     var needsAdvance = false
 
-    /// The buffer pages a vbd has unless told otherwise: 1 MiB of data in flight as eight
-    /// indirect requests and their segment pages. With 64, two requests (248 KiB) went at
-    /// once and a 1 MiB read or write took four round trips to the backend instead of one.
+    /// The buffer pages a vbd has unless told otherwise: 1 MiB of data in flight and its
+    /// segment pages. With 64 (and 32 segments a request), 248 KiB went at once and a 1 MiB
+    /// read or write took four round trips to the backend instead of one.
     public static var defaultBufferPages: Int { BlkfrontPages.maxPool }
 
     /// The device discovery found at `path` (`device/vbd/N`), with `bufferPages` pages (1...264)

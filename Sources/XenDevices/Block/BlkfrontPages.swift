@@ -59,9 +59,9 @@ struct BlkfrontPages: ~Copyable {
     }
 
     static var pageSize: Int { 4096 }
-    /// Pool pages at most: 1 MiB of data in flight as eight indirect requests of 128 KiB, each
-    /// with its page of segments (as Linux's blkfront has a 1 MiB direct read or write in flight
-    /// at once: eight requests of 32 segments).
+    /// Pool pages at most: 1 MiB of data in flight (one indirect request of 256 segments and
+    /// its page of segments, or eight of 32 and theirs), as Linux's blkfront has a 1 MiB direct
+    /// read or write in flight at once.
     static var maxPool: Int { 264 }
     /// The ring's pages follow the pool's: `ring ..< ring + ringPages`.
     static var ring: Int { maxPool }
