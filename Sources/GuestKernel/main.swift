@@ -33,6 +33,7 @@ if !Domain.isInitial { DomU.start(entry: entry) }
 SelfTests.run()
 if CommandLine.has("interactive") { PeerTests.run() }
 DiskTest.run()
+DiskBench.run()
 #else
 // Built without self-tests (the domu profile): a word that asks for them is told so.
 var words = CommandLine.words()

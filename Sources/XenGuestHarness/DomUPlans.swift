@@ -37,6 +37,7 @@ public enum DomUPlans {
         ("net", "the Swift kernel's netfront: a vif on each bridge, dom0 pings both (also at 1472 bytes), every UDP size 1-1472 and a 3000-datagram burst echoed (its books balanced with the guest's and the vif's counters), one vif detached under traffic and another attached, then xl shutdown", swiftNet),
         ("net-figures", "for Benchmarks/net-figures.sh: the Swift kernel and Debian's Linux with the same vif, five of each interleaved, each measured by dom0's ping (300 at 10 ms) and udpecho rate (64 and 1472 bytes, 5 s each, 32 outstanding)", netFigures),
         ("blk", "the Swift kernel's blkfront against Linux's blkback: a 128 MiB image in dom0's tmpfs (through the block script's loop device), a loop device with 4096-byte sectors and a read-only image; the kernel's disktest on each (every request size, flush, discard, the whole disk written, read back and hashed), dom0's sha256sum of each image compared after the guest ends; one disk detached, another attached, then xl shutdown", swiftBlock),
+        ("blk-figures", "for Benchmarks/blk-figures.sh: the Swift kernel's diskbench and Debian's Linux running Dom0Tools' diskbench on /dev/xvda, five of each interleaved, each with the same 128 MiB image in dom0's tmpfs as xvda (sequential write and read in 1 MiB requests, random 4 KiB reads at queue depth 1 and 32)", blkFigures),
         ("harness-check", "the harness itself, on Linux domUs: dom0 steps that pass, fail and are skipped, a crash, a timeout", harnessCheck),
     ]
 
@@ -281,6 +282,41 @@ public enum DomUPlans {
             guests.append(linux)
         }
         return DomURunSpec(plan: "net-figures", xenstored: o.xenstored, guests: guests, bridge: true)
+    }
+
+    /// The one image every guest of the blk-figures plan has as xvda, filled once (no guest
+    /// pays for tmpfs allocating its pages), its xl disk line, and the figures' four lines.
+    static let blkFigureImage = "\(blkDirectory)/figures.img"
+    static let blkFigureSetup = "mkdir -p \(blkDirectory) && { [ -f \(blkFigureImage) ] || dd if=/dev/zero of=\(blkFigureImage) bs=1M count=128 2>&1; }"
+    static let blkFigureDisk = [#"disk = [ "format=raw,vdev=xvda,access=rw,target=\#(blkFigureImage)" ]"#]
+    static func blkFigureSteps(prefix: String) -> [GuestStep] {
+        ["seq-write ", "seq-read ", "rand-read-4k qd1:", "rand-read-4k qd32:"].map {
+            .waitForConsole(.text("\(prefix)diskbench: \($0)"), timeout: 120)
+        }
+    }
+
+    /// blkfront and Linux's blkfront against the same blkback and image, interleaved so that
+    /// drift in dom0 touches both alike; each measures itself (the Swift kernel's diskbench,
+    /// Dom0Tools' diskbench.c in Linux: the same requests, sizes, depths and random offsets).
+    @Sendable static func blkFigures(_ o: DomUPlanOptions) -> DomURunSpec {
+        var guests: [GuestSpec] = []
+        for round in 1...5 {
+            guests.append(GuestSpec(name: "swift-\(round)", kernel: o.kernel, memoryMiB: o.memoryMiB ?? 32,
+                                    extra: (["tests=none", "diskbench"] + (o.args.isEmpty ? [] : [o.args])).joined(separator: " "),
+                                    xlLines: blkFigureDisk,
+                                    steps: [.waitForConsole(.text("guest: blkfront: vbd 51712 connected"), timeout: 60)]
+                                        + blkFigureSteps(prefix: "guest: ") + [.waitForConsole(swiftAllPassed)],
+                                    timeout: 300, setup: blkFigureSetup))
+            var linux = linuxGuest(o, name: "linux-\(round)", run: "diskbench /dev/xvda 128 5",
+                                   steps: [.waitForConsole(linuxUp, timeout: 90)] + blkFigureSteps(prefix: "")
+                                       + [.waitForConsole(.text("linux-domU: poweroff"))],
+                                   timeout: 300)
+            linux.xlLines = blkFigureDisk
+            linux.ramdiskTools = true
+            linux.setup = blkFigureSetup
+            guests.append(linux)
+        }
+        return DomURunSpec(plan: "blk-figures", xenstored: o.xenstored, guests: guests)
     }
 
     /// Three Linux guests, for the harness's own test: every kind of step result and three endings.

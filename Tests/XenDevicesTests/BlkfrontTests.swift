@@ -61,7 +61,7 @@ struct BlkfrontTests {
         let d = rig.vbd.disk
         #expect(d.sectors == 2048 && d.capacity == 1 << 20 && d.sectorSize == 512 && d.physicalSectorSize == 4096)
         #expect(d.flush == .diskCache && d.discard && !d.discardSecure && d.discardGranularity == 4096 && d.persistent)
-        #expect(d.maxSegments == 32 && d.indirect && d.ringPages == 4 && !d.readOnly && !d.cdrom)
+        #expect(d.maxSegments == 256 && d.indirect && d.ringPages == 4 && !d.readOnly && !d.cdrom)
         #expect(rig.vbd.trusted == true && rig.vbd.port == bb.eventChannel && rig.vbd.backendID == 0)
         #expect(rig.vbd.failure == nil)
     }
@@ -138,8 +138,8 @@ struct BlkfrontTests {
 
     @Test("the largest request, the whole disk, is split into ring requests no larger than the segments allow")
     func splitting() throws {
-        for (features, segments) in [(SimulatedBlkback.Features(), 32), (bareFeatures, 11)] {
-            let rig = VbdRig(sectors: 8192, features: features, bufferPages: 40)
+        for (features, segments) in [(SimulatedBlkback.Features(), 256), (bareFeatures, 11)] {
+            let rig = VbdRig(sectors: 8192, features: features, bufferPages: Vbd.defaultBufferPages)
             #expect(rig.connect())
             let data = pattern(8192 * 512, seed: 9)
             #expect(try rig.write(0, data) == .okay)
@@ -155,6 +155,34 @@ struct BlkfrontTests {
             #expect(rig.vbd.counters.requests == UInt64(taken.count))
             #expect(rig.blkback.complaints.isEmpty, "\(rig.blkback.complaints)")
         }
+    }
+
+    @Test("with the default pool a 1 MiB write or read goes at once, as one indirect request of 256 segments; with 32 offered, as eight of 32")
+    func oneMiBInFlight() throws {
+      for (offered, requests) in [(256, 1), (32, 8)] {
+        var f = SimulatedBlkback.Features(); f.maxIndirectSegments = offered
+        let rig = VbdRig(sectors: 8192, features: f, bufferPages: Vbd.defaultBufferPages)
+        #expect(rig.connect())
+        let data = pattern(1 << 20, seed: 5)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 8)
+        defer { buffer.deallocate() }
+        buffer.copyMemory(from: UnsafeRawBufferPointer(start: data, count: data.count))
+        for write in [true, false] {
+            rig.blkback.answers = false
+            rig.blkback.taken = []
+            let r: BlkfrontRequest = write ? .write(offset: 1 << 20, from: UnsafeRawBufferPointer(buffer)) : .read(offset: 1 << 20, into: buffer)
+            if !write { buffer.initializeMemory(as: UInt8.self, repeating: 0xEE) }
+            let id = try rig.submit(r)
+            rig.run(rounds: 1)
+            #expect(rig.blkback.held.count == requests, "every piece sent before any answer: \(rig.blkback.held.count)")
+            #expect(rig.blkback.taken.allSatisfy { $0.operation == UInt8(BLKIF_OP_INDIRECT) && $0.segments == offered })
+            rig.blkback.answers = true
+            rig.blkback.answerHeld()
+            #expect(rig.wait(id) == .okay)
+        }
+        #expect(Array(rig.blkback.disk[(1 << 20)..<(2 << 20)]) == data && Array(buffer) == data, "written and read back")
+        #expect(rig.blkback.complaints.isEmpty && rig.vbd.failure == nil, "\(rig.blkback.complaints)")
+      }
     }
 
     @Test("4096-byte sectors: whole sectors only, sector numbers still in 512-byte units, data intact")
@@ -517,7 +545,8 @@ struct BlkfrontTests {
 
     @Test("errors the protocol has are the request's status, not a violation")
     func requestErrors() throws {
-        let rig = VbdRig()
+        var f = SimulatedBlkback.Features(); f.maxIndirectSegments = 32  // 200 KiB in two pieces
+        let rig = VbdRig(features: f)
         #expect(rig.connect())
         rig.blkback.answers = false
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 200 * 1024, alignment: 8)
@@ -711,7 +740,7 @@ struct BlkfrontTests {
 
     @Test("max-ring-page-order and feature-max-indirect-segments beyond what the driver supports are capped, garbage is none")
     func cappedOffers() throws {
-        for (order, indirect, expectOrder, expectSegments) in [("200", "4294967295", 2, 32), ("x", "12", 0, 12), ("1", "11", 1, 11), ("2", "abc", 2, 11)] {
+        for (order, indirect, expectOrder, expectSegments) in [("200", "4294967295", 2, 256), ("1", "300", 1, 256), ("0", "32", 0, 32), ("x", "12", 0, 12), ("1", "11", 1, 11), ("2", "abc", 2, 11)] {
             let rig = VbdRig()
             rig.daemon.set("\(rig.blkback.dir)/max-ring-page-order", order)
             rig.daemon.set("\(rig.blkback.dir)/feature-max-indirect-segments", indirect)

@@ -67,9 +67,10 @@ enum CommandLine {
         return false
     }
 
-    /// Whether `word` asks for self-tests: `tests=` naming any group, `timings`, `interactive`.
+    /// Whether `word` asks for self-tests: `tests=` naming any group, `timings`, `interactive`,
+    /// the disk's exercise and figures (`disktest`, `disktest=`, `diskbench`).
     static func asksForSelfTests(_ word: UnsafeBufferPointer<UInt8>) -> Bool {
-        if equal(word, "timings") || equal(word, "interactive") || equal(word, "disktest") { return true }
+        if equal(word, "timings") || equal(word, "interactive") || equal(word, "disktest") || equal(word, "diskbench") { return true }
         let disks: StaticString = "disktest="
         if word.count >= disks.utf8CodeUnitCount && equal(UnsafeBufferPointer(rebasing: word[0..<disks.utf8CodeUnitCount]), disks) { return true }
         let key: StaticString = "tests="

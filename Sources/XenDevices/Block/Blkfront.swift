@@ -70,11 +70,16 @@ public struct XenBlkfront<Platform: XenPlatform>: ~Copyable {
     /// A failure the caller has not yet run `advance` after: `handleEvent` asks for a round.
     var needsAdvance = false
 
-    /// The device discovery found at `path` (`device/vbd/N`), with `bufferPages` pages (1...256)
-    /// to copy data through: each request in flight takes one per 4 KiB, so they bound the I/O
-    /// in flight (64: 256 KiB).
+    /// The buffer pages a vbd has unless told otherwise: 1 MiB of data in flight and its
+    /// segment pages. With 64 (and 32 segments a request), 248 KiB went at once and a 1 MiB
+    /// read or write took four round trips to the backend instead of one.
+    public static var defaultBufferPages: Int { BlkfrontPages.maxPool }
+
+    /// The device discovery found at `path` (`device/vbd/N`), with `bufferPages` pages (1...264)
+    /// to copy data through: each request in flight takes one per 4 KiB (and an indirect one a
+    /// page for its segments), so they bound the I/O in flight.
     @inline(never)
-    public init(path: XenStorePath, platform: Platform, bufferPages: Int = 64) throws(BlkfrontError) {
+    public init(path: XenStorePath, platform: Platform, bufferPages: Int = defaultBufferPages) throws(BlkfrontError) {
         var p: BlkfrontPages
         do { p = try BlkfrontPages(count: bufferPages, platform: platform) } catch { throw .platform(error) }
         ring = Self.makeRing(p.address(BlkfrontPages.ring), order: 0)

@@ -15,7 +15,7 @@ import XenABI
 /// where Embedded Swift specialises it; and a loop to initialise each, where inline arrays of
 /// these element types cost the kernel an unrolled initialiser apiece.
 final class BlkfrontTables {
-    let pages = UnsafeMutablePointer<BlkfrontPages.Entry>.allocate(capacity: 260)
+    let pages = UnsafeMutablePointer<BlkfrontPages.Entry>.allocate(capacity: BlkfrontPages.ring + 1 << BlkfrontPages.maxRingOrder)
     let slots = UnsafeMutablePointer<BlkfrontSlot>.allocate(capacity: 128)
     let freeIDs = UnsafeMutablePointer<UInt8>.allocate(capacity: 128)
     let queue = UnsafeMutablePointer<BlkfrontEntry>.allocate(capacity: 32)
@@ -23,7 +23,7 @@ final class BlkfrontTables {
 
     @inline(never)
     init() {
-        pages.initialize(repeating: BlkfrontPages.Entry(), count: 260)
+        pages.initialize(repeating: BlkfrontPages.Entry(), count: BlkfrontPages.ring + 1 << BlkfrontPages.maxRingOrder)
         slots.initialize(repeating: BlkfrontSlot(), count: 128)
         freeIDs.initialize(repeating: 0, count: 128)
         queue.initialize(repeating: BlkfrontEntry(), count: 32)
@@ -59,10 +59,12 @@ struct BlkfrontPages: ~Copyable {
     }
 
     static var pageSize: Int { 4096 }
-    /// Pool pages at most.
-    static var maxPool: Int { 256 }
+    /// Pool pages at most: 1 MiB of data in flight (one indirect request of 256 segments and
+    /// its page of segments, or eight of 32 and theirs), as Linux's blkfront has a 1 MiB direct
+    /// read or write in flight at once.
+    static var maxPool: Int { 264 }
     /// The ring's pages follow the pool's: `ring ..< ring + ringPages`.
-    static var ring: Int { 256 }
+    static var ring: Int { maxPool }
     /// The largest ring this driver sets up: 4 pages, 128 requests (ring-page-order 2; blkback
     /// offers 4). More requests in flight than that would need more pool pages than a small
     /// kernel gives a disk: a larger ring could not be filled.
@@ -80,7 +82,7 @@ struct BlkfrontPages: ~Copyable {
     var ringPages = 0
     var quarantined = 0
 
-    /// Allocates `count` pool pages (1...256) and the ring's pages: four at consecutive addresses
+    /// Allocates `count` pool pages (1...maxPool) and the ring's pages: four at consecutive addresses
     /// if the platform can, else one. On failure frees what it had.
     init<P: XenPlatform>(count: Int, platform: P) throws(XenPlatformError) {
         self.count = min(max(count, 1), Self.maxPool)
