@@ -55,12 +55,13 @@ func checkReply(_ n: Int, frameSize: Int, l4Right: Bool, checksum: NetChecksum, 
     for i in n..<reply.count { if reply[i] != 0xA5 { check(false, "a byte written past the reply") } }
     check(n <= reply.count, "a reply longer than its buffer")
     check(n <= max(frameSize, 42), "a reply longer than the frame")
-    guard n > 0 else { return }
+    guard n > 0 else { check(!blank, "no reply, yet blank"); return }
     let r = UnsafeRawBufferPointer(rebasing: reply[0..<n])
     check(n >= 42, "a reply shorter than any we send")
     check(r[6] == 0x00 && r[7] == 0x16 && r[8] == 0x3E && r[9] == 0 && r[10] == 0 && r[11] == 2, "a reply not from our MAC")
     if r[12] == 0x08 && r[13] == 0x06 {
         check(n == 42 && r[28] == 10 && r[29] == 0 && r[30] == 0 && r[31] == 2, "an ARP packet not from our address")
+        check(!blank, "an ARP packet sent blank")
     } else {
         check(r[12] == 0x08 && r[13] == 0x00 && r[14] == 0x45 && be16(r, 16) == n - 14, "a malformed IPv4 reply")
         check(folded(sum(UnsafeRawBufferPointer(rebasing: r[14..<34]))) == 0xFFFF, "a bad IPv4 header checksum in a reply")
@@ -76,8 +77,6 @@ func checkReply(_ n: Int, frameSize: Int, l4Right: Bool, checksum: NetChecksum, 
             check(!l4Right || blank || be16(l4, 6) == 0 || folded(sum(l4, sum(UnsafeRawBufferPointer(rebasing: r[26..<34]), UInt32(17 + l4.count)))) == 0xFFFF,
                   "a bad UDP checksum in a reply")
         }
-    } else {
-        check(!blank, "no reply, yet blank")
     }
 }
 
