@@ -27,9 +27,7 @@ enum Block {
 
     /// Starts watching for vbds; each found gets a blkfront and an owner of its own.
     static func start() {
-        owner = EventLoop.register { _ in discover() }
-        Store.subscribe(owner)
-        EventLoop.schedule(owner)
+        owner = Store.startOwner { _ in discover() }
     }
 
     /// The disk with this vbd id (the directory's name: xl's vdev number, e.g. 51712 for xvda).
@@ -60,9 +58,7 @@ enum Block {
         }
         let disk = Disk(front, id: id)
         disks.append(disk)
-        disk.owner = EventLoop.register { _ in run(disk) }
-        Store.subscribe(disk.owner)
-        EventLoop.schedule(disk.owner)
+        disk.owner = Store.startOwner { _ in run(disk) }
     }
 
     /// One call of a disk's owner: the handshake (or the close), then the port's responses.
@@ -103,8 +99,7 @@ enum Block {
         Console.write(" grants-still-mapped "); Console.write(c.grantsStillMapped)
         Console.write(" pages-abandoned "); Console.write(c.pagesAbandoned)
         Console.newline()
-        EventLoop.release(disk.owner)
-        Store.unsubscribe(disk.owner)
+        Store.endOwner(disk.owner)
         disks.removeAll { $0 === disk }
     }
 

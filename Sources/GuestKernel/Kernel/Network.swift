@@ -48,9 +48,7 @@ enum Network {
     static func start() {
         guard let a = PageAllocator.allocate() else { Console.write("guest: net: no page for replies\n"); return }
         spare = UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: Boot.address(ofPFN: a)), count: Boot.pageSize)
-        owner = EventLoop.register { _ in discover() }
-        Store.subscribe(owner)
-        EventLoop.schedule(owner)
+        owner = Store.startOwner { _ in discover() }
     }
 
     /// The discovery owner: vifs added and removed, and report requests.
@@ -80,9 +78,7 @@ enum Network {
         }
         let vif = Vif(front, id: id)
         vifs.append(vif)
-        vif.owner = EventLoop.register { _ in run(vif) }
-        Store.subscribe(vif.owner)
-        EventLoop.schedule(vif.owner)
+        vif.owner = Store.startOwner { _ in run(vif) }
     }
 
     static func commandLineAddress(_ key: StaticString) -> IPv4Address? {
@@ -136,8 +132,7 @@ enum Network {
         if vif.closingSince != 0 { Console.write(" "); Console.write((Time.now() &- vif.closingSince) / 1000); Console.write(" us after closing began") }
         Console.write(": ")
         write(counters: vif)
-        EventLoop.release(vif.owner)
-        Store.unsubscribe(vif.owner)
+        Store.endOwner(vif.owner)
         vifs.removeAll { $0 === vif }
     }
 

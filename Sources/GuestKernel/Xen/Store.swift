@@ -37,6 +37,21 @@ enum Store {
     static func subscribe(_ subscriber: Int) { subscribers.append(subscriber) }
     static func unsubscribe(_ subscriber: Int) { subscribers.removeAll { $0 == subscriber } }
 
+    /// A device's (or its discovery's) owner: registered, run after each round of the store,
+    /// and started in the next round.
+    @inline(never) static func startOwner(_ handler: @escaping EventLoop.Handler) -> Int {
+        let owner = EventLoop.register(handler)
+        subscribe(owner)
+        EventLoop.schedule(owner)
+        return owner
+    }
+
+    /// The device is gone: its owner released and no longer run after the store's rounds.
+    @inline(never) static func endOwner(_ owner: Int) {
+        EventLoop.release(owner)
+        unsubscribe(owner)
+    }
+
     /// Sends a request and runs the event loop until its reply (the client's own request timeout
     /// bounds the wait).
     @inline(never) static func call(_ request: XenStoreRequest) -> Result<XenStoreReply, XenStoreError> {
