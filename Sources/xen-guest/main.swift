@@ -91,7 +91,8 @@ struct Build: ParsableCommand {
         let swift = Process()
         swift.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         swift.arguments = ["swift", "build", "-c", "release", "--scratch-path", dir.path,
-                           "--triple", "x86_64-unknown-none-elf", "--product", "GuestKernel"]
+                           "--triple", "x86_64-unknown-none-elf", "--product", "GuestKernel",
+                           "--experimental-lto-mode", "full"]
         swift.environment = env
         swift.currentDirectoryURL = root
         try swift.run()
