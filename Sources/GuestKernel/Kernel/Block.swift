@@ -7,16 +7,12 @@ import XenDevices
 
 final class Disk {
     var front: XenBlkfront<GuestPlatform>
-    let id: UInt32
-    var owner = -1
-    var bound = false
+    var life: DeviceLifecycle
+    var id: UInt32 { life.id }
     var connectedReported = false
-    var failureReported = false
-    /// When the vbd was first seen closing (the backend closed, or this side did).
-    var closingSince: UInt64 = 0
     /// The size last reported (512-byte units), to report a resize once.
     var sectorsReported: UInt64 = 0
-    init(_ front: consuming XenBlkfront<GuestPlatform>, id: UInt32) { self.front = front; self.id = id }
+    init(_ front: consuming XenBlkfront<GuestPlatform>, id: UInt32) { self.front = front; life = DeviceLifecycle(Block.label, id: id) }
 }
 
 enum Block {
@@ -24,6 +20,7 @@ enum Block {
     /// `device/vbd`, watched: disks present at boot and attached later are found the same way.
     nonisolated(unsafe) static var discovery = XenBusDiscovery(kind: .vbd)
     nonisolated(unsafe) static var owner = -1
+    static var label: StaticString { "guest: blkfront: vbd " }
 
     /// Starts watching for vbds; each found gets a blkfront and an owner of its own.
     static func start() {
@@ -43,7 +40,7 @@ enum Block {
                 // one still open here was torn away: close it from this side.
                 for disk in disks where disk.id == id && disk.front.state != .closed {
                     disk.front.close()
-                    EventLoop.schedule(disk.owner)
+                    EventLoop.schedule(disk.life.owner)
                 }
             }
         }
@@ -53,21 +50,18 @@ enum Block {
     static func add(_ id: UInt32, _ path: XenStorePath) {
         let front: XenBlkfront<GuestPlatform>
         do { front = try XenBlkfront(path: path, platform: GuestPlatform()) } catch {
-            Console.write("guest: blkfront: vbd "); Console.write(UInt64(id)); Console.write(" not started: "); Console.write(error.reason); Console.newline()
+            DeviceLifecycle.writeNotStarted(label, id, error.reason)
             return
         }
         let disk = Disk(front, id: id)
         disks.append(disk)
-        disk.owner = Store.startOwner { _ in run(disk) }
+        disk.life.owner = Store.startOwner { _ in run(disk) }
     }
 
     /// One call of a disk's owner: the handshake (or the close), then the port's responses.
     /// Completions stay queued for whoever submitted the requests.
     static func run(_ disk: Disk) -> Progress {
         var wait = disk.front.advance(store: &Store.client!)
-        if !disk.bound, let port = disk.front.port {
-            do { try EventLoop.bind(port, to: disk.owner); disk.bound = true } catch { Console.write("guest: blkfront: vbd port not bound\n") }
-        }
         if !disk.connectedReported, disk.front.state == .connected {
             disk.connectedReported = true
             disk.sectorsReported = disk.front.disk.sectors
@@ -75,38 +69,35 @@ enum Block {
         }
         if disk.connectedReported, disk.front.state == .connected, disk.front.disk.sectors != disk.sectorsReported {
             disk.sectorsReported = disk.front.disk.sectors
-            Console.write("guest: blkfront: vbd "); Console.write(UInt64(disk.id)); Console.write(" resized to ")
+            disk.life.writeName(); Console.write(" resized to ")
             Console.write(disk.sectorsReported); Console.write(" sectors\n")
         }
-        if let failure = disk.front.failure, !disk.failureReported {
-            disk.failureReported = true
-            Console.write("guest: blkfront: vbd "); Console.write(UInt64(disk.id)); Console.write(" stopped: "); Console.write(failure.reason)
-            if let d = failure.detail { Console.write(" "); Console.write(d) }
-            Console.newline()
+        let failure = disk.front.failure
+        if disk.life.track(port: disk.front.port, failure: failure.map { ($0.reason, $0.detail) },
+                           closing: disk.front.state == .closing, closed: disk.front.state == .closed) {
+            closed(disk)
+            return .done
         }
-        if disk.front.state == .closing && disk.closingSince == 0 { disk.closingSince = Time.now() }
-        if disk.front.state == .closed { closed(disk); return .done }
         wait = wait.sooner(disk.front.handleEvent())
-        return EventLoop.progress(disk.owner, after: wait)
+        return EventLoop.progress(disk.life.owner, after: wait)
     }
 
     static func closed(_ disk: Disk) {
         let c = disk.front.counters
-        Console.write("guest: blkfront: vbd "); Console.write(UInt64(disk.id)); Console.write(" closed")
-        if disk.closingSince != 0 { Console.write(" "); Console.write((Time.now() &- disk.closingSince) / 1000); Console.write(" us after closing began") }
-        Console.write(": requests "); Console.write(c.requests)
+        disk.life.writeClosed()
+        Console.write("requests "); Console.write(c.requests)
         Console.write(" failed "); Console.write(c.failedRequests)
         Console.write(" grants-still-mapped "); Console.write(c.grantsStillMapped)
         Console.write(" pages-abandoned "); Console.write(c.pagesAbandoned)
         Console.newline()
-        Store.endOwner(disk.owner)
+        Store.endOwner(disk.life.owner)
         disks.removeAll { $0 === disk }
     }
 
     /// What was negotiated, on one line.
     @inline(never) static func connected(_ disk: Disk) {
         let d = disk.front.disk
-        Console.write("guest: blkfront: vbd "); Console.write(UInt64(disk.id)); Console.write(" connected, sectors "); Console.write(d.sectors)
+        disk.life.writeName(); Console.write(" connected, sectors "); Console.write(d.sectors)
         Console.write(", sector-size "); Console.write(d.sectorSize)
         Console.write(", physical "); Console.write(d.physicalSectorSize)
         Console.write(d.readOnly ? ", read-only" : ", read-write")

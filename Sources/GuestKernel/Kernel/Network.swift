@@ -9,18 +9,14 @@ import XenDevices
 final class Vif {
     var front: XenNetfront<GuestPlatform>
     var stack: NetStack? = nil
-    let id: UInt32
-    var owner = -1
-    var bound = false
-    var reported = false
+    var life: DeviceLifecycle
+    var id: UInt32 { life.id }
     /// When every TX buffer was last found in flight (0: one is free).
     var txFullSince: UInt64 = 0
-    /// When the vif was first seen closing (the backend closed, or this side did).
-    var closingSince: UInt64 = 0
     /// Rounds that left frames on the ring for want of a TX buffer, and holds that ran out.
     var held: UInt64 = 0
     var holdsExpired: UInt64 = 0
-    init(_ front: consuming XenNetfront<GuestPlatform>, id: UInt32) { self.front = front; self.id = id }
+    init(_ front: consuming XenNetfront<GuestPlatform>, id: UInt32) { self.front = front; life = DeviceLifecycle(Network.label, id: id) }
 }
 
 enum Network {
@@ -38,6 +34,7 @@ enum Network {
     /// in a TX page.
     nonisolated(unsafe) static var spare = UnsafeMutableRawBufferPointer(start: nil, count: 0)
 
+    static var label: StaticString { "guest: net: vif " }
     static var reportKey: XenStorePath { XenStorePath("data/net-report") }
     /// How long received frames wait for a free TX buffer (nanoseconds): longer than dom0 may
     /// stall under load (tens of ms under QEMU's TCG; 10 ms was measured too short), far
@@ -62,7 +59,7 @@ enum Network {
                 // one still open here was torn away: close it from this side.
                 for vif in vifs where vif.id == id && vif.front.state != .closed {
                     vif.front.close()
-                    EventLoop.schedule(vif.owner)
+                    EventLoop.schedule(vif.life.owner)
                 }
             }
         }
@@ -73,12 +70,12 @@ enum Network {
     static func add(_ id: UInt32, _ path: XenStorePath) {
         let front: XenNetfront<GuestPlatform>
         do { front = try XenNetfront(path: path, platform: GuestPlatform()) } catch {
-            Console.write("guest: net: vif "); Console.write(UInt64(id)); Console.write(" not started: "); Console.write(error.reason); Console.newline()
+            DeviceLifecycle.writeNotStarted(label, id, error.reason)
             return
         }
         let vif = Vif(front, id: id)
         vifs.append(vif)
-        vif.owner = Store.startOwner { _ in run(vif) }
+        vif.life.owner = Store.startOwner { _ in run(vif) }
     }
 
     static func commandLineAddress(_ key: StaticString) -> IPv4Address? {
@@ -89,18 +86,13 @@ enum Network {
     /// One call of a vif's owner: the handshake, the port's events, every frame waiting.
     static func run(_ vif: Vif) -> Progress {
         var wait = vif.front.advance(store: &Store.client!)
-        if !vif.bound, let port = vif.front.port {
-            do { try EventLoop.bind(port, to: vif.owner); vif.bound = true } catch { Console.write("guest: net: vif port not bound\n") }
-        }
         if vif.stack == nil, vif.front.state == .connected, let mac = vif.front.mac { connected(vif, mac) }
-        if let failure = vif.front.failure, !vif.reported {
-            vif.reported = true
-            Console.write("guest: net: vif "); Console.write(UInt64(vif.id)); Console.write(" stopped: "); Console.write(failure.reason)
-            if let d = failure.detail { Console.write(" "); Console.write(d) }
-            Console.newline()
+        let failure = vif.front.failure
+        if vif.life.track(port: vif.front.port, failure: failure.map { ($0.reason, $0.detail) },
+                          closing: vif.front.state == .closing, closed: vif.front.state == .closed) {
+            closed(vif)
+            return .done
         }
-        if vif.front.state == .closing && vif.closingSince == 0 { vif.closingSince = Time.now() }
-        if vif.front.state == .closed { closed(vif); return .done }
         wait = wait.sooner(vif.front.handleEvent())
         let now = Time.now()
         // Every frame may need a reply: with every TX buffer in flight, frames wait on the ring
@@ -122,17 +114,15 @@ enum Network {
             }) else { break }
         }
         vif.front.push()  // the round's replies and RX buffers, one notification at most
-        return EventLoop.progress(vif.owner, after: wait)
+        return EventLoop.progress(vif.life.owner, after: wait)
     }
 
     /// Closed (detached, the backend gone, or a violation): its counters, and it is forgotten.
     /// A vif attached later under the same id is a new device.
     static func closed(_ vif: Vif) {
-        Console.write("guest: net: vif "); Console.write(UInt64(vif.id)); Console.write(" closed")
-        if vif.closingSince != 0 { Console.write(" "); Console.write((Time.now() &- vif.closingSince) / 1000); Console.write(" us after closing began") }
-        Console.write(": ")
+        vif.life.writeClosed()
         write(counters: vif)
-        Store.endOwner(vif.owner)
+        Store.endOwner(vif.life.owner)
         vifs.removeAll { $0 === vif }
     }
 
@@ -143,7 +133,7 @@ enum Network {
         // The first address of the backend's `ip` key (xl writes what the vif spec's `ip=` says).
         let address = vif.front.backendIP.flatMap { IPv4Address(parsing: Array($0.prefix { $0 != 0x20 })) } ?? .any
         vif.stack = NetStack(NetConfiguration(mac: MACAddress(value: mac.rawValue), address: address, netmask: netmask, gateway: gateway, udpEchoPort: echo))
-        Console.write("guest: net: vif "); Console.write(UInt64(vif.id)); Console.write(" connected, mac ")
+        vif.life.writeName(); Console.write(" connected, mac ")
         for i in 0..<6 { if i > 0 { Console.write(":") }; Console.write(hexByte: mac[i]) }
         Console.write(", address "); Console.write(address: address)
         Console.write(", udp echo port "); Console.write(UInt64(echo))
