@@ -85,10 +85,10 @@ enum Block {
     static func closed(_ disk: Disk) {
         let c = disk.front.counters
         disk.life.writeClosed()
-        Console.write("requests "); Console.write(c.requests)
-        Console.write(" failed "); Console.write(c.failedRequests)
-        Console.write(" grants-still-mapped "); Console.write(c.grantsStillMapped)
-        Console.write(" pages-abandoned "); Console.write(c.pagesAbandoned)
+        Console.write("requests ", c.requests)
+        Console.write(" failed ", c.failedRequests)
+        Console.write(" grants-still-mapped ", c.grantsStillMapped)
+        Console.write(" pages-abandoned ", c.pagesAbandoned)
         Console.newline()
         Store.endOwner(disk.life.owner)
         disks.removeAll { $0 === disk }
@@ -97,14 +97,14 @@ enum Block {
     /// What was negotiated, on one line.
     @inline(never) static func connected(_ disk: Disk) {
         let d = disk.front.disk
-        disk.life.writeName(); Console.write(" connected, sectors "); Console.write(d.sectors)
-        Console.write(", sector-size "); Console.write(d.sectorSize)
-        Console.write(", physical "); Console.write(d.physicalSectorSize)
+        disk.life.writeName(); Console.write(" connected, sectors ", d.sectors)
+        Console.write(", sector-size ", d.sectorSize)
+        Console.write(", physical ", d.physicalSectorSize)
         Console.write(d.readOnly ? ", read-only" : ", read-write")
         if d.cdrom { Console.write(", cdrom") }
         if d.removable { Console.write(", removable") }
-        Console.write(", ring pages "); Console.write(d.ringPages)
-        Console.write(", segments "); Console.write(d.maxSegments)
+        Console.write(", ring pages ", d.ringPages)
+        Console.write(", segments ", d.maxSegments)
         Console.write(d.indirect ? " (indirect)" : " (direct)")
         Console.write(d.persistent ? ", persistent" : ", not persistent")
         Console.write(d.flush == .diskCache ? ", flush" : d.flush == .barrier ? ", barrier" : ", no flush")

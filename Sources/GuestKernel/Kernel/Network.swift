@@ -170,30 +170,30 @@ enum Network {
     /// those that happened), then netfront's own.
     @inline(never) static func write(counters vif: Vif) {
         if let c = vif.stack?.counters {
-            Console.write("stack received "); Console.write(c.received)
-            Console.write(" sent "); Console.write(c.sent)
-            Console.write(" udp-echoed "); Console.write(c.udpEchoesSent)
-            Console.write(" icmp-echoed "); Console.write(c.echoRepliesSent)
-            Console.write(" dropped "); Console.write(c.dropped)
+            Console.write("stack received ", c.received)
+            Console.write(" sent ", c.sent)
+            Console.write(" udp-echoed ", c.udpEchoesSent)
+            Console.write(" icmp-echoed ", c.echoRepliesSent)
+            Console.write(" dropped ", c.dropped)
             for reason in NetDrop.allCases where c[reason] > 0 {
                 Console.write(" "); Console.write(reason.name); Console.write("="); Console.write(c[reason])
             }
             Console.write("; ")
         }
         let n = vif.front.counters
-        Console.write("netfront in "); Console.write(n.framesIn)
-        Console.write(" out "); Console.write(n.framesOut)
-        Console.write(" tx-full "); Console.write(n.txFull)
-        Console.write(" tx-dropped "); Console.write(n.txDropped)
-        Console.write(" tx-errors "); Console.write(n.txErrors)
-        Console.write(" rx-errors "); Console.write(n.rxErrors)
-        Console.write(" rx-empty "); Console.write(n.rxEmpty)
-        Console.write(" rx-still-mapped "); Console.write(n.rxStillMapped)
-        Console.write(" rx-multi-slot "); Console.write(n.rxMultiSlot)
-        Console.write(" rx-too-long "); Console.write(n.rxTooLong)
-        Console.write(" grants-still-mapped "); Console.write(n.grantsStillMapped)
-        Console.write(" pages-abandoned "); Console.write(n.pagesAbandoned)
-        Console.write("; held "); Console.write(vif.held); Console.write(" expired "); Console.write(vif.holdsExpired)
+        Console.write("netfront in ", n.framesIn)
+        Console.write(" out ", n.framesOut)
+        Console.write(" tx-full ", n.txFull)
+        Console.write(" tx-dropped ", n.txDropped)
+        Console.write(" tx-errors ", n.txErrors)
+        Console.write(" rx-errors ", n.rxErrors)
+        Console.write(" rx-empty ", n.rxEmpty)
+        Console.write(" rx-still-mapped ", n.rxStillMapped)
+        Console.write(" rx-multi-slot ", n.rxMultiSlot)
+        Console.write(" rx-too-long ", n.rxTooLong)
+        Console.write(" grants-still-mapped ", n.grantsStillMapped)
+        Console.write(" pages-abandoned ", n.pagesAbandoned)
+        Console.write("; held ", vif.held); Console.write(" expired ", vif.holdsExpired)
         Console.newline()
     }
 }

@@ -60,5 +60,9 @@ enum Console {
         p.withMemoryRebound(to: UInt8.self, capacity: n) { write(bytes: UnsafeBufferPointer(start: $0, count: n)) }
     }
 
+    /// A label and its count ("tx-full 3"): one call where a line lists many counters.
+    @inline(never) static func write(_ label: StaticString, _ value: UInt64) { write(label); write(value) }
+    @inline(never) static func write(_ label: StaticString, _ value: Int) { write(label); write(value) }
+
     @inline(never) static func newline() { write("\n") }
 }
