@@ -90,6 +90,30 @@ struct NetfrontFastPathTests {
         #expect(nb.sent.count == 1)
     }
 
+    @Test("framesWaiting: true while a frame is on the RX ring, false once taken; a producer out of range fails the vif")
+    func framesWaiting() {
+        let rig = VifRig(transmitBuffers: 2)
+        var waiting = rig.vif.framesWaiting()
+        #expect(!waiting, "not connected yet")
+        #expect(rig.connect())
+        waiting = rig.vif.framesWaiting()
+        #expect(!waiting)
+        rig.netback.deliver(testFrame(70, seed: 4))
+        waiting = rig.vif.framesWaiting()
+        #expect(waiting)
+        waiting = rig.vif.framesWaiting()
+        #expect(waiting, "asking again takes nothing")
+        #expect(rig.vif.receive { _, _, _ in NetReply(length: 0) })
+        waiting = rig.vif.framesWaiting()
+        #expect(!waiting)
+        rig.netback.rx!.responseProducer &+= 10_000
+        waiting = rig.vif.framesWaiting()
+        #expect(!waiting)
+        guard case .rxRing(.producerOverflow)? = rig.vif.failure else {
+            Issue.record("failure \(String(describing: rig.vif.failure))"); return
+        }
+    }
+
     @Test("an answer of no length, or of a length no vif sends, frees its TX page again")
     func unsentAnswers() {
         let rig = VifRig(transmitBuffers: 2)

@@ -11,9 +11,10 @@ final class Vif {
     var stack: NetStack? = nil
     var life: DeviceLifecycle
     var id: UInt32 { life.id }
-    /// When every TX buffer was last found in flight (0: one is free).
+    /// Since when frames have waited with every TX buffer in flight (0: a buffer is free).
     var txFullSince: UInt64 = 0
-    /// Rounds that left frames on the ring for want of a TX buffer, and holds that ran out.
+    /// Rounds that left frames on the ring for want of a TX buffer, and frames taken anyway
+    /// because their hold ran out (their replies counted in netfront's tx-full).
     var held: UInt64 = 0
     var holdsExpired: UInt64 = 0
     init(_ front: consuming XenNetfront<GuestPlatform>, id: UInt32) { self.front = front; life = DeviceLifecycle(Network.label, id: id) }
@@ -103,6 +104,7 @@ enum Network {
             if vif.front.transmitBuffersFree > 0 {
                 vif.txFullSince = 0
             } else {
+                guard vif.front.framesWaiting() else { vif.txFullSince = 0; break }  // nothing to hold
                 if vif.txFullSince == 0 { vif.txFullSince = now }
                 if now &- vif.txFullSince < holdLimit { vif.held &+= 1; break }  // handleEvent said .ready: next round
                 vif.holdsExpired &+= 1

@@ -271,6 +271,17 @@ public struct XenNetfront<Platform: XenPlatform>: ~Copyable {
     /// replies being dropped here.
     public var transmitBuffersFree: Int { state == .connected ? tx.buffers.freeCount : 0 }
 
+    /// Whether received frames wait on the RX ring: a caller that holds frames while every TX
+    /// buffer is in flight holds, and counts a hold, only when there are some. A response
+    /// producer out of range fails the device here, as `receive` would.
+    public mutating func framesWaiting() -> Bool {
+        guard state == .connected else { return false }
+        do throws(NetfrontError) { return try rx.responsesWaiting() } catch {
+            fail(error)
+            return false
+        }
+    }
+
     /// Sends one frame (14...4096 bytes: an Ethernet frame without its FCS) that `build` writes
     /// into a free TX page, not yet granted, and whose length it returns; `checksumBlank`: a UDP
     /// frame whose checksum field holds the pseudo-header's sum. False when every TX buffer is in
