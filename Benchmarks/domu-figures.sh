@@ -5,27 +5,16 @@
 # serial line: the same path for all three), and each kernel's own time from its entry to its
 # xenstore connected and devices listed (Linux: /proc/uptime when its init runs, by which time
 # xenbus has probed its devices). The target: the Swift kernel within 10 % of the floor.
-#   Benchmarks/domu-figures.sh [oxenstored|xenstored]      (REPEAT=N dom0 boots, default 1)
+#   Benchmarks/domu-figures.sh [oxenstored|xenstored|--help]      (REPEAT=N dom0 boots, default 1)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-command -v swift >/dev/null || export PATH="/opt/swift/usr/bin:$PATH"
-daemon=${1:-oxenstored}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/lib/domu-plan.sh"
 
 # The floor: Benchmarks/FloorKernel, freestanding C against the installed Xen headers.
 gcc -O2 -ffreestanding -fno-pic -fno-stack-protector -mno-red-zone -nostdlib -static -no-pie \
   -Wl,-T,Benchmarks/FloorKernel/floor.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments \
   -o "$work/floor.elf" Benchmarks/FloorKernel/floor.c
 strip -o "$work/floor" "$work/floor.elf"
-swift build --product xen-guest >/dev/null
-xg="$(swift build --show-bin-path)/xen-guest"
-"$xg" build >/dev/null
-kernel=.build-kernel/GuestKernel.stripped
-
-"$xg" boot --as domU --plan figures --xenstored "$daemon" --floor-kernel "$work/floor" --kernel "$kernel" \
-  --repeat "${REPEAT:-1}" > "$work/out.txt" 2>&1 || { grep -v '^\[' "$work/out.txt" | tail -80; echo "domu-figures: the run failed" >&2; exit 1; }
+domu_plan_boot figures --floor-kernel "$work/floor" --repeat "${REPEAT:-1}"
 
 python3 - "$work/out.txt" "$(stat -c %s "$work/floor")" "$(stat -c %s "$kernel")" "$daemon" <<'PY'
 import re, statistics, sys

@@ -8,22 +8,10 @@
 # service; Linux runs udpecho's server (the same C file) on its own stack. Every run's raw
 # figures, then the medians side by side. Not a CI gate: TCG makes absolute figures slow and
 # noisy; only the comparison within one run means anything.
-#   Benchmarks/net-figures.sh [oxenstored|xenstored]
+#   Benchmarks/net-figures.sh [oxenstored|xenstored|--help]
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-command -v swift >/dev/null || export PATH="/opt/swift/usr/bin:$PATH"
-daemon=${1:-oxenstored}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-swift build --product xen-guest >/dev/null
-xg="$(swift build --show-bin-path)/xen-guest"
-"$xg" build >/dev/null
-kernel=.build-kernel/GuestKernel.stripped
-
-"$xg" boot --as domU --plan net-figures --xenstored "$daemon" --kernel "$kernel" > "$work/out.txt" 2>&1 \
-  || { grep -v '^\[' "$work/out.txt" | tail -80; echo "net-figures: the run failed" >&2; exit 1; }
+. "$(dirname "$0")/lib/domu-plan.sh"
+domu_plan_boot net-figures
 
 python3 - "$work/out.txt" "$(stat -c %s "$kernel")" "$daemon" <<'PY'
 import re, statistics, sys

@@ -8,95 +8,9 @@
 // (AddressSanitizer), end a grant that does not exist, free a page still granted, complete a
 // request twice or one never submitted, or go on after a violation; at the end every page is
 // freed but those the backend still maps.
+// FuzzPlatform, Input, BackendRing and check: Support/DriverFuzzPlatform.swift.
 @_spi(Testing) import XenDevices
 import XenABI
-
-@inline(never) func check(_ condition: Bool, _ what: StaticString) { if !condition { fatalError("\(what)") } }
-
-final class FuzzPlatform: XenPlatform {
-    var pages: [UInt64: UnsafeMutableRawPointer] = [:]
-    var blocks: [UInt64: UnsafeMutableRawPointer] = [:]
-    var blockPages: [UnsafeMutableRawPointer: Int] = [:]
-    var grants: [grant_ref_t: (frame: UInt64, mapped: Bool)] = [:]
-    var nextFrame: UInt64 = 0x1000
-    var nextRef: grant_ref_t = 8
-    var domainID: domid_t { 1 }
-    deinit {
-        for (f, p) in pages where blocks[f] == nil { p.deallocate() }
-        for (b, _) in blockPages { b.deallocate() }
-    }
-
-    func allocatePage() throws(XenPlatformError) -> XenPage {
-        let p = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
-        p.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
-        nextFrame += 1
-        pages[nextFrame] = p
-        return XenPage(address: p, frame: nextFrame)
-    }
-    func allocateContiguousPages(_ count: Int, _ take: (XenPage) -> Void) throws(XenPlatformError) {
-        let base = UnsafeMutableRawPointer.allocate(byteCount: 4096 * count, alignment: 4096)
-        base.initializeMemory(as: UInt8.self, repeating: 0, count: 4096 * count)
-        blockPages[base] = count
-        for i in 0..<count {
-            nextFrame += 1
-            pages[nextFrame] = base + 4096 * i
-            blocks[nextFrame] = base
-            take(XenPage(address: base + 4096 * i, frame: nextFrame))
-        }
-    }
-    func freePage(_ page: XenPage) {
-        check(!grants.values.contains { $0.frame == page.frame }, "a page freed while granted")
-        check(pages[page.frame] == page.address, "a page freed twice, or never allocated")
-        pages[page.frame] = nil
-        if let base = blocks.removeValue(forKey: page.frame) {
-            blockPages[base]! -= 1
-            if blockPages[base] == 0 { blockPages[base] = nil; base.deallocate() }
-        } else {
-            page.address.deallocate()
-        }
-    }
-    func grantAccess(to domain: domid_t, frame: UInt64, readOnly: Bool) throws(XenPlatformError) -> grant_ref_t {
-        check(pages[frame] != nil, "a grant of a page not allocated")
-        check(!grants.values.contains { $0.frame == frame }, "a page granted twice at once")
-        nextRef += 1
-        grants[nextRef] = (frame, false)
-        return nextRef
-    }
-    func endAccess(_ ref: grant_ref_t) -> XenGrantEnd {
-        guard let g = grants[ref] else { check(false, "ending a grant that does not exist"); return .ended }
-        if g.mapped { return .stillMapped }
-        grants[ref] = nil
-        return .ended
-    }
-    func mapGrant(from domain: domid_t, ref: grant_ref_t, readOnly: Bool) throws(XenPlatformError) -> XenGrantMapping { throw .unsupported }
-    func unmapGrant(_ mapping: XenGrantMapping) throws(XenPlatformError) { throw .unsupported }
-    func copyGrant(from source: XenGrantCopyEnd, to destination: XenGrantCopyEnd, length: UInt16) throws(XenPlatformError) { throw .unsupported }
-    func allocateUnboundPort(for remote: domid_t) throws(XenPlatformError) -> evtchn_port_t { 3 }
-    func bindInterdomain(remote: domid_t, remotePort: evtchn_port_t) throws(XenPlatformError) -> evtchn_port_t { 4 }
-    func notify(_ port: evtchn_port_t) {}
-    func closePort(_ port: evtchn_port_t) {}
-    func now() -> UInt64 { 0 }
-}
-
-/// The input, read a byte at a time; zeros once it is used up.
-struct Input {
-    let data: UnsafeBufferPointer<UInt8>
-    var at = 0
-    var done: Bool { at >= data.count }
-    mutating func byte() -> UInt8 { defer { at += 1 }; return at < data.count ? data[at] : 0 }
-    mutating func u16() -> UInt16 { UInt16(byte()) | UInt16(byte()) << 8 }
-    mutating func u32() -> UInt32 { UInt32(u16()) | UInt32(u16()) << 16 }
-    mutating func u64() -> UInt64 { UInt64(u32()) | UInt64(u32()) << 32 }
-}
-
-/// The ring as blkback writes it.
-struct Ring {
-    let base: UnsafeMutableRawPointer
-    let size: RING_IDX
-    func slot(_ i: RING_IDX) -> UnsafeMutableRawPointer { base + blkif_ring.entriesOffset + Int(i & (size - 1)) * blkif_ring.entryStride }
-    var requestProducer: RING_IDX { (base + blkif_ring.requestProducerOffset).load(as: RING_IDX.self) }
-    func setResponseProducer(_ v: RING_IDX) { (base + blkif_ring.responseProducerOffset).storeBytes(of: v, as: RING_IDX.self) }
-}
 
 func decimal(_ v: UInt64) -> [UInt8] { var b: [UInt8] = []; b.appendDecimal(v); return b }
 
@@ -118,7 +32,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     guard var vbd = try? XenBlkfront(path: XenStorePath("device/vbd/768"), platform: platform, bufferPages: pool) else { return 0 }
     vbd.connectWithoutXenBus(backend: 0, ringOrder: order, values)
     check(vbd.state == .connected, "not connected")
-    let ring = Ring(base: vbd.sharedRing, size: RING_IDX(32 << order))
+    let ring = BackendRing<blkif_ring>(base: vbd.sharedRing, size: RING_IDX(32 << order))
     var taken: RING_IDX = 0, made: RING_IDX = 0
     var buffers: [UInt64: UnsafeMutableRawBufferPointer] = [:]
     var submitted: UInt64 = 0, completed: UInt64 = 0

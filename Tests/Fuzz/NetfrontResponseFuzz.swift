@@ -7,79 +7,9 @@
 // limit or in a page still granted, hand out a TX page to write while it is granted, count more
 // than it sent or posted, or go on after a violation; at the end every page is freed but those
 // the backend still maps.
+// FuzzPlatform, Input, BackendRing and check: Support/DriverFuzzPlatform.swift.
 @_spi(Testing) import XenDevices
 import XenABI
-
-@inline(never) func check(_ condition: Bool, _ what: StaticString) { if !condition { fatalError("\(what)") } }
-
-final class FuzzPlatform: XenPlatform {
-    var pages: [UInt64: UnsafeMutableRawPointer] = [:]
-    var grants: [grant_ref_t: (frame: UInt64, mapped: Bool)] = [:]
-    var nextFrame: UInt64 = 0x1000
-    var nextRef: grant_ref_t = 8
-    var domainID: domid_t { 1 }
-    deinit { for (_, p) in pages { p.deallocate() } }
-
-    func allocatePage() throws(XenPlatformError) -> XenPage {
-        let p = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
-        p.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
-        nextFrame += 1
-        pages[nextFrame] = p
-        return XenPage(address: p, frame: nextFrame)
-    }
-    /// Whether any grant covers the page that holds `address`.
-    func isGranted(_ address: UnsafeRawPointer?) -> Bool {
-        guard let address else { return false }
-        for (frame, p) in pages where UnsafeRawPointer(p) <= address && address < UnsafeRawPointer(p) + 4096 {
-            return grants.values.contains { $0.frame == frame }
-        }
-        return false
-    }
-    func freePage(_ page: XenPage) {
-        check(!grants.values.contains { $0.frame == page.frame }, "a page freed while granted")
-        check(pages[page.frame] == page.address, "a page freed twice, or never allocated")
-        pages.removeValue(forKey: page.frame)?.deallocate()
-    }
-    func grantAccess(to domain: domid_t, frame: UInt64, readOnly: Bool) throws(XenPlatformError) -> grant_ref_t {
-        check(pages[frame] != nil, "a grant of a page not allocated")
-        check(!grants.values.contains { $0.frame == frame }, "a page granted twice at once")
-        nextRef += 1
-        grants[nextRef] = (frame, false)
-        return nextRef
-    }
-    func endAccess(_ ref: grant_ref_t) -> XenGrantEnd {
-        guard let g = grants[ref] else { check(false, "ending a grant that does not exist"); return .ended }
-        if g.mapped { return .stillMapped }
-        grants[ref] = nil
-        return .ended
-    }
-    func mapGrant(from domain: domid_t, ref: grant_ref_t, readOnly: Bool) throws(XenPlatformError) -> XenGrantMapping { throw .unsupported }
-    func unmapGrant(_ mapping: XenGrantMapping) throws(XenPlatformError) { throw .unsupported }
-    func copyGrant(from source: XenGrantCopyEnd, to destination: XenGrantCopyEnd, length: UInt16) throws(XenPlatformError) { throw .unsupported }
-    func allocateUnboundPort(for remote: domid_t) throws(XenPlatformError) -> evtchn_port_t { 3 }
-    func bindInterdomain(remote: domid_t, remotePort: evtchn_port_t) throws(XenPlatformError) -> evtchn_port_t { 4 }
-    func notify(_ port: evtchn_port_t) {}
-    func closePort(_ port: evtchn_port_t) {}
-    func now() -> UInt64 { 0 }
-}
-
-/// The input, read a byte at a time; zeros once it is used up.
-struct Input {
-    let data: UnsafeBufferPointer<UInt8>
-    var at = 0
-    var done: Bool { at >= data.count }
-    mutating func byte() -> UInt8 { defer { at += 1 }; return at < data.count ? data[at] : 0 }
-    mutating func u16() -> UInt16 { UInt16(byte()) | UInt16(byte()) << 8 }
-    mutating func u32() -> UInt32 { UInt32(u16()) | UInt32(u16()) << 16 }
-}
-
-/// A ring page as the backend writes it.
-struct Page<Layout: XenRingLayout> {
-    let base: UnsafeMutableRawPointer
-    func slot(_ i: RING_IDX) -> UnsafeMutableRawPointer { base + Layout.entriesOffset + Int(i & (Layout.pageRingSize - 1)) * Layout.entryStride }
-    var requestProducer: RING_IDX { (base + Layout.requestProducerOffset).load(as: RING_IDX.self) }
-    func setResponseProducer(_ v: RING_IDX) { (base + Layout.responseProducerOffset).storeBytes(of: v, as: RING_IDX.self) }
-}
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
@@ -90,7 +20,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     vif.connectWithoutXenBus(backend: 0)
     check(vif.state == .connected, "not connected")
     let rings = vif.sharedRings
-    let tx = Page<netif_tx_ring>(base: rings.tx), rx = Page<netif_rx_ring>(base: rings.rx)
+    let tx = BackendRing<netif_tx_ring>(base: rings.tx), rx = BackendRing<netif_rx_ring>(base: rings.rx)
     // The backend's own indexes: requests taken and responses written, per ring.
     var txTaken: RING_IDX = 0, txMade: RING_IDX = 0, rxTaken: RING_IDX = 0, rxMade: RING_IDX = 0
     var sent: UInt64 = 0

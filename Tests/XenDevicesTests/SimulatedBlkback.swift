@@ -1,8 +1,8 @@
 // Linux 6.1's blkback as a frontend meets it, over the simulated platform and xenstored, with a
 // disk in memory. What it writes at probe and at connect, and what it reads of the frontend,
 // follow drivers/block/xen-blkback/xenbus.c (xen_blkbk_probe, connect_ring, read_per_ring_refs,
-// connect, frontend_changed); the keys libxl writes first follow libxl_disk.c
-// (PLATFORM-NOTES.md). Requests are checked as dispatch_rw_block_io, xen_blkbk_parse_indirect,
+// connect, frontend_changed); the keys libxl writes first follow libxl_disk.c (written by
+// SimulatedLibxlDevice). Requests are checked as dispatch_rw_block_io, xen_blkbk_parse_indirect,
 // xen_vbd_translate and dispatch_discard_io check them: 512-byte units whatever the sector
 // size, each segment within its page, sector and segment aligned to the logical sector, the
 // range inside the disk, writes refused on a read-only disk; a refused request is answered
@@ -18,7 +18,7 @@ func blkResponse(id: UInt64, operation: Int32, status: Int16) -> blkif_response 
     var r = blkif_response(); r.id = id; r.operation = UInt8(operation); r.status = status; return r
 }
 
-final class SimulatedBlkback {
+final class SimulatedBlkback: SimulatedLibxlDevice {
     struct Features {
         var maxIndirectSegments: Int? = 256
         var maxRingOrder: Int? = 4
@@ -46,24 +46,15 @@ final class SimulatedBlkback {
         var grefs: [grant_ref_t]
     }
 
-    let daemon: SimulatedXenStored
-    let platform: SimulatedPlatform
-    let id: Int
-    let domain: domid_t = 0
     var features: Features
     var disk: [UInt8]
-    var dir: String { "/local/domain/\(domain)/backend/vbd/\(daemon.domainID)/\(id)" }
-    var front: String { "device/vbd/\(id)" }
     /// Keys written at connect in place of blkback's own values (nil: not written).
     var connectOverride: [String: String?] = [:]
 
-    var complaints: [String] = []
-    var connected = false
     var persistentInUse = false
     var ringOrder = 0
     var ringMaps: [XenGrantMapping] = []
     var ring: RawRing<blkif_ring>?
-    var eventChannel: evtchn_port_t = 0
     /// Grants mapped for good (persistent grants), by reference.
     var persistentMaps: [grant_ref_t: XenGrantMapping] = [:]
     var requestsTaken: RING_IDX = 0, responsesMade: RING_IDX = 0
@@ -78,46 +69,30 @@ final class SimulatedBlkback {
     /// libxl's keys for a new vbd, then blkback's probe: its features and InitWait.
     init(daemon: SimulatedXenStored, platform: SimulatedPlatform, id: Int = 51712, sectors: Int = 2048,
          features: Features = Features(), trusted: String? = "1", initWait: Bool = true) {
-        self.daemon = daemon
-        self.platform = platform
-        self.id = id
         self.features = features
         disk = (0..<(sectors * 512)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) }
-        daemon.set("\(dir)/frontend", "/local/domain/\(daemon.domainID)/\(front)")
-        daemon.set("\(dir)/frontend-id", "\(daemon.domainID)")
-        daemon.set("\(dir)/online", "1")
-        daemon.set("\(dir)/state", "1")
-        daemon.set("\(dir)/params", "/dev/loop0")
-        daemon.set("\(dir)/mode", features.mode)
-        daemon.set("\(dir)/type", "phy")
-        daemon.set("\(dir)/device-type", features.cdrom ? "cdrom" : "disk")
-        daemon.set("\(dir)/dev", "xvda")
-        daemon.set("\(dir)/physical-device", "7:0")
-        daemon.set("\(front)/backend", dir)
-        daemon.set("\(front)/backend-id", "\(domain)")
-        daemon.set("\(front)/state", "1")
-        daemon.set("\(front)/virtual-device", "\(id)")
-        daemon.set("\(front)/device-type", features.cdrom ? "cdrom" : "disk")
-        if let trusted { daemon.set("\(front)/trusted", trusted) }
+        let deviceType = features.cdrom ? "cdrom" : "disk"
+        super.init(daemon: daemon, platform: platform, kind: "vbd", id: id,
+                   backendKeys: [("params", "/dev/loop0"), ("mode", features.mode), ("type", "phy"), ("device-type", deviceType),
+                                 ("dev", "xvda"), ("physical-device", "7:0")],
+                   frontendKeys: [("virtual-device", "\(id)"), ("device-type", deviceType)], trusted: trusted)
         if let n = features.maxIndirectSegments { daemon.set("\(dir)/feature-max-indirect-segments", "\(n)") }
         daemon.set("\(dir)/multi-queue-max-queues", "2")
         if let n = features.maxRingOrder { daemon.set("\(dir)/max-ring-page-order", "\(n)") }
-        if initWait { daemon.set("\(dir)/state", "2") }
+        if initWait { self.initWait() }
     }
-
-    func value(_ key: String) -> String? { daemon.value("\(front)/\(key)") }
 
     /// Follows the frontend's state as blkback's frontend_changed does.
     func step() {
         guard !gone else { return }
         switch value("state") {
-        case "3", "4" where !connected && !["5", "6"].contains(daemon.value("\(dir)/state") ?? ""):
+        case "3", "4" where !connected && !["5", "6"].contains(backendState ?? ""):
             connect()
         case "5":
-            if daemon.value("\(dir)/state") != "5" { daemon.set("\(dir)/state", "5") }
+            enter("5")
         case "6":
             disconnect()
-            if daemon.value("\(dir)/state") != "6" { daemon.set("\(dir)/state", "6") }
+            enter("6")
         default:
             break
         }
@@ -131,7 +106,7 @@ final class SimulatedBlkback {
         if let p = value("protocol"), p != "x86_64-abi" { complaints.append("protocol \(p)") }
         if value("protocol") == nil { complaints.append("no protocol") }
         persistentInUse = features.persistent && value("feature-persistent").flatMap(UInt32.init).map { $0 != 0 } == true
-        guard let port = value("event-channel").flatMap(UInt32.init) else { complaints.append("reading event-channel"); return }
+        guard let port = frontendEventChannel() else { return }
         var refs: [grant_ref_t] = []
         if let order = value("ring-page-order").flatMap(Int.init) {
             guard order <= (features.maxRingOrder ?? 0) else { complaints.append("ring page order \(order) exceeds max"); return }
@@ -146,7 +121,7 @@ final class SimulatedBlkback {
             refs = [r]
             ringOrder = 0
         }
-        guard platform.ports[port] == domain else { complaints.append("event channel \(port) not for domain \(domain)"); return }
+        guard boundToBackend(port) else { return }
         for (i, r) in refs.enumerated() {
             guard let g = platform.grants[r], g.domain == domain, !g.readOnly, let m = try? platform.mapGrant(from: daemon.domainID, ref: r, readOnly: false) else {
                 complaints.append("mapping ring-ref \(r)"); return
@@ -154,9 +129,7 @@ final class SimulatedBlkback {
             if i > 0 && m.address != ringMaps[0].address + 4096 * i { complaints.append("ring pages not consecutive") }
             ringMaps.append(m)
         }
-        eventChannel = port
         ring = RawRing(base: ringMaps[0].address, size: RING_IDX(32 << ringOrder))
-        connected = true
         var keys: [(String, String)] = [("feature-flush-cache", features.flushCache ? "1" : "0")]
         if features.discard {
             keys += [("discard-granularity", "4096"), ("discard-alignment", "0"), ("discard-secure", features.discardSecure ? "1" : "0")]
@@ -167,31 +140,17 @@ final class SimulatedBlkback {
                  ("sector-size", "\(features.sectorSize)"), ("physical-sector-size", "\(features.physicalSectorSize)")]
         for (key, value) in keys where connectOverride[key] == nil { daemon.set("\(dir)/\(key)", value) }
         for (key, value) in connectOverride { if let value { daemon.set("\(dir)/\(key)", value) } }
-        daemon.set("\(dir)/state", "4")
+        finishConnect(port: port)
     }
 
     /// xen_blkif_disconnect: the ring and every persistent grant unmapped.
-    func disconnect() {
+    override func disconnect() {
         for m in ringMaps { try? platform.unmapGrant(m) }
         ringMaps = []
         for (_, m) in persistentMaps { try? platform.unmapGrant(m) }
         persistentMaps = [:]
         ring = nil
-        connected = false
-    }
-
-    /// The backend domain's directory removed under the frontend.
-    func vanish() {
-        disconnect()
-        daemon.remove(dir)
-        gone = true
-    }
-    var gone = false
-
-    /// xl block-detach: libxl takes the device offline and asks the backend to close.
-    func detach() {
-        daemon.set("\(dir)/online", "0")
-        daemon.set("\(dir)/state", "5")
+        super.disconnect()
     }
 
     /// A resize (xen_vbd_resize): `sectors`, then `state` written again, in one transaction.
@@ -324,9 +283,8 @@ final class SimulatedBlkback {
     }
 }
 
-/// A vbd against the simulated blkback: the store, the daemon, the platform, the driver. A
-/// class, so that `#expect` can call it.
-final class VbdRig {
+/// A vbd against the simulated blkback: the store, the daemon, the platform, the driver.
+final class VbdRig: SimulatedDeviceRig {
     var s: Connected
     var vbd: XenBlkfront<SimulatedPlatform>
     let blkback: SimulatedBlkback
@@ -346,24 +304,18 @@ final class VbdRig {
         vbd = try! XenBlkfront(path: path("device/vbd/51712"), platform: s.platform, bufferPages: bufferPages)
     }
 
-    /// Runs store, driver and backend; returns the driver's last wait.
-    @discardableResult
-    func run(rounds: Int = 20) -> XenWait {
-        var wait = XenWait.event
-        for _ in 0..<rounds {
-            s.pump(rounds: 2)
-            wait = vbd.advance(store: &s.client)
-            blkback.step()
-            wait = wait.sooner(vbd.handleEvent())
-            while let c = vbd.takeCompletion() { completions.append(c) }
-        }
-        return wait
-    }
+    var backend: SimulatedLibxlDevice { blkback }
+    var driverConnected: Bool { vbd.state == .connected }
+    var driverClosed: Bool { vbd.state == .closed }
 
-    /// Runs until connected.
-    func connect() -> Bool {
-        for _ in 0..<10 where vbd.state != .connected { run(rounds: 5) }
-        return vbd.state == .connected && blkback.connected
+    /// One round, the completions the driver hands over collected.
+    func round() -> XenWait {
+        s.pump(rounds: 2)
+        var wait = vbd.advance(store: &s.client)
+        blkback.step()
+        wait = wait.sooner(vbd.handleEvent())
+        while let c = vbd.takeCompletion() { completions.append(c) }
+        return wait
     }
 
     func submit(_ r: BlkfrontRequest, tag: UInt64 = 0) throws(BlkfrontSubmitError) -> UInt64 { try vbd.submit(r, tag: tag) }
@@ -394,18 +346,6 @@ final class VbdRig {
         let id = try submit(.write(offset: offset, from: UnsafeRawBufferPointer(buffer)))
         return wait(id)
     }
-
-    /// Runs until the driver is closed, moving the clock on so that waits for grants can expire.
-    func close(advancingClock: Bool = false) {
-        for _ in 0..<40 where vbd.state != .closed {
-            run(rounds: 3)
-            if advancingClock { s.platform.clock += 500_000_000 }
-        }
-        run(rounds: 2)
-    }
-
-    /// Grants still held for the backend's domain.
-    var grantsToBackend: Int { s.platform.grants.values.filter { $0.domain == 0 }.count }
 }
 
 /// Bytes whose values say where they are from.

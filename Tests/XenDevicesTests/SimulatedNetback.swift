@@ -1,11 +1,11 @@
 // Linux 6.1's netback as a frontend meets it, over the simulated platform and xenstored. What it
 // writes at probe and what it reads at connect follow drivers/net/xen-netback/xenbus.c
 // (netback_probe, connect, connect_data_rings, read_xenbus_vif_flags); the keys libxl writes
-// first follow libxl_nic.c (PLATFORM-NOTES.md). It maps both ring grants as netback does (so a
-// frontend that ends them early gets `.stillMapped`), takes TX requests and answers them, and
-// puts RX frames into posted buffers by grant copy (rx-copy). Whatever a frontend does that
-// netback would refuse is recorded in `complaints`. A test plays a hostile netback through the
-// raw ring accessors: any response, any producer index, at any time.
+// first follow libxl_nic.c (written by SimulatedLibxlDevice). It maps both ring grants as netback
+// does (so a frontend that ends them early gets `.stillMapped`), takes TX requests and answers
+// them, and puts RX frames into posted buffers by grant copy (rx-copy). Whatever a frontend does
+// that netback would refuse is recorded in `complaints`. A test plays a hostile netback through
+// the raw ring accessors: any response, any producer index, at any time.
 import XenABI
 @testable import XenDevices
 
@@ -39,14 +39,7 @@ func rxResponse(id: UInt16, offset: UInt16 = 0, flags: UInt16 = 0, status: Int16
     var r = netif_rx_response(); r.id = id; r.offset = offset; r.flags = flags; r.status = status; return r
 }
 
-final class SimulatedNetback {
-    let daemon: SimulatedXenStored
-    let platform: SimulatedPlatform
-    let id: Int
-    let domain: domid_t = 0
-    var dir: String { "/local/domain/\(domain)/backend/vif/\(daemon.domainID)/\(id)" }
-    var front: String { "device/vif/\(id)" }
-
+final class SimulatedNetback: SimulatedLibxlDevice {
     /// What netback writes at probe (netback_probe), before InitWait.
     static let probeKeys: [(String, String)] = [
         ("feature-sg", "1"), ("feature-gso-tcpv4", "1"), ("feature-gso-tcpv6", "1"),
@@ -55,13 +48,9 @@ final class SimulatedNetback {
         ("feature-split-event-channels", "1"), ("multi-queue-max-queues", "2"), ("feature-ctrl-ring", "1"),
     ]
 
-    /// What netback found wrong with the frontend (it would have refused to connect, or failed).
-    var complaints: [String] = []
     /// The frontend's flags as read_xenbus_vif_flags reads them.
     var flags: [String: String] = [:]
-    var connected = false
     var txRingRef: grant_ref_t = 0, rxRingRef: grant_ref_t = 0
-    var eventChannel: evtchn_port_t = 0
     var txMap: XenGrantMapping?, rxMap: XenGrantMapping?
     var tx: RawRing<netif_tx_ring>?
     var rx: RawRing<netif_rx_ring>?
@@ -77,44 +66,28 @@ final class SimulatedNetback {
     /// libxl's keys for a new vif, then netback's probe: its features and InitWait.
     init(daemon: SimulatedXenStored, platform: SimulatedPlatform, id: Int = 0, mac: String? = "00:16:3e:5a:01:02",
          trusted: String? = "1", omit: Set<String> = [], override: [String: String] = [:], initWait: Bool = true) {
-        self.daemon = daemon
-        self.platform = platform
-        self.id = id
-        daemon.set("\(dir)/frontend", "/local/domain/\(daemon.domainID)/\(front)")
-        daemon.set("\(dir)/frontend-id", "\(daemon.domainID)")
-        daemon.set("\(dir)/online", "1")
-        daemon.set("\(dir)/state", "1")
-        daemon.set("\(dir)/mac", mac ?? "00:16:3e:5a:01:02")
-        daemon.set("\(dir)/bridge", "xenbr0")
-        daemon.set("\(dir)/handle", "\(id)")
-        daemon.set("\(dir)/script", "/etc/xen/scripts/vif-bridge")
-        daemon.set("\(dir)/hotplug-status", "")
-        daemon.set("\(front)/backend", dir)
-        daemon.set("\(front)/backend-id", "\(domain)")
-        daemon.set("\(front)/state", "1")
-        daemon.set("\(front)/handle", "\(id)")
-        if let mac { daemon.set("\(front)/mac", mac) }
-        if let trusted { daemon.set("\(front)/trusted", trusted) }
+        super.init(daemon: daemon, platform: platform, kind: "vif", id: id,
+                   backendKeys: [("mac", mac ?? "00:16:3e:5a:01:02"), ("bridge", "xenbr0"), ("handle", "\(id)"),
+                                 ("script", "/etc/xen/scripts/vif-bridge"), ("hotplug-status", "")],
+                   frontendKeys: [("handle", "\(id)")] + (mac.map { [("mac", $0)] } ?? []), trusted: trusted)
         for (key, value) in Self.probeKeys where !omit.contains(key) { daemon.set("\(dir)/\(key)", override[key] ?? value) }
         // libxl's keys that netback does not write, when a test gives them.
         for (key, value) in override where !Self.probeKeys.contains(where: { $0.0 == key }) { daemon.set("\(dir)/\(key)", value) }
-        if initWait { daemon.set("\(dir)/state", "2") }
+        if initWait { self.initWait() }
     }
-
-    func value(_ key: String) -> String? { daemon.value("\(front)/\(key)") }
 
     /// Follows the frontend's state as netback's frontend_changed does.
     func step() {
         guard !gone else { return }
         switch value("state") {
-        case "4" where !connected && daemon.value("\(dir)/state") != "5":
+        case "4" where !connected && backendState != "5":
             connect()
         case "5":
             disconnect()
-            if daemon.value("\(dir)/state") != "5" { daemon.set("\(dir)/state", "5") }
+            enter("5")
         case "6":
             disconnect()
-            if daemon.value("\(dir)/state") != "6" { daemon.set("\(dir)/state", "6") }
+            enter("6")
         default:
             break
         }
@@ -129,13 +102,13 @@ final class SimulatedNetback {
             complaints.append("reading ring-ref"); return
         }
         if value("event-channel-tx") != nil || value("event-channel-rx") != nil { complaints.append("split event channels") }
-        guard let port = value("event-channel").flatMap(UInt32.init) else { complaints.append("reading event-channel"); return }
+        guard let port = frontendEventChannel() else { return }
         // read_xenbus_vif_flags: request-rx-copy must be a nonzero %u.
         guard let copy = value("request-rx-copy").flatMap(UInt32.init), copy != 0 else { complaints.append("request-rx-copy"); return }
         for key in ["feature-rx-notify", "feature-sg", "feature-gso-tcpv4", "feature-gso-tcpv6", "feature-no-csum-offload", "feature-ipv6-csum-offload", "feature-xdp"] {
             if let v = value(key) { flags[key] = v }
         }
-        guard platform.ports[port] == domain else { complaints.append("event channel \(port) not for domain \(domain)"); return }
+        guard boundToBackend(port) else { return }
         do {
             txMap = try platform.mapGrant(from: daemon.domainID, ref: t, readOnly: false)
             rxMap = try platform.mapGrant(from: daemon.domainID, ref: r, readOnly: false)
@@ -143,34 +116,19 @@ final class SimulatedNetback {
             complaints.append("mapping shared-frames \(t)/\(r)"); return
         }
         if platform.grants[t]!.readOnly || platform.grants[r]!.readOnly { complaints.append("a ring granted read-only") }
-        txRingRef = t; rxRingRef = r; eventChannel = port
+        txRingRef = t; rxRingRef = r
         tx = RawRing(base: txMap!.address)
         rx = RawRing(base: rxMap!.address)
-        connected = true
         daemon.set("\(dir)/hotplug-status", "connected")
-        daemon.set("\(dir)/state", "4")
+        finishConnect(port: port)
     }
 
     /// backend_disconnect: the rings unmapped.
-    func disconnect() {
+    override func disconnect() {
         if let m = txMap { try? platform.unmapGrant(m); txMap = nil }
         if let m = rxMap { try? platform.unmapGrant(m); rxMap = nil }
         tx = nil; rx = nil
-        connected = false
-    }
-
-    /// The backend domain's directory removed under the frontend (its driver is gone).
-    func vanish() {
-        disconnect()
-        daemon.remove(dir)
-        gone = true
-    }
-    var gone = false
-
-    /// xl network-detach: libxl takes the device offline and asks the backend to close.
-    func detach() {
-        daemon.set("\(dir)/online", "0")
-        daemon.set("\(dir)/state", "5")
+        super.disconnect()
     }
 
     // MARK: TX
@@ -263,9 +221,8 @@ final class SimulatedNetback {
     }
 }
 
-/// A vif against the simulated netback: the store, the daemon, the platform, the driver. A class,
-/// so that `#expect` can call it.
-final class VifRig {
+/// A vif against the simulated netback: the store, the daemon, the platform, the driver.
+final class VifRig: SimulatedDeviceRig {
     var s: Connected
     var vif: XenNetfront<SimulatedPlatform>
     let netback: SimulatedNetback
@@ -282,23 +239,15 @@ final class VifRig {
         vif = try! XenNetfront(path: path("device/vif/0"), platform: s.platform, receiveBuffers: receiveBuffers, transmitBuffers: transmitBuffers)
     }
 
-    /// Runs store, driver and backend; returns the driver's last wait.
-    @discardableResult
-    func run(rounds: Int = 20) -> XenWait {
-        var wait = XenWait.event
-        for _ in 0..<rounds {
-            s.pump(rounds: 2)
-            wait = vif.advance(store: &s.client)
-            netback.step()
-            wait = wait.sooner(vif.handleEvent())
-        }
-        return wait
-    }
+    var backend: SimulatedLibxlDevice { netback }
+    var driverConnected: Bool { vif.state == .connected }
+    var driverClosed: Bool { vif.state == .closed }
 
-    /// Runs until connected (the test fails if it does not).
-    func connect() -> Bool {
-        for _ in 0..<10 where vif.state != .connected { run(rounds: 5) }
-        return vif.state == .connected && netback.connected
+    func round() -> XenWait {
+        s.pump(rounds: 2)
+        let wait = vif.advance(store: &s.client)
+        netback.step()
+        return wait.sooner(vif.handleEvent())
     }
 
     /// Every frame `receive` hands over now (one round's budget at most), with its checksum's
@@ -335,18 +284,6 @@ final class VifRig {
     }
 
     func handleEvent() -> XenWait { vif.handleEvent() }
-
-    /// Runs until the driver is closed, moving the clock on so that waits for grants can expire.
-    func close(advancingClock: Bool = false) {
-        for _ in 0..<40 where vif.state != .closed {
-            run(rounds: 3)
-            if advancingClock { s.platform.clock += 500_000_000 }
-        }
-        run(rounds: 2)  // Closed, written as the driver closed, reaches the store
-    }
-
-    /// Grants still held for the backend's domain.
-    var grantsToBackend: Int { s.platform.grants.values.filter { $0.domain == 0 }.count }
 }
 
 /// A frame of `length` bytes whose bytes say which it is.
