@@ -8,7 +8,7 @@
 // (AddressSanitizer), end a grant that does not exist, free a page still granted, complete a
 // request twice or one never submitted, or go on after a violation; at the end every page is
 // freed but those the backend still maps.
-// FuzzPlatform, Input, BackendRing and check: Support/DriverFuzzPlatform.swift.
+// FuzzPlatform, Input, BackendRing: Support/DriverFuzzPlatform.swift; check and the platform stubs: Support/FuzzPlatformStubs.swift.
 @_spi(Testing) import XenDevices
 import XenABI
 

@@ -7,7 +7,7 @@
 // limit or in a page still granted, hand out a TX page to write while it is granted, count more
 // than it sent or posted, or go on after a violation; at the end every page is freed but those
 // the backend still maps.
-// FuzzPlatform, Input, BackendRing and check: Support/DriverFuzzPlatform.swift.
+// FuzzPlatform, Input, BackendRing: Support/DriverFuzzPlatform.swift; check and the platform stubs: Support/FuzzPlatformStubs.swift.
 @_spi(Testing) import XenDevices
 import XenABI
 

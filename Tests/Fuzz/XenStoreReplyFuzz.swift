@@ -7,22 +7,12 @@
 import XenABI
 import XenDevices
 
-@inline(never) func check(_ condition: Bool, _ what: StaticString) { if !condition { fatalError("\(what)") } }
-
-struct FuzzPlatform: XenPlatform {
-    var domainID: domid_t { 1 }
+/// The client needs no pages or grants of its own: any it asked for would be a bug.
+struct FuzzPlatform: FuzzPlatformStubs {
     func allocatePage() throws(XenPlatformError) -> XenPage { throw .outOfPages }
     func freePage(_ page: XenPage) {}
     func grantAccess(to domain: domid_t, frame: UInt64, readOnly: Bool) throws(XenPlatformError) -> grant_ref_t { 8 }
     func endAccess(_ ref: grant_ref_t) -> XenGrantEnd { .ended }
-    func mapGrant(from domain: domid_t, ref: grant_ref_t, readOnly: Bool) throws(XenPlatformError) -> XenGrantMapping { throw .unsupported }
-    func unmapGrant(_ mapping: XenGrantMapping) throws(XenPlatformError) { throw .unsupported }
-    func copyGrant(from source: XenGrantCopyEnd, to destination: XenGrantCopyEnd, length: UInt16) throws(XenPlatformError) { throw .unsupported }
-    func allocateUnboundPort(for remote: domid_t) throws(XenPlatformError) -> evtchn_port_t { 3 }
-    func bindInterdomain(remote: domid_t, remotePort: evtchn_port_t) throws(XenPlatformError) -> evtchn_port_t { 4 }
-    func notify(_ port: evtchn_port_t) {}
-    func closePort(_ port: evtchn_port_t) {}
-    func now() -> UInt64 { 0 }
 }
 
 let requestTypes: [xsd_sockmsg_type] = [.XS_READ, .XS_WRITE, .XS_DIRECTORY, .XS_DIRECTORY_PART, .XS_GET_PERMS, .XS_TRANSACTION_START, .XS_RM, .XS_WATCH, .XS_SET_PERMS]

@@ -1,14 +1,12 @@
 // What the drivers' fuzz targets (NetfrontResponseFuzz, BlkfrontResponseFuzz) share, compiled
-// into each by scripts/fuzz-rings: a platform whose pages are real memory and whose grants the
+// into each by scripts/fuzz-rings with Support/FuzzPlatformStubs.swift: a platform whose pages are real memory and whose grants the
 // input maps and unmaps, the input read a byte at a time, and a ring as the backend writes it.
 // The platform checks what a driver must never do with its pages and grants: end a grant that
 // does not exist, free a page still granted or twice, grant a page twice at once.
 @_spi(Testing) import XenDevices
 import XenABI
 
-@inline(never) func check(_ condition: Bool, _ what: StaticString) { if !condition { fatalError("\(what)") } }
-
-final class FuzzPlatform: XenPlatform {
+final class FuzzPlatform: FuzzPlatformStubs {
     var pages: [UInt64: UnsafeMutableRawPointer] = [:]
     /// The block a page from allocateContiguousPages is part of, by frame, and each block's
     /// pages not yet freed (the block is deallocated with its last page).
@@ -18,7 +16,6 @@ final class FuzzPlatform: XenPlatform {
     var grants: [grant_ref_t: (frame: UInt64, mapped: Bool)] = [:]
     var nextFrame: UInt64 = 0x1000
     var nextRef: grant_ref_t = 8
-    var domainID: domid_t { 1 }
     deinit {
         for (f, p) in pages where blocks[f] == nil { p.deallocate() }
         for (b, _) in blockPages { b.deallocate() }
@@ -74,14 +71,6 @@ final class FuzzPlatform: XenPlatform {
         grants[ref] = nil
         return .ended
     }
-    func mapGrant(from domain: domid_t, ref: grant_ref_t, readOnly: Bool) throws(XenPlatformError) -> XenGrantMapping { throw .unsupported }
-    func unmapGrant(_ mapping: XenGrantMapping) throws(XenPlatformError) { throw .unsupported }
-    func copyGrant(from source: XenGrantCopyEnd, to destination: XenGrantCopyEnd, length: UInt16) throws(XenPlatformError) { throw .unsupported }
-    func allocateUnboundPort(for remote: domid_t) throws(XenPlatformError) -> evtchn_port_t { 3 }
-    func bindInterdomain(remote: domid_t, remotePort: evtchn_port_t) throws(XenPlatformError) -> evtchn_port_t { 4 }
-    func notify(_ port: evtchn_port_t) {}
-    func closePort(_ port: evtchn_port_t) {}
-    func now() -> UInt64 { 0 }
 }
 
 /// The input, read a byte at a time; zeros once it is used up.
