@@ -72,12 +72,8 @@ enum Block {
             disk.life.writeName(); Console.write(" resized to ")
             Console.write(disk.sectorsReported); Console.write(" sectors\n")
         }
-        let failure = disk.front.failure
-        if disk.life.track(port: disk.front.port, failure: failure.map { ($0.reason, $0.detail) },
-                           closing: disk.front.state == .closing, closed: disk.front.state == .closed) {
-            closed(disk)
-            return .done
-        }
+        disk.life.track(port: disk.front.port, failure: disk.front.failure.map { ($0.reason, $0.detail) }, closing: disk.front.state == .closing)
+        if disk.front.state == .closed { closed(disk); return .done }
         wait = wait.sooner(disk.front.handleEvent())
         return EventLoop.progress(disk.life.owner, after: wait)
     }

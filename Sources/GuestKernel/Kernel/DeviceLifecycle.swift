@@ -16,8 +16,8 @@ struct DeviceLifecycle {
     init(_ label: StaticString, id: UInt32) { self.label = label; self.id = id }
 
     /// The bookkeeping of one owner call, after the driver's handshake step: binds `port` once,
-    /// reports `failure` once, notes when closing began. Returns whether the device has closed.
-    @inline(never) mutating func track(port: UInt32?, failure: (reason: StaticString, detail: Int64?)?, closing: Bool, closed: Bool) -> Bool {
+    /// reports `failure` once, notes when closing began.
+    @inline(never) mutating func track(port: UInt32?, failure: (reason: StaticString, detail: Int64?)?, closing: Bool) {
         if !bound, let port {
             do { try EventLoop.bind(port, to: owner); bound = true } catch { writeName(); Console.write(": port not bound: "); Console.write(error); Console.newline() }
         }
@@ -28,7 +28,6 @@ struct DeviceLifecycle {
             Console.newline()
         }
         if closing && closingSince == 0 { closingSince = Time.now() }
-        return closed
     }
 
     /// "guest: net: vif 1".
@@ -43,6 +42,6 @@ struct DeviceLifecycle {
 
     /// "guest: net: vif 1 not started: <reason>" for a device its driver refused at once.
     @inline(never) static func writeNotStarted(_ label: StaticString, _ id: UInt32, _ reason: StaticString) {
-        Console.write(label); Console.write(UInt64(id)); Console.write(" not started: "); Console.write(reason); Console.newline()
+        DeviceLifecycle(label, id: id).writeName(); Console.write(" not started: "); Console.write(reason); Console.newline()
     }
 }

@@ -88,12 +88,8 @@ enum Network {
     static func run(_ vif: Vif) -> Progress {
         var wait = vif.front.advance(store: &Store.client!)
         if vif.stack == nil, vif.front.state == .connected, let mac = vif.front.mac { connected(vif, mac) }
-        let failure = vif.front.failure
-        if vif.life.track(port: vif.front.port, failure: failure.map { ($0.reason, $0.detail) },
-                          closing: vif.front.state == .closing, closed: vif.front.state == .closed) {
-            closed(vif)
-            return .done
-        }
+        vif.life.track(port: vif.front.port, failure: vif.front.failure.map { ($0.reason, $0.detail) }, closing: vif.front.state == .closing)
+        if vif.front.state == .closed { closed(vif); return .done }
         wait = wait.sooner(vif.front.handleEvent())
         let now = Time.now()
         // Every frame may need a reply: with every TX buffer in flight, frames wait on the ring
