@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Where the kernel's bytes go: the stripped file by section (headers, text, rodata, notes, data,
 # the padding between them), then the unstripped ELF's symbols grouped by area (self-tests,
-# xenstore, xenbus, netfront, net stack, console, events and grants, memory, boot, XenABI, the
-# standard library's generics, the Swift runtime) and by kind of code (plain functions, own
+# xenstore, xenbus, netfront, blkfront, net stack, console, events and grants, memory, boot,
+# XenABI, LLVM's outlined sequences, the standard library's generics, the Swift runtime) and by kind of code (plain functions, own
 # generics specialised, standard-library specialisations, closures and thunks, outlined value
 # operations, metadata), with the largest symbols of each area. .rodata has no symbols: each
 # piece of it (a string, a table) is charged to the areas of the functions whose instructions
@@ -90,10 +90,12 @@ awk '{ print $4 }' "$work/symbols.raw" | swift demangle | awk '{
 paste -d '\t' <(awk '{ print $1, $2, $3 }' "$work/symbols.raw") "$work/names" "$work/args" \
   <(awk '{ print $4 }' "$work/symbols.raw") >"$work/symbols"
 
-# Every address a function's instructions refer to (rip-relative operands), for .rodata.
+# Every address a function's instructions refer to, for .rodata: rip-relative operands, and the
+# 32-bit immediates the kernel's static code model loads a string's address with.
 llvm-objdump -d --no-show-raw-insn "$elf" | awk '
   /^[0-9a-f]+ <.*>:$/ { fn = $1; next }
-  /# 0x[0-9a-f]+/ { match($0, /# 0x[0-9a-f]+/); print fn, substr($0, RSTART + 4, RLENGTH - 4) }' >"$work/refs"
+  /# 0x[0-9a-f]+/ { match($0, /# 0x[0-9a-f]+/); print fn, substr($0, RSTART + 4, RLENGTH - 4); next }
+  /# imm = 0x[0-9A-Fa-f]+/ { match($0, /# imm = 0x[0-9A-Fa-f]+/); print fn, substr($0, RSTART + 10, RLENGTH - 10) }' >"$work/refs"
 
 awk -v top="$top" -v other="${OTHER:-}" -F '\t' "$awklib"'
 function owner(n,   s) {
@@ -109,13 +111,15 @@ function area(n,   o) {
   o = owner(n)
   if (o ~ /Tests$|^SelfTests?$|^RingSelfTest$|^Counter$/) return "self-tests"
   if (o ~ /^(XenStore|xenStore|Store$)/) return "xenstore"
-  if (o ~ /^(XenBus|xenbus_|Devices$|Control$)/) return "xenbus, control, devices"
+  if (o ~ /^(XenBus|xenbus_|Devices$|Control$|DeviceLifecycle$)/) return "xenbus, control, devices"
+  if (o ~ /^(XenBlkfront|Blkfront|Block$|Disk$|blkif_)/) return "blkfront"
   if (o ~ /^(XenNetfront|Netfront|Network$|Vif$)/) return "netfront"
-  if (o ~ /^(NetStack|ARP|IPv4|ICMP|UDP|Ethernet|InternetChecksum|MACAddress|Net[A-Z])/) return "net stack"
+  if (o ~ /^(NetStack|ARP|IPv4|ICMP|UDP|Ethernet|InternetChecksum|MACAddress|Net[A-Z]|completeChecksum$)/) return "net stack"
   if (o ~ /^(Console$|PVConsole$|XenConsole)/) return "console"
   if (o ~ /^(XenByte|XenWait|xenParse|XenDevice|XenPlatform)/) return "device-layer support"
   if (o ~ /^(Events$|EventLoop$|Time$|SharedInfo$|GrantTable$|GrantStatus$|GuestPlatform$|guestEventUpcall$|hypervisor_callback$|guest_event_upcall$)/) return "events, time, grants, platform"
-  if (o ~ /^(PageAllocator|PageTables|Heap$|Mapping$|RuntimeHeap$)/) return "memory"
+  if (o ~ /^(PageAllocator|PageTables|Heap$|Mapping$|RuntimeHeap$|Memory$)/) return "memory"
+  if (o ~ /^OUTLINED_FUNCTION_/) return "LLVM-outlined sequences (shared)"
   if (o ~ /^(Boot$|Traps$|CommandLine$|GuestKernel_main$|main$|_start$|Domain$|Panic$|Report$|KernelError$|DomU$|guest|failsafe|trap_|hypercall_page$|entry$|nrPages$|heapPages$|entryTSC$|boot_)/) return "boot, traps, panic, verdict"
   if (o ~ /^(xen_|Xen|evtchn|gnttab|trap_info$|start_info$|XEN)/) return "XenABI (rings, errno names)"
   if (o ~ /^(swift_|_swift|memset$|memcpy$|memmove$|memcmp$|putchar$|arc4random|posix_memalign$|free$|guest_kernel_free$|guestKernelFree$|ceil$|_emptyBoxStorage$|__)/) return "Swift runtime, C symbols"
