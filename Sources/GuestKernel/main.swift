@@ -19,6 +19,9 @@ let heapPages = 128
 guard let heapPFN = PageAllocator.allocate(contiguous: heapPages) else { Panic.fail("heap", KernelError.noFreePage) }
 Heap.start(at: Boot.address(ofPFN: heapPFN), size: heapPages * Boot.pageSize)
 
+// The boot stack's guard page: an overflow stops the domain there (boot.S).
+do { try Memory.unmap(at: UInt(bitPattern: boot_stack_guard_address())) } catch { Panic.fail("unmap the boot stack's guard page (update_va_mapping)", error) }
+
 // The trap table first: from here on a fault prints where it happened instead of killing us.
 do { try Traps.start() } catch { Panic.fail("set_trap_table", error) }
 do { try SharedInfo.map() } catch { Panic.fail("map shared_info (update_va_mapping)", error) }
@@ -30,6 +33,7 @@ do { try GrantTable.start() } catch { Panic.fail("grant table (GNTTABOP_setup_ta
 if !Domain.isInitial { DomU.start(entry: entry) }
 
 #if GUEST_SELF_TESTS
+if CommandLine.has("overflow-stack") { TrapTests.overflowStack() }
 SelfTests.run()
 if CommandLine.has("interactive") { PeerTests.run() }
 DiskTest.run()

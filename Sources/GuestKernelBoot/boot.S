@@ -201,7 +201,13 @@ boot_start_info:
     .globl console_line
 console_line:                       /* the console's line buffer: usable before any heap */
     .skip 160
+    /* The page below the stack, unmapped at boot (main.swift): an overflow faults on it, and
+     * Xen, unable to push the fault's frame there, crashes the domain with "domain_crash_sync
+     * called from entry.S" instead of the stack running on into .bss. */
     .p2align 12
+    .globl boot_stack_guard
+boot_stack_guard:
+    .skip 4096
 boot_stack:
     .skip BOOT_STACK_SIZE
 boot_stack_top:

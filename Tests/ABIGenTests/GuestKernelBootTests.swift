@@ -37,6 +37,29 @@ import XenGuestHarness
         #expect(r.stdout.contains("guest: figure L2 tables made \(l2Tables) tables"), "\(mib) MiB needs \(l2Tables) L2 tables of the kernel's own: \(r.stdout)")
     }
 
+    /// The page under the boot stack is unmapped: a deliberate overflow stops in it, and Xen
+    /// crashes the domain (it cannot push the fault's frame there) instead of the stack running
+    /// on into .bss.
+    @Test func stackOverflowStopsAtTheGuardPage() throws {
+        let kernel = Paths.packageRoot.appendingPathComponent(".build-kernel/GuestKernel.stripped").path
+        try #require(FileManager.default.fileExists(atPath: kernel), "build the kernel first: xen-guest build (scripts/test does)")
+        let r = try boot(kernel, ["--args", "overflow-stack"])
+        let log = r.stdout
+        #expect(r.status != 0, "a crashed dom0 fails the boot; log:\n\(log)")
+        #expect(log.contains("guest: stack depth 192"), "it recursed most of the 256 KB stack first; log:\n\(log)")
+        #expect(log.contains("domain_crash_sync called from entry.S"), "Xen could not push the fault's frame; log:\n\(log)")
+        #expect(log.contains("Hardware Dom0 crashed"), "log:\n\(log)")
+        #expect(!log.contains("the recursion came back"))
+        // Xen's register dump: the fault's address (cr2) lies in the guard page the kernel named.
+        func hex(after marker: String) -> UInt64? {
+            guard let range = log.range(of: marker) else { return nil }
+            return UInt64(log[range.upperBound...].prefix { $0.isHexDigit }, radix: 16)
+        }
+        let guardPage = try #require(hex(after: "guard page at 0x"), "log:\n\(log)")
+        let cr2 = try #require(hex(after: "cr2: "), "Xen dumps the registers; log:\n\(log)")
+        #expect(cr2 >= guardPage && cr2 < guardPage + 4096, "cr2 \(String(cr2, radix: 16)) outside the guard page \(String(guardPage, radix: 16))")
+    }
+
     @Test func injectedFailureMakesTheBootFail() throws {
         let kernel = Paths.packageRoot.appendingPathComponent(".build-kernel-inject-failure/GuestKernel.stripped").path
         try #require(FileManager.default.fileExists(atPath: kernel), "build it first: xen-guest build --inject-failure (scripts/test does)")

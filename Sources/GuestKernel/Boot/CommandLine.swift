@@ -6,6 +6,7 @@
 //   interactive      (domU) also the tests dom0 takes part in, then as `wait`
 //   wait             (domU) after the tests, wait for control/shutdown (xl shutdown, xl reboot)
 //                    and end as it asks, instead of powering off at once
+//   overflow-stack   overflow the boot stack on purpose: the guard page under it stops the domain
 //   disktest[=ID,...] (domU) the disk exercise (SelfTests/DiskTest.swift; not in the domu build) on every vbd present at
 //                    boot, or on those named by id (51712 is xvda), before `wait`
 // A kernel built without self-tests (`xen-guest build --profile domu`) answers each word that asks
@@ -68,9 +69,10 @@ enum CommandLine {
     }
 
     /// Whether `word` asks for self-tests: `tests=` naming any group, `timings`, `interactive`,
-    /// the disk's exercise and figures (`disktest`, `disktest=`, `diskbench`).
+    /// the disk's exercise and figures (`disktest`, `disktest=`, `diskbench`), `overflow-stack`.
     static func asksForSelfTests(_ word: UnsafeBufferPointer<UInt8>) -> Bool {
-        if equal(word, "timings") || equal(word, "interactive") || equal(word, "disktest") || equal(word, "diskbench") { return true }
+        if equal(word, "timings") || equal(word, "interactive") || equal(word, "disktest") || equal(word, "diskbench")
+            || equal(word, "overflow-stack") { return true }
         let disks: StaticString = "disktest="
         if word.count >= disks.utf8CodeUnitCount && equal(UnsafeBufferPointer(rebasing: word[0..<disks.utf8CodeUnitCount]), disks) { return true }
         let key: StaticString = "tests="

@@ -11,6 +11,8 @@ enum Traps {
     /// Fixed storage, not arrays: the handler must not allocate (the fault may be the heap's).
     nonisolated(unsafe) static var skip = InlineArray<20, Int>(repeating: -1)
     nonisolated(unsafe) static var takenAt = InlineArray<20, UInt>(repeating: 0)
+    /// The address of the last expected page fault (cr2, as Xen saved it in vcpu_info).
+    nonisolated(unsafe) static var faultAddress: UInt64 = 0
 
     static func start() throws(XenError) {
         var table = [trap_info](repeating: trap_info(), count: vectors + 1)
@@ -35,11 +37,17 @@ enum Traps {
     /// Where the expected exception of `vector` was taken, or nil if it was not.
     static func taken(vector: Int) -> UInt? { takenAt[vector] == 0 ? nil : takenAt[vector] }
 
+    /// The faulting address of a page fault, which Xen leaves in the vCPU's `arch.cr2`.
+    static var cr2: UInt64 {
+        (SharedInfo.vcpu0 + MemoryLayout<vcpu_info>.offset(of: \.arch)! + MemoryLayout<arch_vcpu_info>.offset(of: \.cr2)!).load(as: UInt64.self)
+    }
+
     static func handle(_ frame: UnsafeMutablePointer<trap_frame>) {
         let f = frame.pointee
         let v = Int(f.vector)
         if v < vectors, skip[v] >= 0 {
             takenAt[v] = f.rip
+            if v == 14 { faultAddress = cr2 }
             frame.pointee.rip += UInt(skip[v])
             skip[v] = -1
             return
@@ -49,10 +57,7 @@ enum Traps {
         Console.write(" rip "); Console.write(UInt64(f.rip), hex: true)
         Console.write(" rsp "); Console.write(UInt64(f.rsp), hex: true)
         Console.write(" rflags "); Console.write(UInt64(f.rflags), hex: true)
-        if f.vector == 14 {
-            let cr2 = (SharedInfo.vcpu0 + MemoryLayout<vcpu_info>.offset(of: \.arch)! + MemoryLayout<arch_vcpu_info>.offset(of: \.cr2)!).load(as: UInt64.self)
-            Console.write(" cr2 "); Console.write(cr2, hex: true)
-        }
+        if f.vector == 14 { Console.write(" cr2 "); Console.write(cr2, hex: true) }
         Console.newline()
         Console.write("guest: rax "); Console.write(UInt64(f.rax), hex: true); Console.write(" rbx "); Console.write(UInt64(f.rbx), hex: true)
         Console.write(" rcx "); Console.write(UInt64(f.rcx), hex: true); Console.write(" rdx "); Console.write(UInt64(f.rdx), hex: true)

@@ -21,6 +21,11 @@ enum Memory {
         Int(UnsafeRawPointer(bitPattern: UInt(MACH2PHYS_VIRT_START))!.load(fromByteOffset: Int(mfn) * 8, as: UInt64.self))
     }
 
+    /// Unmaps the page at `va` (its frame stays ours): any access to it faults.
+    static func unmap(at va: UInt) throws(XenError) {
+        try Xen.update_va_mapping(UInt64(va), 0, UInt64(UVMF_INVLPG))
+    }
+
     /// Maps machine frame `mfn` at `va` (a page of ours) with update_va_mapping.
     static func map(mfn: UInt64, at va: UInt, writable: Bool = true) throws(XenError) {
         let pte = (mfn << 12) | (writable ? PTE.kernelData : PTE.kernelData & ~PTE.writable)

@@ -9,6 +9,10 @@ extern void *boot_start_info;
 extern char console_line[160];
 static inline char *console_line_buffer(void) { return console_line; }
 
+// The page under the boot stack, unmapped once the kernel runs: an overflow faults there.
+extern char boot_stack_guard[4096];
+static inline const void *boot_stack_guard_address(void) { return boot_stack_guard; }
+
 // The linker script's marks (Swift cannot import incomplete arrays, hence the accessors).
 extern char _text[], _end[];
 static inline const void *_text_address(void) { return _text; }
@@ -43,6 +47,18 @@ struct trap_frame {
 // trap, rip after it).
 static inline __attribute__((always_inline)) void cpu_ud2(void) { __asm__ volatile("ud2" ::: "memory"); }
 static inline __attribute__((always_inline)) void cpu_int3(void) { __asm__ volatile("int3" ::: "memory"); }
+
+// One byte read from p by an instruction of known length (`mov (%rdi), %al`: 2 bytes), for a
+// self-test that expects the read to fault and resumes past it.
+#define CPU_PROBE_READ_LENGTH 2
+static inline __attribute__((always_inline)) unsigned char cpu_probe_read(const volatile void *p) {
+    unsigned char v;
+    __asm__ volatile("movb (%%rdi), %%al" : "=a"(v) : "D"(p) : "memory");
+    return v;
+}
+
+// Makes the compiler keep the memory p points to as it is (the asm may read it).
+static inline __attribute__((always_inline)) void cpu_use(const void *p) { __asm__ volatile("" :: "r"(p) : "memory"); }
 
 static inline __attribute__((always_inline)) unsigned long long cpu_rdtsc(void) {
     unsigned int lo, hi;
