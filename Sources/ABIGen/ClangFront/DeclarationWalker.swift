@@ -56,7 +56,10 @@ struct DeclarationWalker {
 
     static func isAnonymous(_ cursor: CXCursor) -> Bool {
         let s = cursor.spelling
-        return clang_Cursor_isAnonymous(cursor) != 0 || s.isEmpty || s.contains("(unnamed") || s.contains("(anonymous")
+        // Byte by byte, as in `cleanSpelling`: a cursor's spelling is an identifier or clang's
+        // ASCII `(unnamed struct at PATH)`, and Foundation's search was a tenth of a large unit's
+        // reading.
+        return clang_Cursor_isAnonymous(cursor) != 0 || s.isEmpty || holds(s, "(unnamed") || holds(s, "(anonymous")
     }
 
     func recordKey(_ cursor: CXCursor) -> String {
@@ -265,16 +268,36 @@ struct DeclarationWalker {
 
     /// Whether `s` contains `part`, byte by byte.
     static func holds(_ s: String, _ part: String) -> Bool {
-        let a = Array(s.utf8), b = Array(part.utf8)
-        guard a.count >= b.count else { return false }
-        return (0...(a.count - b.count)).contains { a[$0..<$0 + b.count].elementsEqual(b) }
+        var s = s, part = part
+        return s.withUTF8 { a in
+            part.withUTF8 { b in
+                guard a.count >= b.count else { return false }
+                guard let first = b.first else { return true }
+                var i = 0
+                while i <= a.count - b.count {
+                    if a[i] == first && memcmp(a.baseAddress! + i, b.baseAddress!, b.count) == 0 { return true }
+                    i += 1
+                }
+                return false
+            }
+        }
     }
 
     static func unqualifiedSpelling(_ t: CXType) -> String {
         // Byte by byte (every probe's value comes here, and Foundation's replacing and trimming,
         // or the standard library's, cost more than the probe): drop each "const " and
         // "volatile ", then the blanks at either end.
-        var bytes = Array(t.spelling.utf8)
+        let spelled = t.spelling
+        // Most spellings are a builtin's, `const` first ("const unsigned int"): that prefix once,
+        // nothing else to drop, is the common case, and needs no copying byte by byte.
+        if spelled.hasPrefix("const ") {
+            let rest = spelled.utf8.dropFirst(6)
+            let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+            if let f = rest.first, let l = rest.last, !blank(f), !blank(l), !holds(String(rest)!, "const "), !holds(spelled, "volatile ") {
+                return String(rest)!
+            }
+        }
+        var bytes = Array(spelled.utf8)
         for q in ["const ", "volatile "].map({ Array($0.utf8) }) {
             var out: [UInt8] = []
             var i = 0
