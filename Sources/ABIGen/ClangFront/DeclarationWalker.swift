@@ -12,6 +12,7 @@ struct DeclarationWalker {
     private var seen = Set<String>()
 
     let files: TranslationUnitReader.FileNames
+    private let spellings = SpellingCleaner()
     init(reader: TranslationUnitReader, files: TranslationUnitReader.FileNames = .init()) { self.reader = reader; self.files = files }
 
     mutating func visitTopLevel(_ cursor: CXCursor) {
@@ -108,7 +109,7 @@ struct DeclarationWalker {
                 ref = typeRef(fieldType, context: (key, cName, name))
             }
             let bits = Int(clang_Cursor_getOffsetOfField(f))
-            var field = Field(name: anonymousMember ? nil : name, type: ref, cType: Self.cleanSpelling(fieldType.spelling),
+            var field = Field(name: anonymousMember ? nil : name, type: ref, cType: spellings.clean(fieldType.spelling),
                               offset: bits / 8, size: max(fieldType.size, 0), alignment: max(fieldType.alignment, 1))
             if clang_Cursor_isBitField(f) != 0 {
                 field.bitOffset = bits
@@ -259,11 +260,20 @@ struct DeclarationWalker {
 
     /// clang spells anonymous records with the path they were read from; the model must not
     /// depend on where the headers were staged.
-    static func cleanSpelling(_ s: String) -> String {
-        // Most spellings name no anonymous record; the regular expression is the walker's dearest
-        // step, and Foundation's substring search is slow too.
-        guard holds(s, "(unnamed") || holds(s, "(anonymous") else { return s }
-        return s.replacingOccurrences(of: #"\((unnamed|anonymous) (struct|union|enum)?\s*at [^)]*\)"#, with: "(anonymous)", options: .regularExpression)
+    static func cleanSpelling(_ s: String) -> String { SpellingCleaner().clean(s) }
+
+    /// `cleanSpelling` with its regular expression compiled once per walker (one thread's, one
+    /// unit's) instead of once per spelling: `replacingOccurrences(of:with:options: .regularExpression)`
+    /// is that expression, made with no options, replacing every match in the whole string.
+    final class SpellingCleaner {
+        lazy var anonymous = try! NSRegularExpression(pattern: #"\((unnamed|anonymous) (struct|union|enum)?\s*at [^)]*\)"#)
+
+        func clean(_ s: String) -> String {
+            // Most spellings name no anonymous record; the regular expression is the walker's
+            // dearest step, and Foundation's substring search is slow too.
+            guard DeclarationWalker.holds(s, "(unnamed") || DeclarationWalker.holds(s, "(anonymous") else { return s }
+            return anonymous.stringByReplacingMatches(in: s, options: [], range: NSRange(location: 0, length: s.utf16.count), withTemplate: "(anonymous)")
+        }
     }
 
     /// Whether `s` contains `part`, byte by byte.
