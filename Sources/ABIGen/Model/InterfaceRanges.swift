@@ -66,6 +66,17 @@ struct InterfaceRangeReader {
     /// The guest view at each threshold, `base` (the model's own units, by header) reused at its
     /// own version.
     func readings(at thresholds: [UInt32], base: [String: TranslationUnitFacts], baseVersion: UInt32) -> [InterfaceReading] {
+        let pool = WorkPool(threads: threads)
+        final class Box: @unchecked Sendable { var readings: [InterfaceReading] = [] }
+        let box = Box()
+        readings(at: thresholds, base: base, baseVersion: baseVersion, on: pool) { box.readings = $0 }
+        pool.wait()
+        return box.readings
+    }
+
+    /// The same readings as jobs on `pool`; the last job to finish hands them to `done`.
+    func readings(at thresholds: [UInt32], base: [String: TranslationUnitFacts], baseVersion: UInt32, on pool: WorkPool,
+                  done: @escaping ([InterfaceReading]) -> Void) {
         let baseReading = InterfaceReading(own.map { base[$0]! })
         func read(_ t: UInt32, group: CombinedUnit) -> InterfaceReading {
             t == baseVersion ? baseReading : reading(at: t, group: group, alone: own.filter { !group.headers.contains($0) })
@@ -74,15 +85,15 @@ struct InterfaceRangeReader {
         // it keeps every header that compiles there (it does for every release so far); they are
         // read again with the smaller group when it does not.
         let hopeful = combinedUnit(own.filter { base[$0]!.errors.isEmpty })
-        let jobs: [UInt32?] = [nil] + thresholds
-        let results = ParallelMap.run(jobs, threads: threads) { t -> (group: [String]?, reading: InterfaceReading?) in
-            guard let t else { return (verifiedGroup(hopeful, base: base, baseVersion: baseVersion), nil) }
-            return (nil, read(t, group: hopeful))
-        }
-        let group = results[0].group!
-        if group == hopeful.headers { return results.dropFirst().map { $0.reading! } }
-        let smaller = combinedUnit(group)
-        return ParallelMap.run(thresholds, threads: threads) { read($0, group: smaller) }
+        pool.map(thresholds.count + 1, { i -> (group: [String]?, reading: InterfaceReading?) in
+            guard i > 0 else { return (verifiedGroup(hopeful, base: base, baseVersion: baseVersion), nil) }
+            return (nil, read(thresholds[i - 1], group: hopeful))
+        }, then: { results in
+            let group = results[0].group!
+            if group == hopeful.headers { return done(results.dropFirst().map { $0.reading! }) }
+            let smaller = combinedUnit(group)
+            pool.map(thresholds.count, { read(thresholds[$0], group: smaller) }, then: done)
+        })
     }
 
     func configuration(_ t: UInt32) -> ParseConfiguration {
@@ -249,7 +260,8 @@ extension ModelBuilder {
     static func interfaceThresholds(_ texts: [String], latest: UInt32) -> [UInt32] {
         var out: Set<UInt32> = [0]
         let regex = try! NSRegularExpression(pattern: #"__XEN_INTERFACE_VERSION__\s*(>=|>|<=|<|==|!=)\s*(0x[0-9a-fA-F]+|[0-9]+)"#)
-        for text in texts {
+        // A text without the name cannot match (most headers never test the version).
+        for text in texts where DeclarationWalker.holds(text, "__XEN_INTERFACE_VERSION__") {
             let ns = text as NSString
             for m in regex.matches(in: text, range: NSRange(location: 0, length: ns.length)) {
                 let op = ns.substring(with: m.range(at: 1)), literal = ns.substring(with: m.range(at: 2))
@@ -262,15 +274,43 @@ extension ModelBuilder {
         return out.sorted()
     }
 
-    /// Reads the guest view at each threshold and marks where each type's layout and each
-    /// constant's value are the ones recorded. `base` holds the guest units the model was read from.
-    func recordInterfaceRanges(_ model: inout ABIModel, selection: HeaderSelection, candidates: [String: [String]], own: [String],
-                               latest: UInt32, base: [String: TranslationUnitFacts], baseVersion: UInt32) {
+    /// Starts reading the guest view at each threshold, on `options.jobs` threads; the result
+    /// marks where each type's layout and each constant's value are the ones `model` has now.
+    /// `base` holds the guest units the model was read from.
+    func startInterfaceRanges(_ model: inout ABIModel, selection: HeaderSelection, candidates: [String: [String]], own: [String],
+                              latest: UInt32, base: [String: TranslationUnitFacts], baseVersion: UInt32) -> PendingInterfaceRanges {
         let thresholds = Self.interfaceThresholds(selection.selected.map { tree.contents(of: $0) }, latest: latest)
         model.interfaceThresholds = thresholds.map { String(format: "0x%08x", $0) }
         var reader = InterfaceRangeReader(tree: tree, selection: selection, candidates: candidates, own: own, threads: options.jobs)
         reader.refusesAtEveryVersion = InterfaceRangeReader.refusingAtEveryVersion(own, base: base, tree: tree)
-        let readings = reader.readings(at: thresholds, base: base, baseVersion: baseVersion)
+        let pending = PendingInterfaceRanges(model, thresholds: thresholds, pool: WorkPool(threads: options.jobs))
+        reader.readings(at: thresholds, base: base, baseVersion: baseVersion, on: pending.pool) { pending.readings = $0 }
+        return pending
+    }
+}
+
+/// Interface-range readings under way, and what they are compared with: each guest type's shape
+/// and each guest constant's value as the model had them when the readings started (what the
+/// spec and the emitters do meanwhile changes neither).
+public final class PendingInterfaceRanges: @unchecked Sendable {
+    let thresholds: [UInt32]
+    let pool: WorkPool
+    let types: [(index: Int, key: String, shape: ModelBuilder.ShapeKey)]
+    let constants: [(index: Int, name: String, value: Constant.Value)]
+    /// Set by the last reading job, read after `pool.wait()`.
+    var readings: [InterfaceReading]?
+
+    init(_ model: ABIModel, thresholds: [UInt32], pool: WorkPool) {
+        self.thresholds = thresholds; self.pool = pool
+        types = model.types.indices.filter { model.types[$0].visibility == .guest }.map { ($0, model.types[$0].key, ModelBuilder.shape(model.types[$0])) }
+        constants = model.constants.indices.filter { model.constants[$0].visibility == .guest }.map { ($0, model.constants[$0].name, model.constants[$0].value) }
+    }
+
+    /// Waits for the readings (running them on this thread too) and marks the ranges.
+    public func record(into model: inout ABIModel) {
+        pool.wait()
+        let readings = self.readings!
+        let thresholds = self.thresholds
         func ranges(_ holds: [Bool]) -> [InterfaceRange]? {
             guard holds.contains(false) else { return nil }
             var out: [InterfaceRange] = []
@@ -284,13 +324,17 @@ extension ModelBuilder {
             }
             return out
         }
-        for i in model.types.indices where model.types[i].visibility == .guest {
-            let mine = Self.shape(model.types[i])
-            model.types[i].interfaceRanges = ranges(readings.map { $0.shapes[model.types[i].key] == mine })
+        for t in types {
+            precondition(model.types[t.index].key == t.key, "the model's types changed while the interface ranges were read")
+            model.types[t.index].interfaceRanges = ranges(readings.map { $0.shapes[t.key] == t.shape })
         }
-        for i in model.constants.indices where model.constants[i].visibility == .guest {
-            let mine = model.constants[i].value
-            model.constants[i].interfaceRanges = ranges(readings.map { $0.values[model.constants[i].name] == mine })
+        for c in constants {
+            precondition(model.constants[c.index].name == c.name, "the model's constants changed while the interface ranges were read")
+            model.constants[c.index].interfaceRanges = ranges(readings.map { $0.values[c.name] == c.value })
         }
     }
+
+    /// Stops the readings (an error elsewhere ends the run): those not started are dropped, and
+    /// the call returns once the running ones are done, so none outlives the headers' staging.
+    public func cancel() { pool.cancel() }
 }
