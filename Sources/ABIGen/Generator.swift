@@ -20,10 +20,23 @@ public struct Generator {
 
     /// Reads the headers, applies the spec and decides what cannot be expressed; no emission.
     public func model() throws -> ABIModel {
-        var model = try ModelBuilder(tree: tree, options: options).build()
-        try SpecApplier(spec: spec).apply(to: &model)
-        model.unexpressed = Expressibility.unexpressed(in: model)
+        var (model, pending) = try prepared()
+        pending?.record(into: &model)
         return model
+    }
+
+    /// `model()` with its interface ranges still being read (`pending`): neither the spec nor the
+    /// expressibility check looks at them, and they run beside the readings.
+    func prepared() throws -> (ABIModel, PendingInterfaceRanges?) {
+        var (model, pending) = try ModelBuilder(tree: tree, options: options).buildDeferringRanges()
+        do {
+            try SpecApplier(spec: spec).apply(to: &model)
+            model.unexpressed = Expressibility.unexpressed(in: model)
+        } catch {
+            pending?.cancel()
+            throw error
+        }
+        return (model, pending)
     }
 
     /// Every output of a run, in one list: each emitter reads the finished model and returns
@@ -41,18 +54,33 @@ public struct Generator {
         ]
     }
 
-    public func generate() throws -> Generation {
+    /// Every output. Only the manifest records the interface ranges: every other emitter runs
+    /// while they are still being read, and `early` gets those files before the wait (the
+    /// command writes them meanwhile).
+    public func generate(early: ([GeneratedFile]) throws -> Void = { _ in }) throws -> Generation {
         let t0 = Date()
-        let model = try self.model()
+        var (model, pending) = try prepared()
         let t1 = Date()
-        if !model.unexpressed.isEmpty {
-            let list = model.unexpressed.map { "  \($0.location?.description ?? "-"): \($0.entity): \($0.reason)" }.joined(separator: "\n")
-            throw ABIGenError("the generator cannot express \(model.unexpressed.count) entities:\n\(list)")
-        }
         var files: [GeneratedFile] = []
-        for emitter in Self.emitters(model, provenance: provenance) { files += try emitter.emit() }
+        do {
+            if !model.unexpressed.isEmpty {
+                let list = model.unexpressed.map { "  \($0.location?.description ?? "-"): \($0.entity): \($0.reason)" }.joined(separator: "\n")
+                throw ABIGenError("the generator cannot express \(model.unexpressed.count) entities:\n\(list)")
+            }
+            for emitter in Self.emitters(model, provenance: provenance) where !(emitter is ManifestEmitter) { files += try emitter.emit() }
+            try early(files)
+        } catch {
+            pending?.cancel()
+            throw error
+        }
+        let t2 = Date()
+        pending?.record(into: &model)
+        let t3 = Date()
+        files += try ManifestEmitter(model: model).emit()
         if ProcessInfo.processInfo.environment["ABIGEN_TIMING"] != nil {
-            FileHandle.standardError.write(Data(String(format: "model %.3f s, emitters %.3f s\n", t1.timeIntervalSince(t0), Date().timeIntervalSince(t1)).utf8))
+            FileHandle.standardError.write(Data(String(format: "model %.3f s, emitters %.3f s, then waited %.3f s for the interface ranges\n",
+                                                       t1.timeIntervalSince(t0), Date().timeIntervalSince(t1) - t3.timeIntervalSince(t2),
+                                                       t3.timeIntervalSince(t2)).utf8))
         }
         return Generation(model: model, files: files.sorted { $0.path < $1.path }, summary: Self.summary(model))
     }

@@ -104,9 +104,22 @@ struct Regenerate: ParsableCommand {
             let request = input.request
             return try request.withGenerator("regenerate") { generator in
                 let start = Date()
-                let generation = try generator.generate()
                 let out = output.map { URL(fileURLWithPath: $0) } ?? request.defaultOutput(release: generator.options.xenVersion)
-                try OutputWriter.replace(out, with: generation.files)
+                // Every file but the manifest is written while the interface ranges are read.
+                let staging = OutputWriter.Staging(out)
+                var written = Set<String>()
+                let generation: Generation
+                do {
+                    generation = try generator.generate(early: { files in
+                        try staging.write(files)
+                        written = Set(files.map(\.path))
+                    })
+                    try staging.write(generation.files.filter { !written.contains($0.path) })
+                    try staging.commit()
+                } catch {
+                    staging.discard()
+                    throw error
+                }
                 print(generation.summary, terminator: "")
                 print(String(format: "wrote %d files to %@ in %.2f s", generation.files.count, out.path, Date().timeIntervalSince(start)))
                 return 0

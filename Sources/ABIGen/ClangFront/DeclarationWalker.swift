@@ -12,6 +12,7 @@ struct DeclarationWalker {
     private var seen = Set<String>()
 
     let files: TranslationUnitReader.FileNames
+    private let spellings = SpellingCleaner()
     init(reader: TranslationUnitReader, files: TranslationUnitReader.FileNames = .init()) { self.reader = reader; self.files = files }
 
     mutating func visitTopLevel(_ cursor: CXCursor) {
@@ -56,7 +57,10 @@ struct DeclarationWalker {
 
     static func isAnonymous(_ cursor: CXCursor) -> Bool {
         let s = cursor.spelling
-        return clang_Cursor_isAnonymous(cursor) != 0 || s.isEmpty || s.contains("(unnamed") || s.contains("(anonymous")
+        // Byte by byte, as in `cleanSpelling`: a cursor's spelling is an identifier or clang's
+        // ASCII `(unnamed struct at PATH)`, and Foundation's search was a tenth of a large unit's
+        // reading.
+        return clang_Cursor_isAnonymous(cursor) != 0 || s.isEmpty || holds(s, "(unnamed") || holds(s, "(anonymous")
     }
 
     func recordKey(_ cursor: CXCursor) -> String {
@@ -105,7 +109,7 @@ struct DeclarationWalker {
                 ref = typeRef(fieldType, context: (key, cName, name))
             }
             let bits = Int(clang_Cursor_getOffsetOfField(f))
-            var field = Field(name: anonymousMember ? nil : name, type: ref, cType: Self.cleanSpelling(fieldType.spelling),
+            var field = Field(name: anonymousMember ? nil : name, type: ref, cType: spellings.clean(fieldType.spelling),
                               offset: bits / 8, size: max(fieldType.size, 0), alignment: max(fieldType.alignment, 1))
             if clang_Cursor_isBitField(f) != 0 {
                 field.bitOffset = bits
@@ -256,25 +260,54 @@ struct DeclarationWalker {
 
     /// clang spells anonymous records with the path they were read from; the model must not
     /// depend on where the headers were staged.
-    static func cleanSpelling(_ s: String) -> String {
-        // Most spellings name no anonymous record; the regular expression is the walker's dearest
-        // step, and Foundation's substring search is slow too.
-        guard holds(s, "(unnamed") || holds(s, "(anonymous") else { return s }
-        return s.replacingOccurrences(of: #"\((unnamed|anonymous) (struct|union|enum)?\s*at [^)]*\)"#, with: "(anonymous)", options: .regularExpression)
+    static func cleanSpelling(_ s: String) -> String { SpellingCleaner().clean(s) }
+
+    /// `cleanSpelling` with its regular expression compiled once per walker (one thread's, one
+    /// unit's) instead of once per spelling: `replacingOccurrences(of:with:options: .regularExpression)`
+    /// is that expression, made with no options, replacing every match in the whole string.
+    final class SpellingCleaner {
+        lazy var anonymous = try! NSRegularExpression(pattern: #"\((unnamed|anonymous) (struct|union|enum)?\s*at [^)]*\)"#)
+
+        func clean(_ s: String) -> String {
+            // Most spellings name no anonymous record; the regular expression is the walker's
+            // dearest step, and Foundation's substring search is slow too.
+            guard DeclarationWalker.holds(s, "(unnamed") || DeclarationWalker.holds(s, "(anonymous") else { return s }
+            return anonymous.stringByReplacingMatches(in: s, options: [], range: NSRange(location: 0, length: s.utf16.count), withTemplate: "(anonymous)")
+        }
     }
 
     /// Whether `s` contains `part`, byte by byte.
     static func holds(_ s: String, _ part: String) -> Bool {
-        let a = Array(s.utf8), b = Array(part.utf8)
-        guard a.count >= b.count else { return false }
-        return (0...(a.count - b.count)).contains { a[$0..<$0 + b.count].elementsEqual(b) }
+        var s = s, part = part
+        return s.withUTF8 { a in
+            part.withUTF8 { b in
+                guard a.count >= b.count else { return false }
+                guard let first = b.first else { return true }
+                var i = 0
+                while i <= a.count - b.count {
+                    if a[i] == first && memcmp(a.baseAddress! + i, b.baseAddress!, b.count) == 0 { return true }
+                    i += 1
+                }
+                return false
+            }
+        }
     }
 
     static func unqualifiedSpelling(_ t: CXType) -> String {
         // Byte by byte (every probe's value comes here, and Foundation's replacing and trimming,
         // or the standard library's, cost more than the probe): drop each "const " and
         // "volatile ", then the blanks at either end.
-        var bytes = Array(t.spelling.utf8)
+        let spelled = t.spelling
+        // Most spellings are a builtin's, `const` first ("const unsigned int"): that prefix once,
+        // nothing else to drop, is the common case, and needs no copying byte by byte.
+        if spelled.hasPrefix("const ") {
+            let rest = spelled.utf8.dropFirst(6)
+            let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+            if let f = rest.first, let l = rest.last, !blank(f), !blank(l), !holds(String(rest)!, "const "), !holds(spelled, "volatile ") {
+                return String(rest)!
+            }
+        }
+        var bytes = Array(spelled.utf8)
         for q in ["const ", "volatile "].map({ Array($0.utf8) }) {
             var out: [UInt8] = []
             var i = 0

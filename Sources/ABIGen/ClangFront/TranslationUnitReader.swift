@@ -33,6 +33,9 @@ public struct TranslationUnitReader {
     /// False: a macro's body is read only when two files define it (all the interface-range
     /// readings need); tokenizing every definition is a good part of a large unit's reading.
     public var readsEveryMacroBody = true
+    /// `mainFile()` made beforehand: a combined unit's is the same at every interface version
+    /// (thousands of lines, each worth building once).
+    var madeMainFile: MainFile?
 
     public init(configuration: ParseConfiguration, header: String, view: Visibility,
                 prerequisites: [String], probeCandidates: [String], prelude: Prelude?) {
@@ -51,9 +54,12 @@ public struct TranslationUnitReader {
 
     static let mainFileName = "abigen-probe.c"
 
+    typealias MainFile = (text: String, probeLines: [Int: String])
+
     /// The main file: the C library's integer types, `xen.h` (every public header assumes it), the
     /// header, and one probe per candidate macro on its own line so diagnostics map back to it.
-    func mainFile() -> (text: String, probeLines: [Int: String]) {
+    func mainFile() -> MainFile {
+        if let madeMainFile { return madeMainFile }
         // With the precompiled prelude the same includes are no-ops behind their guards.
         var lines = ["#include <stdint.h>", "#include <stddef.h>"]
         lines += prerequisites.map { "#include <\($0)>" }
@@ -156,9 +162,17 @@ public struct TranslationUnitReader {
         }
         walker.finish()
         if !readsEveryMacroBody {
-            var files: [String: Set<String>] = [:]
-            for m in facts.macros { files[m.name, default: []].insert(m.location.header) }
-            for i in facts.macros.indices where files[facts.macros[i].name]!.count > 1 { facts.macros[i].body = body(of: macroCursors[i]) }
+            // The names some second file defines too: one dictionary entry per name, not a set.
+            var firstFile: [String: String] = [:]
+            var shared = Set<String>()
+            for m in facts.macros {
+                if let f = firstFile[m.name] {
+                    if f != m.location.header { shared.insert(m.name) }
+                } else {
+                    firstFile[m.name] = m.location.header
+                }
+            }
+            for i in facts.macros.indices where shared.contains(facts.macros[i].name) { facts.macros[i].body = body(of: macroCursors[i]) }
         }
         facts.types = walker.types
         facts.enumConstants = walker.anonymousEnumConstants

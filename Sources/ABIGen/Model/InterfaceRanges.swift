@@ -12,7 +12,22 @@ struct InterfaceReading: Equatable {
     /// with themselves at a version have no types there), the first header's value for a name.
     init(_ facts: [TranslationUnitFacts]) {
         let clean = facts.filter { $0.errors.isEmpty }
-        shapes = ((try? ModelBuilder.unify(clean)) ?? [:]).mapValues(ModelBuilder.shape)
+        // `ModelBuilder.unify` then each declaration's shape, without copying the declarations:
+        // the first declaration of a key gives its shape, and a second with another shape leaves
+        // no types at all.
+        var shapes: [String: ModelBuilder.ShapeKey] = [:]
+        var disagree = false
+        unify: for f in clean {
+            for d in f.types {
+                let shape = ModelBuilder.shape(d)
+                if let existing = shapes[d.key] {
+                    if existing != shape { disagree = true; break unify }
+                } else {
+                    shapes[d.key] = shape
+                }
+            }
+        }
+        self.shapes = disagree ? [:] : shapes
         values = [:]
         for f in clean { for m in f.macros + f.enumConstants { if let value = m.value, values[m.name] == nil { values[m.name] = value } } }
     }
@@ -51,37 +66,69 @@ struct InterfaceRangeReader {
     /// The guest view at each threshold, `base` (the model's own units, by header) reused at its
     /// own version.
     func readings(at thresholds: [UInt32], base: [String: TranslationUnitFacts], baseVersion: UInt32) -> [InterfaceReading] {
+        let pool = WorkPool(threads: threads)
+        final class Box: @unchecked Sendable { var readings: [InterfaceReading] = [] }
+        let box = Box()
+        readings(at: thresholds, base: base, baseVersion: baseVersion, on: pool) { box.readings = $0 }
+        pool.wait()
+        return box.readings
+    }
+
+    /// The same readings as jobs on `pool`; the last job to finish hands them to `done`.
+    func readings(at thresholds: [UInt32], base: [String: TranslationUnitFacts], baseVersion: UInt32, on pool: WorkPool,
+                  done: @escaping ([InterfaceReading]) -> Void) {
         let baseReading = InterfaceReading(own.map { base[$0]! })
-        func read(_ t: UInt32, group: [String]) -> InterfaceReading {
-            t == baseVersion ? baseReading : reading(at: t, group: group, alone: own.filter { !group.contains($0) })
+        func read(_ t: UInt32, group: CombinedUnit) -> InterfaceReading {
+            t == baseVersion ? baseReading : reading(at: t, group: group, alone: own.filter { !group.headers.contains($0) })
         }
         // The check at the base version runs beside the other versions' readings, which assume
         // it keeps every header that compiles there (it does for every release so far); they are
         // read again with the smaller group when it does not.
-        let hopeful = own.filter { base[$0]!.errors.isEmpty }
-        let jobs: [UInt32?] = [nil] + thresholds
-        let results = ParallelMap.run(jobs, threads: threads) { t -> (group: [String]?, reading: InterfaceReading?) in
-            guard let t else { return (verifiedGroup(hopeful, base: base, baseVersion: baseVersion), nil) }
-            return (nil, read(t, group: hopeful))
-        }
-        let group = results[0].group!
-        if group == hopeful { return results.dropFirst().map { $0.reading! } }
-        return ParallelMap.run(thresholds, threads: threads) { read($0, group: group) }
+        let hopeful = combinedUnit(own.filter { base[$0]!.errors.isEmpty })
+        pool.map(thresholds.count + 1, { i -> (group: [String]?, reading: InterfaceReading?) in
+            guard i > 0 else { return (verifiedGroup(hopeful, base: base, baseVersion: baseVersion), nil) }
+            return (nil, read(thresholds[i - 1], group: hopeful))
+        }, then: { results in
+            let group = results[0].group!
+            if group == hopeful.headers { return done(results.dropFirst().map { $0.reading! }) }
+            let smaller = combinedUnit(group)
+            pool.map(thresholds.count, { read(thresholds[$0], group: smaller) }, then: done)
+        })
     }
 
     func configuration(_ t: UInt32) -> ParseConfiguration {
         ParseConfiguration(includeDir: tree.includeDir.path, interfaceVersion: t)
     }
 
-    func combined(_ headers: [String], at t: UInt32) -> TranslationUnitFacts {
+    /// The unit that includes `headers` in order: their prerequisites first, every candidate macro
+    /// of theirs probed. Its main file is the same at every version, so it is made once.
+    struct CombinedUnit {
+        var headers: [String]
+        var prerequisites: [String]
+        var probes: [String]
+        var mainFile: TranslationUnitReader.MainFile?
+    }
+
+    func combinedUnit(_ headers: [String]) -> CombinedUnit {
         var prerequisites: [String] = []
         for h in headers { for p in selection.prerequisites[h] ?? [] where !prerequisites.contains(p) { prerequisites.append(p) } }
         var seen = Set<String>()
         let probes = headers.flatMap { candidates[$0] ?? [] }.filter { seen.insert($0).inserted }
-        var reader = TranslationUnitReader(configuration: configuration(t), headers: headers, view: .guest,
-                                           prerequisites: prerequisites, probeCandidates: probes, prelude: nil)
+        var unit = CombinedUnit(headers: headers, prerequisites: prerequisites, probes: probes)
+        unit.mainFile = reader(unit, at: 0).mainFile()
+        return unit
+    }
+
+    func reader(_ unit: CombinedUnit, at t: UInt32) -> TranslationUnitReader {
+        var reader = TranslationUnitReader(configuration: configuration(t), headers: unit.headers, view: .guest,
+                                           prerequisites: unit.prerequisites, probeCandidates: unit.probes, prelude: nil)
         reader.readsEveryMacroBody = false
-        return reader.read()
+        reader.madeMainFile = unit.mainFile
+        return reader
+    }
+
+    func combined(_ unit: CombinedUnit, at t: UInt32) -> TranslationUnitFacts {
+        reader(unit, at: t).read()
     }
 
     /// A header's own unit, as the model reads it. Most headers read alone refuse the guest view:
@@ -123,12 +170,16 @@ struct InterfaceRangeReader {
     /// The largest group of `candidates` (in order) whose combined unit reads, at the base
     /// version, exactly what their own units do.
     func verifiedGroup(_ candidates: [String], base: [String: TranslationUnitFacts], baseVersion: UInt32) -> [String] {
-        var group = candidates
-        while !group.isEmpty {
-            let together = combined(group, at: baseVersion)
-            let culprits = Self.culprits(together, own: group.map { base[$0]! })
-            if culprits.isEmpty { return group }
-            group.removeAll(where: culprits.contains)
+        verifiedGroup(combinedUnit(candidates), base: base, baseVersion: baseVersion)
+    }
+
+    func verifiedGroup(_ candidates: CombinedUnit, base: [String: TranslationUnitFacts], baseVersion: UInt32) -> [String] {
+        var unit = candidates
+        while !unit.headers.isEmpty {
+            let together = combined(unit, at: baseVersion)
+            let culprits = Self.culprits(together, own: unit.headers.map { base[$0]! })
+            if culprits.isEmpty { return unit.headers }
+            unit = combinedUnit(unit.headers.filter { !culprits.contains($0) })
         }
         return []
     }
@@ -170,22 +221,25 @@ struct InterfaceRangeReader {
     /// last definition, where a header's own unit may see another. (A file that redefines its own
     /// macro, as xen.h does behind an interface-version test, is read the same either way.)
     static func ambiguousNames(_ facts: TranslationUnitFacts) -> Set<String> {
-        var files: [String: Set<String>] = [:], bodies: [String: Set<String>] = [:]
+        // Sets only for the few names defined more than once.
+        var first: [String: (file: String, body: String)] = [:]
+        var again: [String: (files: Set<String>, bodies: Set<String>)] = [:]
         for m in facts.macros where !m.functionLike {
-            files[m.name, default: []].insert(m.location.header)
-            bodies[m.name, default: []].insert(m.body)
+            guard let f = first[m.name] else { first[m.name] = (m.location.header, m.body); continue }
+            again[m.name, default: ([f.file], [f.body])].files.insert(m.location.header)
+            again[m.name]!.bodies.insert(m.body)
         }
-        return Set(files.keys.filter { files[$0]!.count > 1 && bodies[$0]!.count > 1 })
+        return Set(again.filter { $0.value.files.count > 1 && $0.value.bodies.count > 1 }.keys)
     }
 
-    func reading(at t: UInt32, group: [String], alone headers: [String]) -> InterfaceReading {
+    func reading(at t: UInt32, group: CombinedUnit, alone headers: [String]) -> InterfaceReading {
         var built: Prelude??
         func prelude() -> Prelude? {
             if built == nil { built = Prelude.build(configuration: configuration(t), view: .guest, into: tree.includeDir) }
             return built!
         }
         let apart = headers.map { alone($0, at: t, prelude: prelude) }
-        if !group.isEmpty {
+        if !group.headers.isEmpty {
             let together = combined(group, at: t)
             let separate = InterfaceReading(apart), mine = InterfaceReading([together])
             // Types need no such check: a shape the group and a header disagree on makes
@@ -206,7 +260,8 @@ extension ModelBuilder {
     static func interfaceThresholds(_ texts: [String], latest: UInt32) -> [UInt32] {
         var out: Set<UInt32> = [0]
         let regex = try! NSRegularExpression(pattern: #"__XEN_INTERFACE_VERSION__\s*(>=|>|<=|<|==|!=)\s*(0x[0-9a-fA-F]+|[0-9]+)"#)
-        for text in texts {
+        // A text without the name cannot match (most headers never test the version).
+        for text in texts where DeclarationWalker.holds(text, "__XEN_INTERFACE_VERSION__") {
             let ns = text as NSString
             for m in regex.matches(in: text, range: NSRange(location: 0, length: ns.length)) {
                 let op = ns.substring(with: m.range(at: 1)), literal = ns.substring(with: m.range(at: 2))
@@ -219,15 +274,43 @@ extension ModelBuilder {
         return out.sorted()
     }
 
-    /// Reads the guest view at each threshold and marks where each type's layout and each
-    /// constant's value are the ones recorded. `base` holds the guest units the model was read from.
-    func recordInterfaceRanges(_ model: inout ABIModel, selection: HeaderSelection, candidates: [String: [String]], own: [String],
-                               latest: UInt32, base: [String: TranslationUnitFacts], baseVersion: UInt32) {
+    /// Starts reading the guest view at each threshold, on `options.jobs` threads; the result
+    /// marks where each type's layout and each constant's value are the ones `model` has now.
+    /// `base` holds the guest units the model was read from.
+    func startInterfaceRanges(_ model: inout ABIModel, selection: HeaderSelection, candidates: [String: [String]], own: [String],
+                              latest: UInt32, base: [String: TranslationUnitFacts], baseVersion: UInt32) -> PendingInterfaceRanges {
         let thresholds = Self.interfaceThresholds(selection.selected.map { tree.contents(of: $0) }, latest: latest)
         model.interfaceThresholds = thresholds.map { String(format: "0x%08x", $0) }
         var reader = InterfaceRangeReader(tree: tree, selection: selection, candidates: candidates, own: own, threads: options.jobs)
         reader.refusesAtEveryVersion = InterfaceRangeReader.refusingAtEveryVersion(own, base: base, tree: tree)
-        let readings = reader.readings(at: thresholds, base: base, baseVersion: baseVersion)
+        let pending = PendingInterfaceRanges(model, thresholds: thresholds, pool: WorkPool(threads: options.jobs))
+        reader.readings(at: thresholds, base: base, baseVersion: baseVersion, on: pending.pool) { pending.readings = $0 }
+        return pending
+    }
+}
+
+/// Interface-range readings under way, and what they are compared with: each guest type's shape
+/// and each guest constant's value as the model had them when the readings started (what the
+/// spec and the emitters do meanwhile changes neither).
+public final class PendingInterfaceRanges: @unchecked Sendable {
+    let thresholds: [UInt32]
+    let pool: WorkPool
+    let types: [(index: Int, key: String, shape: ModelBuilder.ShapeKey)]
+    let constants: [(index: Int, name: String, value: Constant.Value)]
+    /// Set by the last reading job, read after `pool.wait()`.
+    var readings: [InterfaceReading]?
+
+    init(_ model: ABIModel, thresholds: [UInt32], pool: WorkPool) {
+        self.thresholds = thresholds; self.pool = pool
+        types = model.types.indices.filter { model.types[$0].visibility == .guest }.map { ($0, model.types[$0].key, ModelBuilder.shape(model.types[$0])) }
+        constants = model.constants.indices.filter { model.constants[$0].visibility == .guest }.map { ($0, model.constants[$0].name, model.constants[$0].value) }
+    }
+
+    /// Waits for the readings (running them on this thread too) and marks the ranges.
+    public func record(into model: inout ABIModel) {
+        pool.wait()
+        let readings = self.readings!
+        let thresholds = self.thresholds
         func ranges(_ holds: [Bool]) -> [InterfaceRange]? {
             guard holds.contains(false) else { return nil }
             var out: [InterfaceRange] = []
@@ -241,13 +324,17 @@ extension ModelBuilder {
             }
             return out
         }
-        for i in model.types.indices where model.types[i].visibility == .guest {
-            let mine = Self.shape(model.types[i])
-            model.types[i].interfaceRanges = ranges(readings.map { $0.shapes[model.types[i].key] == mine })
+        for t in types {
+            precondition(model.types[t.index].key == t.key, "the model's types changed while the interface ranges were read")
+            model.types[t.index].interfaceRanges = ranges(readings.map { $0.shapes[t.key] == t.shape })
         }
-        for i in model.constants.indices where model.constants[i].visibility == .guest {
-            let mine = model.constants[i].value
-            model.constants[i].interfaceRanges = ranges(readings.map { $0.values[model.constants[i].name] == mine })
+        for c in constants {
+            precondition(model.constants[c.index].name == c.name, "the model's constants changed while the interface ranges were read")
+            model.constants[c.index].interfaceRanges = ranges(readings.map { $0.values[c.name] == c.value })
         }
     }
+
+    /// Stops the readings (an error elsewhere ends the run): those not started are dropped, and
+    /// the call returns once the running ones are done, so none outlives the headers' staging.
+    public func cancel() { pool.cancel() }
 }

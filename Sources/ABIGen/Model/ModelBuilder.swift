@@ -25,6 +25,15 @@ public struct ModelBuilder {
     public init(tree: HeaderTree, options: GenerationOptions) { self.tree = tree; self.options = options }
 
     public func build() throws -> ABIModel {
+        var (model, pending) = try buildDeferringRanges()
+        pending?.record(into: &model)
+        return model
+    }
+
+    /// `build()` but for the interface ranges, whose readings are left running: on
+    /// `options.jobs` threads, the caller's included once it waits in `record(into:)`, so what
+    /// the caller does before that runs beside them.
+    public func buildDeferringRanges() throws -> (ABIModel, PendingInterfaceRanges?) {
         let selection = HeaderSelection.x86_64(tree)
         let latest = try tree.latestInterfaceVersion()
         let interface = options.interfaceVersion ?? latest
@@ -83,12 +92,11 @@ public struct ModelBuilder {
         model.byteRings = RingFinder.byteRings(in: model)
         model.flexRings = RingFinder.flexRings(in: model)
         Naming.assignSwiftNames(&model)
-        if options.interfaceRanges {
-            let base = Dictionary(uniqueKeysWithValues: results.filter { $0.view == .guest }.map { ($0.header, $0) })
-            recordInterfaceRanges(&model, selection: selection, candidates: candidates, own: own, latest: latest,
-                                  base: base, baseVersion: interface)
-        }
-        return model
+        guard options.interfaceRanges else { return (model, nil) }
+        let base = Dictionary(uniqueKeysWithValues: results.filter { $0.view == .guest }.map { ($0.header, $0) })
+        let pending = startInterfaceRanges(&model, selection: selection, candidates: candidates, own: own, latest: latest,
+                                           base: base, baseVersion: interface)
+        return (model, pending)
     }
 
     /// Names `#define`d without a parameter list in a header's text. They are only candidates: the
