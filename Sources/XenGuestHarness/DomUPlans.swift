@@ -173,7 +173,9 @@ public enum DomUPlans {
     /// its own init, and dom0's ping and udpecho against each address.
     @Sendable static func linuxNet(_ o: DomUPlanOptions) -> DomURunSpec {
         let setup = "ip link set lo up; ip addr add 10.0.0.2/24 dev eth0; ip link set eth0 up; ip addr add 10.0.1.2/24 dev eth1; ip link set eth1 up; "
-            + "udpecho serve 7 & echo linux-domU: net ready; sleep 120"
+            // Longer than the guest's timeout: the last step destroys it, and a busy host's slow
+            // steps must not find it powered off by its own sleep (the harness's 240 s bounds it).
+            + "udpecho serve 7 & echo linux-domU: net ready; sleep 600"
         var guest = linuxGuest(o, name: "linux-net", run: setup, steps: [
             .waitForConsole(.text("linux-domU: net ready"), timeout: 90),
             .dom0("ping -c 20 -i 0.2 -W 2 10.0.0.2 && ping -c 20 -i 0.2 -W 2 10.0.1.2", timeout: 60),
